@@ -1,0 +1,1 @@
+"""Built-in codec plugins for compbench (installed as ``compbench_codecs``)."""

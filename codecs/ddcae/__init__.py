@@ -1,0 +1,1 @@
+"""DDCAE codec (in progress)."""

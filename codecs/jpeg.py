@@ -1,0 +1,67 @@
+"""JPEG (libjpeg-turbo through imagecodecs)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from compbench.codec import Codec, CodecFactory
+from compbench.hookspecs import hookimpl
+from compbench.params import Param
+
+from ._imaging import as_library_image, module_availability
+
+
+class JpegCodec(Codec):
+    def encode(self, image: np.ndarray) -> bytes:
+        import imagecodecs
+
+        return bytes(imagecodecs.jpeg_encode(as_library_image(image), level=self.settings["quality"]))
+
+    def decode(self, data: bytes) -> np.ndarray:
+        import imagecodecs
+
+        return imagecodecs.jpeg_decode(data)
+
+    def overhead_bytes(self, shape: tuple[int, ...]) -> int:
+        return _jpeg_header_bytes(tuple(shape), self.settings["quality"])
+
+
+@lru_cache(maxsize=64)
+def _jpeg_header_bytes(shape: tuple[int, ...], quality: int) -> int:
+    """Everything before the entropy-coded scan (SOI, tables, SOF, SOS) plus EOI.
+
+    These bytes are the same for every image of this shape and quality, so a container
+    could share them.
+    """
+    import imagecodecs
+
+    stream = bytes(imagecodecs.jpeg_encode(np.zeros(shape, np.uint8), level=quality))
+    sos = stream.find(b"\xff\xda")
+    sos_length = int.from_bytes(stream[sos + 2 : sos + 4], "big")
+    return sos + 2 + sos_length + 2  # header through SOS segment, plus the 2-byte EOI
+
+
+class JpegFactory(CodecFactory):
+    name = "jpeg"
+    description = "JPEG baseline (libjpeg-turbo via imagecodecs)"
+    params = (Param("quality", int, 75, "libjpeg quality factor", low=1, high=100),)
+    rate_params = ("quality",)
+    ladder = tuple({"quality": q} for q in (5, 10, 20, 30, 50, 70, 85, 95))
+
+    def available(self):
+        return module_availability("imagecodecs")
+
+    def create(self, **settings) -> Codec:
+        return JpegCodec(**settings)
+
+    def library_versions(self) -> dict[str, str]:
+        import imagecodecs
+
+        return {"imagecodecs": imagecodecs.__version__, "libjpeg": str(imagecodecs.jpeg8_version())}
+
+
+@hookimpl
+def register_codecs(register):
+    register(JpegFactory())

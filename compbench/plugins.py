@@ -1,0 +1,148 @@
+"""Finding plugins: a fresh pluggy manager loading the ``compbench`` entry-point group.
+
+Each entry point loads on its own, so one broken plugin is reported, not fatal. Registrations
+are collected per plugin so that every codec and dataset knows which distribution provided it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any, Iterable
+
+import pluggy
+
+from . import hookspecs
+from .codec import CodecFactory
+from .dataset import DatasetAdapter
+from .errors import CompbenchError, PluginError
+from .training import Trainer
+
+ENTRY_POINT_GROUP = "compbench"
+#: comma-separated plugin (entry point) names to skip, like tox's TOX_DISABLED_EXTERNAL_PLUGINS
+DISABLE_ENV = "COMPBENCH_DISABLE_PLUGINS"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    plugin: str  # the entry point (or registered plugin) name
+    distribution: str
+    version: str
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A codec factory, dataset adapter or trainer, with the plugin that provided it."""
+
+    obj: Any
+    provenance: Provenance
+
+    @property
+    def name(self) -> str:
+        return self.obj.name
+
+
+@dataclass
+class Registry:
+    codecs: dict[str, Registered] = field(default_factory=dict)
+    datasets: dict[str, Registered] = field(default_factory=dict)
+    trainers: dict[str, Registered] = field(default_factory=dict)
+    #: plugins that failed to load: plugin name -> one-line reason
+    failures: dict[str, str] = field(default_factory=dict)
+    plugins: list[Provenance] = field(default_factory=list)
+
+    def codec(self, name: str) -> CodecFactory:
+        return _lookup(self.codecs, name, "codec").obj
+
+    def dataset(self, name: str) -> DatasetAdapter:
+        return _lookup(self.datasets, name, "dataset").obj
+
+    def trainer(self, name: str) -> Trainer:
+        return _lookup(self.trainers, name, "trainer").obj
+
+
+def _lookup(table: dict[str, Registered], name: str, kind: str) -> Registered:
+    if name not in table:
+        valid = ", ".join(sorted(table)) or "(none installed)"
+        raise CompbenchError(f"unknown {kind} {name!r}; valid: {valid} (see: compbench list)")
+    return table[name]
+
+
+def make_plugin_manager(
+    extra_plugins: Iterable[tuple[str, Any]] = (), load_entry_points: bool = True
+) -> tuple[pluggy.PluginManager, dict[str, str], dict[str, Provenance]]:
+    """A fresh manager with the entry-point plugins (and ``extra_plugins``) registered.
+
+    Returns the manager, the load failures and each plugin object's provenance.
+    """
+    pm = pluggy.PluginManager("compbench")
+    pm.add_hookspecs(hookspecs)
+    failures: dict[str, str] = {}
+    provenance: dict[str, Provenance] = {}
+    disabled = {n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
+    for name in disabled:
+        pm.set_blocked(name)
+    if load_entry_points:
+        for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            if ep.name in disabled:
+                continue
+            if pm.has_plugin(ep.name):  # the same name from two distributions on sys.path
+                failures[ep.name] = f"entry point {ep.name!r} is declared twice ({ep.value}); skipped"
+                continue
+            try:
+                plugin = ep.load()
+                pm.register(plugin, name=ep.name)
+            except Exception as exc:  # a broken plugin must not take down the others
+                failures[ep.name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                continue
+            dist = ep.dist
+            provenance[ep.name] = Provenance(
+                ep.name, dist.name if dist else "?", dist.version if dist else "?"
+            )
+    for name, plugin in extra_plugins:
+        pm.register(plugin, name=name)
+        provenance[name] = Provenance(name, name, "(registered in process)")
+    pm.check_pending()  # a misspelled hook is an error, not silence
+    return pm, failures, provenance
+
+
+def build_registry(extra_plugins: Iterable[tuple[str, Any]] = (), load_entry_points: bool = True) -> Registry:
+    """Collect every plugin's registrations, keeping which plugin provided what."""
+    pm, failures, provenance = make_plugin_manager(extra_plugins, load_entry_points)
+    registry = Registry(failures=failures, plugins=sorted(set(provenance.values()), key=lambda p: p.plugin))
+    kinds = (
+        ("register_codecs", registry.codecs, CodecFactory),
+        ("register_datasets", registry.datasets, DatasetAdapter),
+        ("register_trainers", registry.trainers, Trainer),
+    )
+    for hook_name, table, base in kinds:
+        hook = getattr(pm.hook, hook_name)
+        for impl in hook.get_hookimpls():
+            plugin_name = impl.plugin_name
+            origin = provenance.get(plugin_name, Provenance(plugin_name, "?", "?"))
+            try:
+                impl.function(register=lambda obj, _t=table, _b=base, _o=origin: _add(_t, _b, obj, _o))
+            except PluginError:
+                raise
+            except Exception as exc:
+                registry.failures[plugin_name] = f"{hook_name} failed: {type(exc).__name__}: {exc}"
+    return registry
+
+
+def _add(table: dict[str, Registered], base: type, obj: Any, origin: Provenance) -> None:
+    if not isinstance(obj, base):
+        raise PluginError(
+            f"plugin {origin.plugin!r} registered {obj!r}, which is not a {base.__name__}; "
+            f"fix the plugin's hook to register {base.__name__} instances"
+        )
+    if not obj.name or not obj.name.replace("_", "").replace("-", "").isalnum():
+        raise PluginError(f"plugin {origin.plugin!r} registered a {base.__name__} with bad name {obj.name!r}")
+    if obj.name in table:
+        other = table[obj.name].provenance
+        raise PluginError(
+            f"{base.__name__} name {obj.name!r} is registered by both {other.distribution} "
+            f"({other.plugin}) and {origin.distribution} ({origin.plugin}); uninstall one, or "
+            f"disable one with {DISABLE_ENV}={origin.plugin}"
+        )
+    table[obj.name] = Registered(obj, origin)

@@ -1,0 +1,30 @@
+"""The trainer contract: how a learned-codec plugin offers ``compbench train NAME``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from .codec import AVAILABLE, Availability
+from .params import Param
+
+
+class Trainer:
+    """Trains a learned codec's weights. ``name`` is the codec's name (``ddcae``).
+
+    ``params`` become the command's options (``--epochs``, ``--batch-size`` ...: underscores
+    turn into dashes). :meth:`train` writes its outputs (weights, log, plots) to ``out`` and
+    reports progress through ``log`` (one line per epoch), returning the weights path.
+    """
+
+    name: str = ""
+    description: str = ""
+    params: tuple[Param, ...] = ()
+    #: where the trained weights go when the user gives no --out
+    default_out: Path | None = None
+
+    def available(self) -> Availability:
+        return AVAILABLE
+
+    def train(self, settings: dict[str, Any], out: Path, log: Callable[[str], None]) -> Path:
+        raise NotImplementedError

@@ -1,0 +1,1 @@
+"""Built-in dataset adapters for compbench (installed as ``compbench_datasets``)."""
