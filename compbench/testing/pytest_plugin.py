@@ -1,1 +1,19 @@
-"""pytest plugin: fixtures for plugin authors."""
+"""A pytest plugin (entry point ``pytest11``) giving plugin authors compbench fixtures."""
+
+import pytest
+
+
+@pytest.fixture
+def compbench_sample_images():
+    """Deterministic 28x28 uint8 test images (blob, gradient, noise, flat)."""
+    from compbench.testing import sample_images
+
+    return sample_images()
+
+
+@pytest.fixture
+def compbench_registry():
+    """A fresh plugin registry with every installed compbench plugin."""
+    from compbench.plugins import build_registry
+
+    return build_registry()

@@ -1,0 +1,161 @@
+"""The Python API: everything the CLI does, returning pandas DataFrames."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .dataset import ImageSet, select
+from .errors import CompbenchError
+from .manifest import environment, now_iso, plugin_requirements
+from .plugins import Registry, build_registry
+from .progress import ProgressBar
+from .results import prepare_out_dir, summarize, unit_records, write_summary_files
+from .runner import execute, plan_units
+from .spec import CodecSpec, parse_codec_specs
+
+DEFAULT_CODECS = "ddcae,jpeg,jpeg2000"
+#: images per class kept (originals and reconstructions) for figure grids
+SAMPLES_PER_CLASS = 2
+
+
+@dataclass
+class RunResult:
+    records: pd.DataFrame
+    summary: pd.DataFrame
+    out_dir: Path | None
+    manifest: dict
+    data: ImageSet
+    #: setting label -> {position in data: reconstruction}, a few images per class
+    samples: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)
+    class_names: tuple[str, ...] = ()
+
+
+def run(
+    codecs: str = DEFAULT_CODECS,
+    dataset: str = "mnist",
+    split: str | None = None,
+    limit: int | None = None,
+    per_class: int | None = None,
+    out: str | Path | None = None,
+    jobs: int | None = None,
+    sweep: bool = False,
+    progress: bool = False,
+    write: bool = True,
+    registry: Registry | None = None,
+    command: str | None = None,
+) -> RunResult:
+    """Run codecs over a dataset; write the results folder (unless ``write=False``)."""
+    registry = registry or build_registry()
+    specs = parse_codec_specs(codecs, registry, sweep=sweep)
+    for name in dict.fromkeys(spec.name for spec in specs):
+        require_available(registry.codec(name), f"codec {name!r}")
+    adapter = registry.dataset(dataset)
+    require_available(adapter, f"dataset {dataset!r}")
+    split = split or adapter.default_split
+    adapter.check_split(split)
+    for value, flag in ((limit, "--limit"), (per_class, "--per-class")):
+        if value is not None and value < 1:
+            raise CompbenchError(f"{flag} {value} must be at least 1")
+    data = select(adapter.load(split), limit, per_class)
+    if len(data) == 0:
+        raise CompbenchError(f"dataset {dataset!r} split {split!r} selected no images; "
+                             "check --limit/--per-class")
+    jobs = jobs or os.cpu_count() or 1
+
+    out_dir = None
+    if write:
+        out_dir = prepare_out_dir(Path(out) if out else default_out_dir(specs))
+    started, clock = now_iso(), time.perf_counter()
+    factories = [(spec, registry.codec(spec.name)) for spec in specs]
+    units = plan_units(factories, len(data), jobs)
+    sample_positions = frozenset(_sample_positions(data.labels, SAMPLES_PER_CLASS))
+    bar = ProgressBar(len(units) and len(specs) * len(data), enabled=progress)
+    frames: list[pd.DataFrame] = []
+    samples: dict[str, dict[int, np.ndarray]] = {spec.label: {} for spec in specs}
+    partial = out_dir / "records.csv" if out_dir else None
+
+    def on_result(result) -> None:
+        frame = unit_records(result, data.labels, data.indices, adapter.class_names, dataset, split)
+        frames.append(frame)
+        samples[result.unit.spec.label].update(result.samples)
+        if partial is not None:  # persist as units finish: a killed run keeps what it did
+            frame.to_csv(partial, mode="a", header=len(frames) == 1, index=False)
+        bar.advance(len(frame), result.unit.spec.label)
+
+    execute(units, data.images, jobs=jobs, sample_positions=sample_positions, on_result=on_result)
+    bar.close()
+
+    order = {spec.label: i for i, spec in enumerate(specs)}
+    records = pd.concat(frames, ignore_index=True)
+    records = records.sort_values(["setting", "index"], key=lambda c: c.map(order) if c.name == "setting" else c,
+                                  kind="stable").reset_index(drop=True)
+    summary = summarize(records, adapter.class_names)
+    manifest = {
+        "command": command or " ".join(shlex.quote(a) for a in sys.argv),
+        "started": started,
+        "seconds": round(time.perf_counter() - clock, 3),
+        **environment(),
+        "plugins": plugin_requirements(registry),
+        "codecs": {spec.label: {"codec": spec.name, "settings": spec.kwargs} for spec in specs},
+        "codec_libraries": {name: registry.codec(name).library_versions() for name in dict.fromkeys(s.name for s in specs)},
+        "run": {"dataset": dataset, "split": split, "images": len(data), "limit": limit,
+                "per_class": per_class, "jobs": jobs},
+        "dataset_checksums": adapter.checksums(split),
+        "errors": int((records["error"] != "").sum()),
+    }
+    if out_dir is not None:
+        write_summary_files(out_dir, records, summary, manifest)
+    return RunResult(records, summary, out_dir, manifest, data, samples, adapter.class_names)
+
+
+def require_available(plugin, what: str) -> None:
+    status = plugin.available()
+    if not status.ok:
+        raise CompbenchError(f"{what} is not available: {status.reason}; fix: {status.fix}")
+
+
+def default_out_dir(specs: list[CodecSpec]) -> Path:
+    names = "+".join(dict.fromkeys(spec.name for spec in specs))
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path("results") / f"{stamp}-{re.sub(r'[^A-Za-z0-9+_-]', '_', names)[:80]}"
+
+
+def _sample_positions(labels: np.ndarray, per_class: int) -> list[int]:
+    return [int(p) for label in np.unique(labels) for p in np.flatnonzero(labels == label)[:per_class]]
+
+
+def describe_plugins(registry: Registry | None = None) -> dict:
+    """Every codec, dataset and trainer with its provider, parameters and availability."""
+    registry = registry or build_registry()
+
+    def status(obj) -> dict:
+        try:
+            s = obj.available()
+        except Exception as exc:  # a plugin's own check must not break the listing
+            return {"available": False, "reason": f"availability check failed: {exc}", "fix": ""}
+        return {"available": s.ok, "reason": s.reason, "fix": s.fix}
+
+    def entry(registered, extra: dict) -> dict:
+        p = registered.provenance
+        return {"name": registered.name, "description": registered.obj.description,
+                "plugin": p.plugin, "distribution": p.distribution, "version": p.version,
+                **extra, **status(registered.obj)}
+
+    return {
+        "codecs": [entry(r, {"params": [p.as_dict() for p in r.obj.params],
+                             "ladder": list(r.obj.ladder)}) for r in sorted(registry.codecs.values(), key=lambda r: r.name)],
+        "datasets": [entry(r, {"splits": list(r.obj.splits), "classes": list(r.obj.class_names)})
+                     for r in sorted(registry.datasets.values(), key=lambda r: r.name)],
+        "trainers": [entry(r, {"params": [p.as_dict() for p in r.obj.params]})
+                     for r in sorted(registry.trainers.values(), key=lambda r: r.name)],
+        "failed_plugins": [{"plugin": name, "error": error} for name, error in sorted(registry.failures.items())],
+    }

@@ -1,0 +1,167 @@
+"""Results: per-image records, per-class summaries, and the files a run writes (design §6)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tabulate import tabulate
+
+from .errors import CompbenchError
+
+KEY_COLUMNS = ["codec", "setting", "dataset", "split", "index", "label", "class"]
+#: per-record columns that are neither keys nor metrics
+INFO_COLUMNS = ["pixels", "error"]
+#: metrics aggregated in the summary (any extra codec metric such as code_entropy is added)
+SUMMARY_METRICS = ["bytes", "bpp", "bpp_payload", "mse", "psnr", "snr_db", "ssim", "entropy",
+                   "snr_paper", "encode_s", "decode_s"]
+#: what the terminal and summary.md show per class
+TABLE_METRICS = ["bpp", "psnr", "snr_db", "ssim", "entropy", "snr_paper"]
+ALL = "all"
+
+
+def unit_records(result, labels: np.ndarray, indices: np.ndarray, class_names, dataset: str, split: str) -> pd.DataFrame:
+    """One row per image of a finished work unit."""
+    unit = result.unit
+    positions = result.positions
+    frame = pd.DataFrame({
+        "codec": unit.spec.name,
+        "setting": unit.spec.label,
+        "dataset": dataset,
+        "split": split,
+        "index": indices[positions],
+        "label": labels[positions],
+        "class": [class_names[label] for label in labels[positions]],
+        "pixels": result.pixels,
+        **result.metrics,
+    })
+    frame["error"] = [result.errors.get(int(p), "") for p in positions]
+    return frame
+
+
+def metric_columns(records: pd.DataFrame) -> list[str]:
+    known = KEY_COLUMNS + INFO_COLUMNS + SUMMARY_METRICS
+    extra = [c for c in records.columns if c not in known]
+    return SUMMARY_METRICS + extra
+
+
+def summarize(records: pd.DataFrame, class_names) -> pd.DataFrame:
+    """Per (codec, setting, class) and over all images: mean, std and count of each metric,
+    the number of failed images, and the pooled bpp (total bits / total pixels)."""
+    metrics = metric_columns(records)
+    group_keys = ["codec", "setting", "dataset", "split"]
+    order = {name: i for i, name in enumerate(class_names)}
+    rows = []
+    for keys, group in records.groupby(group_keys, sort=False):
+        per_class = [(name, group[group["class"] == name]) for name in sorted(group["class"].unique(), key=order.get)]
+        for class_name, subset in per_class + [(ALL, group)]:
+            rows.append({**dict(zip(group_keys, keys)), "class": class_name,
+                         **_aggregate(subset, metrics)})
+    return pd.DataFrame(rows)
+
+
+def _aggregate(subset: pd.DataFrame, metrics: list[str]) -> dict:
+    ok = subset[subset["error"] == ""]
+    row = {"count": len(ok), "errors": int((subset["error"] != "").sum())}
+    for metric in metrics:
+        values = ok[metric].to_numpy(dtype=float)
+        # lossless images have psnr = inf: the mean is then honestly inf ("lossless")
+        finite_or_inf = values[~np.isnan(values)]
+        row[f"{metric}_mean"] = float(np.mean(finite_or_inf)) if len(finite_or_inf) else np.nan
+        row[f"{metric}_std"] = float(np.std(finite_or_inf)) if len(finite_or_inf) > 1 and np.isfinite(finite_or_inf).all() else np.nan
+    total_pixels = ok["pixels"].sum()
+    row["bpp_pooled"] = float(8 * ok["bytes"].sum() / total_pixels) if total_pixels else np.nan
+    return row
+
+
+def format_value(value: float, metric: str) -> str:
+    if isinstance(value, float) and math.isinf(value) and value > 0 and metric in ("psnr", "snr_db"):
+        return "lossless"
+    if isinstance(value, float) and math.isnan(value):
+        return "-"
+    if metric in ("ssim",):
+        return f"{value:.4f}"
+    return f"{value:.3f}"
+
+
+def class_table(summary: pd.DataFrame, metrics=TABLE_METRICS, tablefmt: str = "simple") -> str:
+    """Rows: classes then "all"; for each setting, the mean of each metric.
+
+    The setting labels go on a line above their group of metric columns, so the table stays
+    as narrow as the numbers.
+    """
+    settings = list(dict.fromkeys(summary["setting"]))
+    classes = list(dict.fromkeys(summary["class"]))
+    indexed = summary.set_index(["setting", "class"])
+    body = []
+    for class_name in classes:
+        row = [class_name]
+        for setting in settings:
+            for metric in metrics:
+                key = (setting, class_name)
+                row.append(format_value(indexed.loc[key, f"{metric}_mean"], metric) if key in indexed.index else "-")
+        body.append(row)
+    if tablefmt != "simple":  # Markdown/LaTeX: one header row, the setting in each column name
+        headers = ["class"] + [f"{setting} {metric}" for setting in settings for metric in metrics]
+        return tabulate(body, headers=headers, tablefmt=tablefmt, disable_numparse=True)
+    headers = ["class"] + [metric for _ in settings for metric in metrics]
+    table = tabulate(body, headers=headers, tablefmt="simple", disable_numparse=True,
+                     colalign=("left",) + ("right",) * (len(headers) - 1))
+    return _group_header(table, settings, len(metrics)) + "\n" + table
+
+
+def _group_header(table: str, groups: list[str], width: int) -> str:
+    """A line naming each group of ``width`` columns, aligned with tabulate's rule line."""
+    rule = table.splitlines()[1]
+    spans, start = [], 0
+    for dashes in rule.split("  "):
+        spans.append((start, start + len(dashes)))
+        start += len(dashes) + 2
+    line = ""
+    for i, group in enumerate(groups):
+        first, last = spans[1 + i * width], spans[width + i * width]
+        text = f" {group} ".center(last[1] - first[0], "-")
+        line = line.ljust(first[0]) + text
+    return line
+
+
+def overall_table(summary: pd.DataFrame, metrics=TABLE_METRICS, tablefmt: str = "github") -> str:
+    """One row per setting over all images, with counts and failures."""
+    overall = summary[summary["class"] == ALL]
+    headers = ["setting", "images", "errors", "bpp_pooled"] + metrics
+    body = [[r["setting"], r["count"], r["errors"], format_value(r["bpp_pooled"], "bpp")]
+            + [format_value(r[f"{m}_mean"], m) for m in metrics] for _, r in overall.iterrows()]
+    return tabulate(body, headers=headers, tablefmt=tablefmt, disable_numparse=True)
+
+
+def prepare_out_dir(out: Path) -> Path:
+    """Create the results folder and prove it is writable, or fail with a one-line fix."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise CompbenchError(
+            f"cannot write results to {out} ({exc.strerror or exc}); choose a writable folder with --out"
+        ) from None
+    return out
+
+
+def write_summary_files(out: Path, records: pd.DataFrame, summary: pd.DataFrame, manifest: dict) -> None:
+    records.to_csv(out / "records.csv", index=False)
+    summary.to_csv(out / "summary.csv", index=False)
+    (out / "summary.md").write_text(summary_markdown(summary, manifest))
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+
+
+def summary_markdown(summary: pd.DataFrame, manifest: dict) -> str:
+    run = manifest.get("run", {})
+    title = f"# compbench: {run.get('dataset', '?')} / {run.get('split', '?')}, {run.get('images', '?')} images"
+    parts = [title, "", "## Overall", "", overall_table(summary), "", "## Per class (means)", ""]
+    for setting in dict.fromkeys(summary["setting"]):
+        parts += [f"### {setting}", "", class_table(summary[summary["setting"] == setting]), ""]
+    return "\n".join(parts)

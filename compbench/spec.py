@@ -1,0 +1,122 @@
+"""Codec spec strings: ``jpeg:quality=50,jpeg2000:psnr=30`` into resolved codec settings.
+
+Grammar: codecs are separated by commas; a codec is ``name[:key=value[:key=value...]]``; a
+comma-separated ``key=value`` with no codec name continues the previous codec
+(``jpeg2000:psnr=30,numres=2``). A value may be a range ``10..90/10`` or a list ``10|50|90``,
+which expands to one setting per value.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .codec import CodecFactory
+from .errors import CompbenchError
+from .params import resolve_settings
+
+
+@dataclass(frozen=True)
+class CodecSpec:
+    """One codec at one setting, resolved against its factory's parameters."""
+
+    name: str
+    settings: tuple[tuple[str, Any], ...]
+    label: str
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.settings)
+
+
+def make_spec(factory: CodecFactory, given: dict[str, Any]) -> CodecSpec:
+    settings = resolve_settings(factory.params, given, owner=factory.name)
+    factory.validate(settings)
+    return CodecSpec(factory.name, tuple(settings.items()), setting_label(factory, settings, given))
+
+
+def setting_label(factory: CodecFactory, settings: dict, given: dict) -> str:
+    """``jpeg:quality=75``: the rate parameters plus whatever differs from the defaults."""
+    defaults = {p.name: p.default for p in factory.params}
+    shown = [
+        f"{name}={_fmt(value)}"
+        for name, value in settings.items()
+        if value is not None and (name in factory.rate_params or value != defaults[name] or name in given)
+    ]
+    return factory.name + (":" + ",".join(shown) if shown else "")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def split_spec_text(text: str) -> list[tuple[str, dict[str, str]]]:
+    """Split the text into (codec name, {param: raw value}) without resolving anything."""
+    parsed: list[tuple[str, dict[str, str]]] = []
+    for token in (t.strip() for t in text.split(",")):
+        if not token:
+            continue
+        if "=" in token.split(":", 1)[0]:  # a continuation: key=value for the previous codec
+            if not parsed:
+                raise CompbenchError(f"codec spec {text!r}: {token!r} comes before any codec name; "
+                                     "write e.g. jpeg:quality=50")
+            name, parts = parsed[-1][0], [token]
+        else:
+            name, *parts = token.split(":")
+            name = name.strip()
+            parsed.append((name, {}))
+        for part in parts:
+            key, sep, value = part.partition("=")
+            if not sep or not key.strip() or not value.strip():
+                raise CompbenchError(f"codec spec {text!r}: {part!r} is not key=value; "
+                                     "write e.g. jpeg:quality=50")
+            parsed[-1][1][key.strip()] = value.strip()
+    if not parsed:
+        raise CompbenchError("no codec given; write e.g. --codecs jpeg,jpeg2000 (see: compbench list)")
+    return parsed
+
+
+def expand_values(raw: str, owner: str) -> list[str]:
+    """``10..90/10`` -> 10, 20, ... 90; ``1|2|5`` -> 1, 2, 5; anything else -> itself."""
+    if "|" in raw:
+        return [v.strip() for v in raw.split("|") if v.strip()]
+    if ".." not in raw:
+        return [raw]
+    bounds, _, step = raw.partition("/")
+    low, _, high = bounds.partition("..")
+    try:
+        lo, hi = float(low), float(high)
+        stride = float(step) if step else 1.0
+    except ValueError:
+        raise CompbenchError(f"{owner}: range {raw!r} is not start..stop/step; "
+                             "write e.g. quality=10..90/10") from None
+    if stride <= 0 or hi < lo:
+        raise CompbenchError(f"{owner}: range {raw!r} is empty; write e.g. quality=10..90/10")
+    values = np.arange(lo, hi + stride / 2, stride)
+    integral = all(s.strip().lstrip("-").isdigit() for s in (low, high, step or "1"))
+    return [str(int(round(v))) if integral else f"{v:g}" for v in values]
+
+
+def parse_codec_specs(text: str, registry, sweep: bool = False) -> list[CodecSpec]:
+    """Resolve a ``--codecs`` string into specs; ``sweep`` uses each codec's default ladder
+    unless its rate parameters are given."""
+    specs: list[CodecSpec] = []
+    for name, raw_params in split_spec_text(text):
+        factory = registry.codec(name)
+        expanded = {key: expand_values(value, name) for key, value in raw_params.items()}
+        combos = [dict(zip(expanded, values)) for values in itertools.product(*expanded.values())]
+        for given in combos:
+            if sweep and factory.ladder and not set(given) & set(factory.rate_params):
+                specs.extend(make_spec(factory, {**point, **given}) for point in factory.ladder)
+            else:
+                specs.append(make_spec(factory, given))
+    labels = [s.label for s in specs]
+    duplicate = next((label for label in labels if labels.count(label) > 1), None)
+    if duplicate:
+        raise CompbenchError(f"codec setting {duplicate!r} is given twice; list each setting once")
+    return specs

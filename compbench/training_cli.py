@@ -1,0 +1,50 @@
+"""``compbench train NAME [options]``: the options come from the trainer's parameters."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .api import require_available
+from .errors import CompbenchError
+from .plugins import build_registry
+
+
+def run_training(name: str | None, argv: list[str]) -> int:
+    registry = build_registry()
+    if not name or name.startswith("-"):
+        valid = ", ".join(sorted(registry.trainers)) or "(none installed)"
+        raise CompbenchError(f"say which codec to train: compbench train NAME; valid: {valid}")
+    trainer = registry.trainer(name)
+    parser = _trainer_parser(trainer)
+    args = parser.parse_args(argv)
+    require_available(trainer, f"trainer {name!r}")
+    settings = {p.name: getattr(args, p.name) for p in trainer.params}
+    out = args.out or trainer.default_out
+    if out is None:
+        raise CompbenchError(f"trainer {name!r} has no default output folder; give --out")
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CompbenchError(f"cannot write to {out} ({exc.strerror}); choose a writable folder with --out") from None
+    weights = trainer.train(settings, out, log=lambda line: print(line, flush=True))
+    print(f"weights: {weights}")
+    return 0
+
+
+def _trainer_parser(trainer) -> argparse.ArgumentParser:
+    from .cli import ArgumentParser
+
+    parser = ArgumentParser(prog=f"compbench train {trainer.name}", description=trainer.description)
+    for param in trainer.params:
+        flag = "--" + param.name.replace("_", "-")
+        if param.kind is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=param.default,
+                                help=param.help)
+            continue
+        parser.add_argument(flag, dest=param.name, default=param.default, metavar=param.describe_range(),
+                            type=lambda text, p=param: p.parse(text, f"compbench train {trainer.name}"),
+                            help=f"{param.help} (default: {param.default})")
+    parser.add_argument("--out", type=Path, help="output folder (default: the codec's shipped weights folder)")
+    return parser

@@ -1,0 +1,76 @@
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from compbench.plugins import build_registry
+
+THIRDPARTY = Path(__file__).parent / "thirdparty" / "compbench_zlibraw"
+COMPBENCH = Path(sys.executable).parent / "compbench"
+
+
+@pytest.fixture(scope="session")
+def registry():
+    return build_registry()
+
+
+@pytest.fixture(scope="session")
+def mnist_test(registry):
+    return registry.dataset("mnist").load("test")
+
+
+@pytest.fixture(scope="session")
+def digits(mnist_test):
+    """Two test digits of each class, (20, 28, 28) uint8."""
+    picks = [np.flatnonzero(mnist_test.labels == c)[:2] for c in range(10)]
+    return mnist_test.images[np.concatenate(picks)]
+
+
+def install_as_distribution(project: Path, site: Path) -> Path:
+    """Install a one-module plugin project into ``site`` as pip would: the module plus a
+    ``.dist-info`` folder carrying its metadata and entry points (no build, no network)."""
+    meta = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    for module in project.glob("*.py"):
+        shutil.copy(module, site / module.name)
+    dist_info = site / f"{meta['name'].replace('-', '_')}-{meta['version']}.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {meta['name']}\nVersion: {meta['version']}\n")
+    lines = []
+    for group, entries in meta["entry-points"].items():
+        lines.append(f"[{group}]")
+        lines += [f"{name} = {target}" for name, target in entries.items()]
+    (dist_info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+    return site
+
+
+@pytest.fixture(scope="session")
+def thirdparty_site(tmp_path_factory):
+    """A site folder holding the installed third-party plugin ``compbench-zlibraw``."""
+    return install_as_distribution(THIRDPARTY, tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture
+def with_thirdparty(thirdparty_site, monkeypatch):
+    """The third-party plugin visible in this process and in subprocesses."""
+    monkeypatch.syspath_prepend(str(thirdparty_site))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(thirdparty_site), os.environ.get("PYTHONPATH")])))
+    return thirdparty_site
+
+
+def run_cli(*args, cwd=None, env=None):
+    """Run the installed ``compbench`` command; returns the CompletedProcess."""
+    return subprocess.run([str(COMPBENCH), *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=600)
+
+
+@pytest.fixture
+def cli(tmp_path):
+    def invoke(*args, cwd=None):
+        return run_cli(*args, cwd=cwd or tmp_path)
+    return invoke

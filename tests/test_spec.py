@@ -1,0 +1,49 @@
+import pytest
+
+from compbench.errors import CompbenchError
+from compbench.spec import expand_values, parse_codec_specs
+
+
+def labels(text, registry, **kw):
+    return [s.label for s in parse_codec_specs(text, registry, **kw)]
+
+
+def test_defaults_and_explicit_values(registry):
+    assert labels("jpeg,jpeg2000", registry) == ["jpeg:quality=75", "jpeg2000:psnr=30"]
+    assert labels("jpeg:quality=50,jpeg2000:psnr=30", registry) == ["jpeg:quality=50", "jpeg2000:psnr=30"]
+
+
+def test_continuation_and_colon_params(registry):
+    specs = parse_codec_specs("jpeg2000:psnr=25,numres=2", registry)
+    assert specs[0].kwargs["numres"] == 2 and specs[0].kwargs["psnr"] == 25.0
+    assert parse_codec_specs("jpeg2000:psnr=25:numres=2", registry) == specs
+
+
+def test_ranges_and_lists_expand(registry):
+    assert labels("jpeg:quality=10..30/10", registry) == [f"jpeg:quality={q}" for q in (10, 20, 30)]
+    assert labels("jpeg:quality=5|50", registry) == ["jpeg:quality=5", "jpeg:quality=50"]
+    assert expand_values("0.5..1.5/0.5", "x") == ["0.5", "1", "1.5"]
+
+
+def test_sweep_uses_the_ladder_unless_rate_is_given(registry):
+    assert len(labels("jpeg", registry, sweep=True)) == len(registry.codec("jpeg").ladder)
+    assert labels("jpeg:quality=40", registry, sweep=True) == ["jpeg:quality=40"]
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("nosuch", "unknown codec 'nosuch'; valid: "),
+    ("jpeg:qualty=50", "unknown parameter 'qualty'; valid: quality=1..100"),
+    ("jpeg:quality=500", "quality=500 is out of range; valid: quality=1..100"),
+    ("jpeg:quality=high", "'high' is not a valid int"),
+    ("jpeg2000:backend=kakadu", "valid: backend=glymur|imagecodecs"),
+    ("jpeg:quality", "is not key=value"),
+    ("quality=5", "comes before any codec name"),
+    ("", "no codec given"),
+    ("jpeg,jpeg", "given twice"),
+    ("jpeg:quality=90..10/10", "is empty"),
+])
+def test_bad_specs_are_one_line_errors(registry, text, fragment):
+    with pytest.raises(CompbenchError) as info:
+        parse_codec_specs(text, registry)
+    assert fragment in str(info.value)
+    assert "\n" not in str(info.value)
