@@ -6,7 +6,7 @@ import importlib.util
 
 import numpy as np
 
-from compbench.codec import AVAILABLE, Availability
+from compbench.codec import AVAILABLE, Availability, Codec
 
 
 def module_availability(module: str, package: str | None = None) -> Availability:
@@ -29,3 +29,58 @@ def restore_shape(decoded: np.ndarray, like_ndim: int) -> np.ndarray:
     if like_ndim == 2 and decoded.ndim == 3 and decoded.shape[2] == 1:
         return decoded[:, :, 0]
     return decoded
+
+
+class ImagecodecsCodec(Codec):
+    """A codec that is one imagecodecs encode/decode pair; subclasses name the pair and map
+    the settings to the encoder's keyword arguments."""
+
+    encoder: str = ""
+    decoder: str = ""
+    #: the encoder rejects single-channel images: code gray as RGB behind a one-byte flag
+    #: (counted in bpp) so the decoder knows to return one plane
+    needs_rgb: bool = False
+
+    def encoder_kwargs(self) -> dict:
+        return {}
+
+    def encode(self, image: np.ndarray) -> bytes:
+        import imagecodecs
+
+        image = as_library_image(image)
+        flag = b""
+        if self.needs_rgb:
+            flag = GRAY_AS_RGB if image.ndim == 2 else AS_IS
+            if image.ndim == 2:
+                image = np.repeat(image[:, :, None], 3, axis=2)
+        return flag + bytes(getattr(imagecodecs, self.encoder)(image, **self.encoder_kwargs()))
+
+    def decode(self, data: bytes) -> np.ndarray:
+        import imagecodecs
+
+        flag, payload = (data[:1], data[1:]) if self.needs_rgb else (AS_IS, data)
+        decoded = getattr(imagecodecs, self.decoder)(payload)
+        if flag == GRAY_AS_RGB:
+            return np.ascontiguousarray(decoded[:, :, 0])  # the planes carry one gray image
+        return restore_shape(decoded, 2)
+
+    def overhead_bytes(self, shape: tuple[int, ...]) -> int:
+        return 1 if self.needs_rgb else 0
+
+
+GRAY_AS_RGB, AS_IS = b"\x01", b"\x00"
+
+
+def imagecodecs_availability(encoder: str) -> Availability:
+    """imagecodecs is installed and built with this codec."""
+    missing = module_availability("imagecodecs")
+    if not missing.ok:
+        return missing
+    import imagecodecs
+
+    name = encoder.split("_")[0].upper()
+    codec = getattr(imagecodecs, name, None)
+    if codec is None or not getattr(codec, "available", False):
+        return Availability(False, f"this imagecodecs build has no {name} support",
+                            "pip install --force-reinstall imagecodecs (a wheel from PyPI includes it)")
+    return AVAILABLE

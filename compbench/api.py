@@ -37,6 +37,8 @@ class RunResult:
     #: setting label -> {position in data: reconstruction}, a few images per class
     samples: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)
     class_names: tuple[str, ...] = ()
+    #: setting label -> {position: {panel name: image}} (Codec.figure_panels), for Fig. 6
+    panels: dict[str, dict[int, dict[str, np.ndarray]]] = field(default_factory=dict)
 
 
 def run(
@@ -81,12 +83,14 @@ def run(
     bar = ProgressBar(len(units) and len(specs) * len(data), enabled=progress)
     frames: list[pd.DataFrame] = []
     samples: dict[str, dict[int, np.ndarray]] = {spec.label: {} for spec in specs}
+    panels: dict[str, dict[int, dict[str, np.ndarray]]] = {spec.label: {} for spec in specs}
     partial = out_dir / "records.csv" if out_dir else None
 
     def on_result(result) -> None:
         frame = unit_records(result, data.labels, data.indices, adapter.class_names, dataset, split)
         frames.append(frame)
         samples[result.unit.spec.label].update(result.samples)
+        panels[result.unit.spec.label].update(result.panels)
         if partial is not None:  # persist as units finish: a killed run keeps what it did
             frame.to_csv(partial, mode="a", header=len(frames) == 1, index=False)
         bar.advance(len(frame), result.unit.spec.label)
@@ -114,7 +118,7 @@ def run(
     }
     if out_dir is not None:
         write_summary_files(out_dir, records, summary, manifest)
-    return RunResult(records, summary, out_dir, manifest, data, samples, adapter.class_names)
+    return RunResult(records, summary, out_dir, manifest, data, samples, adapter.class_names, panels)
 
 
 def require_available(plugin, what: str) -> None:

@@ -64,6 +64,11 @@ class Codec:
         """Optional per-image metrics only the codec can know (e.g. ``code_entropy`` in bpp)."""
         return {}
 
+    def figure_panels(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        """Optional intermediate images for figure grids, e.g. a learned codec's noisy input
+        and latent code (the paper's Fig. 6): panel name -> array (N, h, w)."""
+        return {}
+
 
 class CodecFactory:
     """A codec family as registered by a plugin (``register_codecs``).

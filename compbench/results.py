@@ -63,17 +63,28 @@ def summarize(records: pd.DataFrame, class_names) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: metrics that are +inf for a lossless image
+INFINITE_WHEN_LOSSLESS = ("psnr", "snr_db")
+
+
 def _aggregate(subset: pd.DataFrame, metrics: list[str]) -> dict:
     ok = subset[subset["error"] == ""]
-    row = {"count": len(ok), "errors": int((subset["error"] != "").sum())}
+    row = {"count": len(ok), "errors": int((subset["error"] != "").sum()),
+           "lossless": int((ok["mse"] == 0).sum())}
     for metric in metrics:
         values = ok[metric].to_numpy(dtype=float)
-        # lossless images have psnr = inf: the mean is then honestly inf ("lossless")
-        finite_or_inf = values[~np.isnan(values)]
-        row[f"{metric}_mean"] = float(np.mean(finite_or_inf)) if len(finite_or_inf) else np.nan
-        row[f"{metric}_std"] = float(np.std(finite_or_inf)) if len(finite_or_inf) > 1 and np.isfinite(finite_or_inf).all() else np.nan
+        values = values[~np.isnan(values)]
+        if metric in INFINITE_WHEN_LOSSLESS and np.isinf(values).any() and not np.isinf(values).all():
+            # one lossless image would make the mean inf: average the lossy ones and count the
+            # lossless ones in "lossless" (psnr_pooled covers all images)
+            values = values[np.isfinite(values)]
+        row[f"{metric}_mean"] = float(np.mean(values)) if len(values) else np.nan
+        row[f"{metric}_std"] = float(np.std(values)) if len(values) > 1 and np.isfinite(values).all() else np.nan
     total_pixels = ok["pixels"].sum()
     row["bpp_pooled"] = float(8 * ok["bytes"].sum() / total_pixels) if total_pixels else np.nan
+    # PSNR of the pooled squared error: defined with lossless images in the set
+    mean_mse = ok["mse"].mean() if len(ok) else np.nan
+    row["psnr_pooled"] = float(10 * np.log10(255**2 / mean_mse)) if mean_mse > 0 else (np.inf if mean_mse == 0 else np.nan)
     return row
 
 
@@ -131,8 +142,9 @@ def _group_header(table: str, groups: list[str], width: int) -> str:
 def overall_table(summary: pd.DataFrame, metrics=TABLE_METRICS, tablefmt: str = "github") -> str:
     """One row per setting over all images, with counts and failures."""
     overall = summary[summary["class"] == ALL]
-    headers = ["setting", "images", "errors", "bpp_pooled"] + metrics
-    body = [[r["setting"], r["count"], r["errors"], format_value(r["bpp_pooled"], "bpp")]
+    headers = ["setting", "images", "errors", "lossless", "bpp_pooled", "psnr_pooled"] + metrics
+    body = [[r["setting"], r["count"], r["errors"], r["lossless"], format_value(r["bpp_pooled"], "bpp"),
+             format_value(r["psnr_pooled"], "psnr")]
             + [format_value(r[f"{m}_mean"], m) for m in metrics] for _, r in overall.iterrows()]
     return tabulate(body, headers=headers, tablefmt=tablefmt, disable_numparse=True)
 

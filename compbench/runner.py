@@ -42,6 +42,8 @@ class UnitResult:
     metrics: dict[str, np.ndarray]
     errors: dict[int, str] = field(default_factory=dict)
     samples: dict[int, np.ndarray] = field(default_factory=dict)
+    #: position -> {panel name: image} from Codec.figure_panels, for the sample positions
+    panels: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
 
     @property
     def positions(self) -> np.ndarray:
@@ -104,9 +106,11 @@ def run_unit(unit: WorkUnit) -> UnitResult:
             columns.setdefault(name, np.full(n, np.nan))[good] = values
     columns["encode_s"][:] = encode_s
     columns["decode_s"][:] = decode_s
-    samples = {unit.start + i: reconstructions[i] for i in good if unit.start + i in _SAMPLE_POSITIONS}
+    sampled = [i for i in good if unit.start + i in _SAMPLE_POSITIONS]
+    samples = {unit.start + i: reconstructions[i] for i in sampled}
     errors = {unit.start + i: message for i, message in errors.items()}
-    return UnitResult(unit, _pixels(images), columns, errors, samples)
+    return UnitResult(unit, _pixels(images), columns, errors, samples,
+                      _figure_panels(codec, images, sampled, unit.start))
 
 
 METRIC_COLUMNS = ("bytes", "bpp", "bpp_payload", "mse", "psnr", "snr_db", "ssim", "entropy",
@@ -155,6 +159,17 @@ def _extra_metrics(codec: Codec, images: np.ndarray) -> dict[str, np.ndarray]:
         return {k: np.asarray(v, dtype=float) for k, v in codec.extra_metrics(images).items()}
     except Exception:
         return {}
+
+
+def _figure_panels(codec: Codec, images: np.ndarray, sampled: list[int], start: int) -> dict:
+    if not sampled:
+        return {}
+    try:
+        panels = codec.figure_panels(images[sampled])
+    except Exception:  # illustrations are optional: never cost the measurements
+        return {}
+    return {start + i: {name: np.asarray(stack[k]) for name, stack in panels.items()}
+            for k, i in enumerate(sampled)}
 
 
 def _all_failed(unit: WorkUnit, message: str) -> UnitResult:
