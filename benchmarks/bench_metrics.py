@@ -1,0 +1,70 @@
+"""Speed of compbench.metrics.image_metrics on an MNIST-sized batch, against a per-image loop.
+
+    python benchmarks/bench_metrics.py [N]
+
+Prints wall and CPU time for all metrics of N (default 10,000) 28x28 images, and the time of
+the obvious loop over scikit-image per image (timed on a subset, scaled up). Single core: the
+module uses numpy element-wise operations only (no BLAS, no threads).
+"""
+
+import statistics
+import sys
+import time
+
+import numpy as np
+from skimage.measure import shannon_entropy
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from compbench.errors import CompbenchError
+from compbench.metrics import image_metrics
+
+
+def mnist_like(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST test digits if the adapter can load them, else random images; JPEG-like copies."""
+    try:
+        from compbench.plugins import build_registry
+
+        images = build_registry().dataset("mnist").load("test").images
+        x = images[np.arange(n) % len(images)]
+        source = "MNIST test digits"
+    except (ImportError, OSError, CompbenchError) as exc:  # run without the MNIST adapter too
+        x = np.random.default_rng(0).integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        source = f"random images (MNIST unavailable: {exc})"
+    noise = np.random.default_rng(1).normal(0, 6, x.shape)
+    y = np.clip(np.rint(np.rint(x / 16) * 16 + noise), 0, 255).astype(np.uint8)
+    print(f"{n} images {x.shape[1:]}, {source}")
+    return x, y
+
+
+def per_image_loop(x, y) -> None:
+    for a, b in zip(x, y, strict=True):
+        peak_signal_noise_ratio(a, b, data_range=255)
+        structural_similarity(a, b, data_range=255)
+        shannon_entropy(b)
+        b.mean() / b.std()
+
+
+def main(n: int = 10_000, repeats: int = 7) -> None:
+    x, y = mnist_like(n)
+    nbytes = np.full(n, 400)
+    image_metrics(x[:100], y[:100], nbytes[:100], 300)  # warm up imports and caches
+    walls, cpus = [], []
+    for _ in range(repeats):
+        wall, cpu = time.perf_counter(), time.process_time()
+        image_metrics(x, y, nbytes, 300)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    print(f"image_metrics: wall min {min(walls) * 1e3:.0f} ms, median "
+          f"{statistics.median(walls) * 1e3:.0f} ms; CPU min {min(cpus) * 1e3:.0f} ms "
+          f"({min(walls) / n * 1e6:.1f} µs per image)")
+
+    subset = min(n, 1000)
+    start = time.perf_counter()
+    per_image_loop(x[:subset], y[:subset])
+    loop = (time.perf_counter() - start) / subset * n
+    print(f"scikit-image loop (psnr, ssim, entropy per image): {loop * 1e3:.0f} ms "
+          f"(timed on {subset}); batched is {loop / min(walls):.0f}x faster")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000)
