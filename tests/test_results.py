@@ -1,0 +1,44 @@
+"""Aggregation: per-class means, pooled bpp/PSNR, lossless and failed images."""
+
+import numpy as np
+import pandas as pd
+
+from compbench.results import class_table, summarize
+
+
+def records(psnr, mse, nbytes, classes, errors=None):
+    n = len(psnr)
+    return pd.DataFrame({
+        "codec": "c", "setting": "c:q=1", "dataset": "d", "split": "test", "index": range(n),
+        "label": [int(c) for c in classes], "class": classes, "pixels": 100,
+        "bytes": nbytes, "bpp": [8 * b / 100 for b in nbytes], "bpp_payload": np.nan, "mse": mse,
+        "psnr": psnr, "snr_db": psnr, "ssim": 1.0, "entropy": 1.0, "snr_paper": 0.5,
+        "encode_s": 0.001, "decode_s": 0.001, "error": errors or [""] * n,
+    })
+
+
+def test_means_pooled_values_and_lossless_images():
+    frame = records(psnr=[np.inf, 30.0, 40.0, np.inf], mse=[0.0, 65.025, 6.5025, 0.0],
+                    nbytes=[10, 20, 30, 40], classes=["0", "0", "1", "1"])
+    summary = summarize(frame, ("0", "1")).set_index("class")
+    overall = summary.loc["all"]
+    assert overall["count"] == 4 and overall["lossless"] == 2
+    assert overall["psnr_mean"] == 35.0  # the lossy images; lossless ones are counted apart
+    assert np.isclose(overall["psnr_pooled"], 10 * np.log10(255**2 / np.mean([0, 65.025, 6.5025, 0])))
+    assert overall["bpp_pooled"] == 8 * 100 / 400
+    assert summary.loc["0", "psnr_mean"] == 30.0 and summary.loc["0", "lossless"] == 1
+
+
+def test_all_lossless_is_shown_as_lossless():
+    frame = records(psnr=[np.inf] * 2, mse=[0.0, 0.0], nbytes=[5, 5], classes=["0", "1"])
+    summary = summarize(frame, ("0", "1"))
+    assert np.isinf(summary.set_index("class").loc["all", "psnr_mean"])
+    assert "lossless" in class_table(summary)
+
+
+def test_failed_images_are_counted_not_averaged():
+    frame = records(psnr=[30.0, np.nan], mse=[65.025, np.nan], nbytes=[10, 0], classes=["0", "0"],
+                    errors=["", "encode failed: boom"])
+    overall = summarize(frame, ("0",)).set_index("class").loc["all"]
+    assert overall["count"] == 1 and overall["errors"] == 1 and overall["psnr_mean"] == 30.0
+    assert overall["bpp_pooled"] == 0.8
