@@ -15,6 +15,7 @@ import pandas as pd
 
 from .dataset import ImageSet, select
 from .errors import CompbenchError
+from .figures import write_run_figures
 from .manifest import environment, now_iso, plugin_requirements
 from .plugins import Registry, build_registry
 from .progress import ProgressBar
@@ -52,6 +53,8 @@ def run(
     sweep: bool = False,
     progress: bool = False,
     write: bool = True,
+    figures: bool = True,
+    figure_formats: tuple[str, ...] = ("png",),
     registry: Registry | None = None,
     command: str | None = None,
 ) -> RunResult:
@@ -116,9 +119,12 @@ def run(
         "dataset_checksums": adapter.checksums(split),
         "errors": int((records["error"] != "").sum()),
     }
+    result = RunResult(records, summary, out_dir, manifest, data, samples, adapter.class_names, panels)
     if out_dir is not None:
+        if figures:
+            manifest["figures"] = [path.name for path in write_run_figures(result, out_dir, figure_formats)]
         write_summary_files(out_dir, records, summary, manifest)
-    return RunResult(records, summary, out_dir, manifest, data, samples, adapter.class_names, panels)
+    return result
 
 
 def require_available(plugin, what: str) -> None:

@@ -1,0 +1,85 @@
+"""One metric across stored runs, oldest first: how a codec setting drifted over commits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .compare import StoredRun, load_run, metric_column
+from .errors import CompbenchError
+from .results import ALL
+
+
+def history(dirs: list[str | Path], metric: str = "psnr", cls: str = ALL) -> pd.DataFrame:
+    """Rows: runs (indexed by folder name) in the order their manifests say they started;
+    columns: settings, in order of first appearance; values: the metric's mean for class
+    ``cls`` (NaN where a run lacks the setting). ``frame.attrs`` keeps the metric, the class and
+    each run's start time and git commit."""
+    if not dirs:
+        raise CompbenchError("history needs at least one results folder")
+    runs = sorted((load_run(d) for d in dirs), key=_started)
+    cls = str(cls)
+    labels = _run_labels(runs)
+    series = {}
+    for label, run in zip(labels, runs):
+        rows = run.summary[run.summary["class"] == cls]
+        if rows.empty:
+            classes = ", ".join(dict.fromkeys(run.summary["class"]))
+            raise CompbenchError(f"{run.path} has no class {cls!r}; classes: {classes}")
+        series[label] = pd.Series(rows[metric_column(run.summary, metric)].to_numpy(float),
+                                  index=rows["setting"].to_numpy())
+    settings = list(dict.fromkeys(setting for values in series.values() for setting in values.index))
+    frame = pd.DataFrame([values.reindex(settings) for values in series.values()], index=list(series))
+    frame.index.name = "run"
+    frame.columns.name = "setting"
+    frame.attrs.update(metric=metric, cls=cls,
+                       started=[run.manifest["started"] for run in runs],
+                       commits=[run.manifest.get("git_commit") for run in runs])
+    return frame
+
+
+def _started(run: StoredRun) -> pd.Timestamp:
+    started = (run.manifest or {}).get("started")
+    if started is None:
+        raise CompbenchError(f"{run.path} has no manifest.json with a 'started' time: history orders "
+                             "runs by it (pass results folders written by `compbench run`)")
+    try:
+        stamp = pd.Timestamp(started)
+    except (TypeError, ValueError):
+        raise CompbenchError(f"{run.path}: manifest 'started' {started!r} is not a date and time") from None
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _run_labels(runs: list[StoredRun]) -> list[str]:
+    """Folder names, or whole paths where two folders share a name."""
+    folder = [run.path.parent.name if run.path.is_file() else run.path.name for run in runs]
+    return [name if folder.count(name) == 1 else str(run.path) for name, run in zip(folder, runs)]
+
+
+def plot_history(frame: pd.DataFrame, out_path: str | Path) -> Path:
+    """One line per setting across the runs of :func:`history`; writes a PNG (or any format
+    matplotlib knows from the suffix) and returns its path."""
+    out_path = Path(out_path)
+    # Figure, not pyplot: no global state, no display needed (Agg)
+    figure = Figure(figsize=(max(6.0, 0.6 * len(frame) + 3), 4.5), layout="constrained")
+    axes = figure.add_subplot()
+    positions = np.arange(len(frame))
+    for setting in frame.columns:
+        values = frame[setting].to_numpy(float)
+        # a lossless psnr is inf: it has no place on the axis, so leave a gap
+        axes.plot(positions, np.where(np.isfinite(values), values, np.nan), marker="o", label=str(setting))
+    axes.set_xticks(positions, [str(label) for label in frame.index], rotation=30, ha="right")
+    metric = frame.attrs.get("metric", "value")
+    axes.set_xlabel("run (oldest first)")
+    axes.set_ylabel(metric)
+    axes.set_title(f"{metric}, class {frame.attrs.get('cls', ALL)}, across runs")
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    try:
+        figure.savefig(out_path, dpi=120)
+    except OSError as exc:
+        raise CompbenchError(f"cannot write {out_path} ({exc.strerror or exc})") from None
+    return out_path

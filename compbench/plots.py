@@ -1,0 +1,294 @@
+"""Charts from a run's summary: rate-distortion curves and per-class bars (the paper's Figs. 8-10).
+
+Figures are built with the object-oriented API (``matplotlib.figure.Figure`` on an Agg canvas),
+so importing this module never switches the global pyplot backend of a caller's session.
+Every public function writes files and returns their paths; the ``*_figure`` builders return
+the Figure itself so tests can inspect the artists.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
+
+from .errors import CompbenchError
+from .results import ALL
+
+#: a qualitative palette (matplotlib's tab10): codecs take its colors in sorted-name order
+PALETTE: tuple[tuple[float, float, float], ...] = tuple(matplotlib.colormaps["tab10"].colors)
+#: hatches tell apart several settings of one codec even in grayscale print
+HATCHES = ("", "//", "..", "xx", "\\\\", "oo")
+DPI = 150
+
+AXIS_LABELS = {
+    "bpp": "rate (bits per pixel, whole file)",
+    "bpp_payload": "rate (bits per pixel, header excluded)",
+    "bpp_pooled": "rate (bits per pixel, pooled)",
+    "psnr": "PSNR (dB)",
+    "snr_db": "SNR (dB)",
+    "ssim": "SSIM",
+    "entropy": "entropy (bits)",
+    "code_entropy": "code entropy (bits per pixel)",
+    "snr_paper": "mean / std",
+}
+
+
+#: codecs a reader meets in every report keep the same color in every run
+FIXED_COLORS = {"jpeg": 0, "jpeg2000": 1, "ddcae": 2, "webp": 3, "avif": 4, "jpegxl": 5}
+
+
+def codec_colors(codecs: Iterable[str]) -> dict[str, tuple[float, float, float]]:
+    """One color per codec family, the same in every plot and, for the built-ins, every run.
+
+    Other codecs take a free palette slot chosen by a stable hash of their name, so their
+    color too depends on the name, not on what else is in the run (unless slots run out).
+    """
+    colors: dict[str, tuple[float, float, float]] = {}
+    taken = set()
+    for name in sorted(set(codecs), key=lambda n: (n not in FIXED_COLORS, n)):
+        slot = FIXED_COLORS.get(name)
+        if slot is None:
+            start = zlib.crc32(name.encode()) % len(PALETTE)
+            free = [i for i in range(len(PALETTE)) if i not in taken and i not in FIXED_COLORS.values()]
+            free = free or [i for i in range(len(PALETTE)) if i not in taken] or list(range(len(PALETTE)))
+            slot = min(free, key=lambda i: (i - start) % len(PALETTE))
+        taken.add(slot)
+        colors[name] = PALETTE[slot % len(PALETTE)]
+    return colors
+
+
+def save(fig: Figure, out_dir: str | Path, stem: str, formats: Sequence[str] = ("png",)) -> list[Path]:
+    """Write ``fig`` as ``out_dir/stem.<format>`` for each format; return the paths."""
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    supported = canvas.get_supported_filetypes()
+    unknown = [f for f in formats if f not in supported]
+    if unknown:
+        raise CompbenchError(f"unknown figure format {unknown[0]!r}; valid: {', '.join(sorted(supported))}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    # a fixed SVG id salt and no date stamp: the same run writes the same bytes
+    with matplotlib.rc_context({"svg.hashsalt": "compbench"}):
+        for fmt in dict.fromkeys(formats):
+            path = out_dir / f"{stem}.{fmt}"
+            metadata = {"Date": None} if fmt in ("svg", "pdf") else None
+            fig.savefig(path, format=fmt, dpi=fig.dpi, metadata=metadata)
+            paths.append(path)
+    return paths
+
+
+def new_figure(width: float, height: float, dpi: float = DPI, layout: str | None = "constrained") -> Figure:
+    """A Figure on its own Agg canvas (no pyplot, no global backend switch)."""
+    fig = Figure(figsize=(width, height), dpi=dpi, layout=layout)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def safe_name(text: str) -> str:
+    """A setting label as a file-name part: ``ddcae:step=1`` -> ``ddcae_step=1``."""
+    return re.sub(r"[^A-Za-z0-9.=+-]+", "_", text).strip("_") or "unnamed"
+
+
+# ---------------------------------------------------------------- rate-distortion curves
+
+def rd_curves(summary: pd.DataFrame, out_dir: str | Path, y: str = "psnr", x: str = "bpp",
+              formats: Sequence[str] = ("png",), colors: Mapping[str, object] | None = None) -> list[Path]:
+    """``rd_<y>_<x>``: every codec's curve over all images; ``rd_<y>_<x>_by_class``: one panel
+    per class. Points that are not finite (lossless PSNR = inf, failed settings) are left out."""
+    summary = _prepare(summary, [x, y])
+    if summary.empty:
+        return []
+    colors = _complete(colors, summary)
+    stem = f"rd_{y}_{x}"
+    paths = save(rd_figure(summary, y, x, colors), out_dir, stem, formats)
+    if _classes(summary):
+        paths += save(rd_by_class_figure(summary, y, x, colors), out_dir, f"{stem}_by_class", formats)
+    return paths
+
+
+def rd_figure(summary: pd.DataFrame, y: str, x: str, colors: Mapping[str, object]) -> Figure:
+    fig = new_figure(6.4, 4.4)
+    ax = fig.add_subplot()
+    _draw_rd(ax, summary[summary["class"] == ALL], y, x, colors)
+    ax.set_xlabel(AXIS_LABELS.get(x, x))
+    ax.set_ylabel(AXIS_LABELS.get(y, y))
+    ax.legend(title="codec")
+    fig.suptitle(f"{_metric_name(y)} vs rate{_where(summary)}")
+    return fig
+
+
+def rd_by_class_figure(summary: pd.DataFrame, y: str, x: str, colors: Mapping[str, object]) -> Figure:
+    classes = _classes(summary)
+    ncols = min(5, len(classes))
+    nrows = -(-len(classes) // ncols)
+    fig = new_figure(2.4 * ncols + 1.2, 2.1 * nrows + 0.8)
+    axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
+    for ax, class_name in zip(axes, classes):
+        _draw_rd(ax, summary[summary["class"] == class_name], y, x, colors)
+        ax.set_title(f"class {class_name}", fontsize="medium")
+    for ax in axes[len(classes):]:  # a last row that is not full
+        ax.set_visible(False)
+    fig.supxlabel(AXIS_LABELS.get(x, x))
+    fig.supylabel(AXIS_LABELS.get(y, y))
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right upper", title="codec")
+    fig.suptitle(f"{_metric_name(y)} vs rate per class{_where(summary)}")
+    return fig
+
+
+def _draw_rd(ax, rows: pd.DataFrame, y: str, x: str, colors: Mapping[str, object]) -> None:
+    for codec, group in rows.groupby("codec", sort=True):
+        points = group[[f"{x}_mean", f"{y}_mean"]].to_numpy(dtype=float)
+        points = points[np.isfinite(points).all(axis=1)]
+        points = points[np.argsort(points[:, 0], kind="stable")]
+        # label even an empty codec so every panel's legend lists the same codecs
+        ax.plot(points[:, 0], points[:, 1], marker="o", markersize=4, color=colors[codec], label=codec)
+    ax.grid(True, alpha=0.3)
+
+
+# ---------------------------------------------------------------- per-class bars (Figs. 8-10)
+
+SNR_PAPER_NOTE = "paper's definition: mean/std of the reconstruction, not an SNR of the coding"
+
+
+def class_bars(summary: pd.DataFrame, out_dir: str | Path, formats: Sequence[str] = ("png",),
+               colors: Mapping[str, object] | None = None, max_settings: int = 3) -> list[Path]:
+    """``fig8_entropy``, ``fig9_bpp`` and ``fig10_snr`` (honest SNR beside the paper's).
+
+    One group of bars per class (and one for all images), one bar per setting, colored by codec.
+    A codec with more than ``max_settings`` settings (a sweep) shows only its middle-rate one.
+    """
+    summary = _prepare(summary, ["bpp"])
+    if summary.empty:
+        return []
+    colors = _complete(colors, summary)
+    settings, note = pick_settings(summary, max_settings)
+    shown = summary[summary["setting"].isin(settings)]
+    figures = {
+        "fig8_entropy": (["entropy"], "Fig. 8: entropy of the reconstruction's histogram"),
+        "fig9_bpp": (["bpp"], "Fig. 9: bits per pixel of the coded file"),
+        "fig10_snr": (["snr_db", "snr_paper"], "Fig. 10: SNR per class"),
+    }
+    paths = []
+    for stem, (metrics, title) in figures.items():
+        paths += save(bars_figure(shown, metrics, settings, colors, title, note), out_dir, stem, formats)
+    return paths
+
+
+def pick_settings(summary: pd.DataFrame, max_settings: int = 3) -> tuple[list[str], str]:
+    """The settings to draw as bars, in run order, and a note saying what was left out."""
+    overall = summary[summary["class"] == ALL]
+    keep: list[str] = []
+    reduced = []
+    for codec, group in overall.groupby("codec", sort=False):
+        ordered = group.sort_values("bpp_mean", kind="stable")["setting"].tolist()
+        if len(ordered) > max_settings:
+            ordered = [ordered[(len(ordered) - 1) // 2]]
+            reduced.append(f"{codec}: {len(group)}")
+        keep += ordered
+    run_order = list(dict.fromkeys(summary["setting"]))
+    keep.sort(key=run_order.index)
+    note = f"middle-rate setting of each sweep ({', '.join(reduced)} settings)" if reduced else ""
+    return keep, note
+
+
+PANEL_TITLES = {
+    "snr_db": "SNR of the coding, 10 log10(sum x^2 / sum (x-y)^2)",
+    "snr_paper": SNR_PAPER_NOTE,
+}
+
+
+def bars_figure(summary: pd.DataFrame, metrics: list[str], settings: list[str],
+                colors: Mapping[str, object], title: str, note: str = "") -> Figure:
+    """Grouped bars, one panel per metric: mean per class with the std as an error bar."""
+    groups = _classes(summary) + [ALL]
+    width_in = 3.0 + 0.12 * len(groups) * (len(settings) + 1)
+    fig = new_figure(min(16.0, max(7.0, width_in)), 1.0 + 2.6 * len(metrics))
+    axes = fig.subplots(len(metrics), 1, sharex=True, squeeze=False).ravel()
+    styles = _bar_styles(summary, settings, colors)
+    width = 0.8 / len(settings)
+    centers = np.arange(len(groups), dtype=float)
+    indexed = summary.set_index(["setting", "class"])
+    for ax, metric in zip(axes, metrics):
+        for i, setting in enumerate(settings):
+            means = _lookup(indexed, setting, groups, f"{metric}_mean")
+            stds = _lookup(indexed, setting, groups, f"{metric}_std")
+            xs = centers - 0.4 + width * (i + 0.5)
+            finite = np.isfinite(means)
+            ax.bar(xs[finite], means[finite], width, yerr=np.nan_to_num(stds[finite]), label=setting,
+                   error_kw={"elinewidth": 0.6, "capsize": 1.5, "ecolor": "0.3"}, **styles[setting])
+            for x_inf in xs[np.isposinf(means)]:  # lossless: no finite bar to draw, so say so
+                ax.annotate("∞", (x_inf, 0), xytext=(0, 2), textcoords="offset points",
+                            ha="center", va="bottom", fontsize="small")
+        ax.set_ylabel(AXIS_LABELS.get(metric, metric))
+        ax.set_title(PANEL_TITLES.get(metric, ""), fontsize="medium")
+        ax.grid(True, axis="y", alpha=0.3)
+        ax.axvline(len(groups) - 1.5, color="0.6", linewidth=0.8)  # sets "all" apart from the classes
+    axes[-1].set_xticks(centers, [f"{g}" for g in groups])
+    axes[-1].set_xlabel("class")
+    # below the plot, where long setting labels and the sweep note have the figure's width
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
+               ncols=min(len(settings), 4), title=f"setting: {note}" if note else "setting")
+    fig.suptitle(title + _where(summary))
+    return fig
+
+
+def _bar_styles(summary: pd.DataFrame, settings: list[str], colors: Mapping[str, object]) -> dict[str, dict]:
+    """Codec color for every setting; several settings of one codec go from a light shade (low
+    rate) to the full color (high rate), each with its own hatch."""
+    codec_of = dict(zip(summary["setting"], summary["codec"]))
+    styles = {}
+    for codec in dict.fromkeys(codec_of[s] for s in settings):
+        own = [s for s in settings if codec_of[s] == codec]
+        base = np.array(to_rgb(colors[codec]))
+        for k, setting in enumerate(own):
+            light = 0.55 * (1 - k / (len(own) - 1)) if len(own) > 1 else 0.0
+            styles[setting] = {"color": tuple(base + (1 - base) * light),
+                               "edgecolor": tuple(base * 0.6), "linewidth": 0.5,
+                               "hatch": HATCHES[k % len(HATCHES)] if len(own) > 1 else ""}
+    return styles
+
+
+def _lookup(indexed: pd.DataFrame, setting: str, groups: list[str], column: str) -> np.ndarray:
+    if column not in indexed.columns:
+        return np.full(len(groups), np.nan)
+    return np.array([indexed[column].get((setting, g), np.nan) for g in groups], dtype=float)
+
+
+# ---------------------------------------------------------------- shared bits
+
+def _prepare(summary: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Check the needed columns; class names as text (a summary read back from CSV has ints)."""
+    missing = [f"{m}_mean" for m in metrics if f"{m}_mean" not in summary.columns]
+    if missing:
+        raise CompbenchError(f"summary has no column {missing[0]!r}; metrics: "
+                             + ", ".join(c[:-5] for c in summary.columns if c.endswith("_mean")))
+    return summary.assign(**{"class": summary["class"].astype(str)})
+
+
+def _complete(colors: Mapping[str, object] | None, summary: pd.DataFrame) -> dict[str, object]:
+    """The run's colors; a codec missing from them gets one from :func:`codec_colors`."""
+    return {**codec_colors(summary["codec"]), **(colors or {})}
+
+
+def _classes(summary: pd.DataFrame) -> list[str]:
+    """Class names in summary order (the dataset's order), without "all"."""
+    return [c for c in dict.fromkeys(summary["class"].astype(str)) if c != ALL]
+
+
+def _where(summary: pd.DataFrame) -> str:
+    parts = [str(v) for col in ("dataset", "split") if col in summary for v in dict.fromkeys(summary[col])]
+    return f" ({' / '.join(parts)})" if parts else ""
+
+
+def _metric_name(metric: str) -> str:
+    return AXIS_LABELS.get(metric, metric).split(" (")[0]

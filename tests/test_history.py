@@ -1,0 +1,89 @@
+"""compbench.history: a metric across stored runs, ordered by when they started."""
+
+import json
+import math
+import shutil
+
+import pandas as pd
+import pytest
+
+from compbench import api
+from compbench.errors import CompbenchError
+from compbench.history import history, plot_history
+
+JPEG, J2K = "jpeg:quality=75", "jpeg2000:psnr=30"
+
+
+@pytest.fixture(scope="module")
+def stored_runs(tmp_path_factory):
+    """Three copies of one real run, given out of order start times and a psnr that drifts."""
+    root = tmp_path_factory.mktemp("history")
+    api.run("jpeg,jpeg2000", limit=50, out=root / "source")
+    starts = {"run-b": ("2026-03-02T10:00:00+00:00", 0.0),
+              "run-a": ("2026-03-01T10:00:00+00:00", -0.5),
+              "run-c": ("2026-03-02T12:30:00+02:00", 0.25)}  # 10:30 UTC: last
+    for name, (started, shift) in starts.items():
+        folder = root / name
+        shutil.copytree(root / "source", folder)
+        summary = pd.read_csv(folder / "summary.csv", dtype={"class": str})
+        summary.loc[summary["setting"] == JPEG, "psnr_mean"] += shift
+        summary.to_csv(folder / "summary.csv", index=False)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest["started"] = started
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    return root
+
+
+def test_runs_are_ordered_by_start_time_with_settings_as_columns(stored_runs):
+    frame = history([stored_runs / name for name in ("run-c", "run-a", "run-b")])
+    assert list(frame.index) == ["run-a", "run-b", "run-c"]
+    assert list(frame.columns) == [JPEG, J2K]
+    base = frame.loc["run-b", JPEG]
+    assert frame.loc["run-a", JPEG] == pytest.approx(base - 0.5)
+    assert frame.loc["run-c", JPEG] == pytest.approx(base + 0.25)
+    assert frame[J2K].nunique() == 1
+    assert frame.attrs["metric"] == "psnr" and frame.attrs["cls"] == "all"
+
+
+def test_class_and_metric_choice(stored_runs):
+    runs = [stored_runs / "run-a", stored_runs / "run-b"]
+    by_class = history(runs, metric="bpp", cls=3)
+    summary = pd.read_csv(stored_runs / "run-a" / "summary.csv", dtype={"class": str})
+    expected = summary.loc[(summary["setting"] == J2K) & (summary["class"] == "3"), "bpp_mean"].item()
+    assert by_class.loc["run-a", J2K] == pytest.approx(expected)
+    pooled = history(runs, metric="bpp_pooled")
+    assert pooled.loc["run-a", JPEG] == pytest.approx(history(runs, metric="bpp").loc["run-a", JPEG])
+
+
+def test_a_setting_missing_from_a_run_is_nan(stored_runs, tmp_path):
+    partial = tmp_path / "partial"
+    shutil.copytree(stored_runs / "run-c", partial)
+    summary = pd.read_csv(partial / "summary.csv", dtype={"class": str})
+    summary[summary["setting"] != J2K].to_csv(partial / "summary.csv", index=False)
+    frame = history([stored_runs / "run-a", partial])
+    assert math.isnan(frame.loc["partial", J2K]) and not math.isnan(frame.loc["run-a", J2K])
+
+
+def test_bad_requests_are_one_line_errors(stored_runs, tmp_path):
+    runs = [stored_runs / "run-a"]
+    with pytest.raises(CompbenchError, match="no metric 'vmaf' in the summary; metrics: errors, lossless"):
+        history(runs, metric="vmaf")
+    with pytest.raises(CompbenchError, match=r"has no class '12'; classes: 0, 1, .*, all"):
+        history(runs, cls="12")
+    with pytest.raises(CompbenchError, match="at least one results folder"):
+        history([])
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    shutil.copy(stored_runs / "run-a" / "summary.csv", bare / "summary.csv")
+    with pytest.raises(CompbenchError, match="has no manifest.json with a 'started' time"):
+        history([bare])
+
+
+def test_plot_writes_a_png(stored_runs, tmp_path):
+    frame = history([stored_runs / name for name in ("run-a", "run-b", "run-c")])
+    frame.loc["run-b", J2K] = math.inf  # a lossless point leaves a gap instead of breaking the axis
+    out = plot_history(frame, tmp_path / "psnr-history.png")
+    assert out == tmp_path / "psnr-history.png"
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 5000
+    with pytest.raises(CompbenchError, match="cannot write"):
+        plot_history(frame, tmp_path / "no-such-folder" / "x.png")
