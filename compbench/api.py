@@ -15,15 +15,16 @@ import pandas as pd
 
 from .dataset import ImageSet, select
 from .errors import CompbenchError
-from .figures import write_run_figures
 from .manifest import environment, now_iso, plugin_requirements
 from .plugins import Registry, build_registry
 from .progress import ProgressBar
-from .results import prepare_out_dir, summarize, unit_records, write_summary_files
+from .results import (check_table_format, prepare_out_dir, summarize, unit_records,
+                      write_summary_files, write_table_file)
 from .runner import execute, plan_units
 from .spec import CodecSpec, parse_codec_specs
 
 DEFAULT_CODECS = "ddcae,jpeg,jpeg2000"
+DEFAULT_ANCHOR = "jpeg2000"
 #: images per class kept (originals and reconstructions) for figure grids
 SAMPLES_PER_CLASS = 2
 
@@ -40,6 +41,9 @@ class RunResult:
     class_names: tuple[str, ...] = ()
     #: setting label -> {position: {panel name: image}} (Codec.figure_panels), for Fig. 6
     panels: dict[str, dict[int, dict[str, np.ndarray]]] = field(default_factory=dict)
+    #: BD-rate/BD-quality against the anchor (PSNR and SSIM, overall and per class), when the
+    #: anchor and another codec each ran at two or more settings
+    bdrate: pd.DataFrame | None = None
 
 
 def run(
@@ -55,6 +59,8 @@ def run(
     write: bool = True,
     figures: bool = True,
     figure_formats: tuple[str, ...] = ("png",),
+    anchor: str = DEFAULT_ANCHOR,
+    table_format: str = "github",
     registry: Registry | None = None,
     command: str | None = None,
 ) -> RunResult:
@@ -63,6 +69,7 @@ def run(
     specs = parse_codec_specs(codecs, registry, sweep=sweep)
     for name in dict.fromkeys(spec.name for spec in specs):
         require_available(registry.codec(name), f"codec {name!r}")
+    check_table_format(table_format)
     adapter = registry.dataset(dataset)
     require_available(adapter, f"dataset {dataset!r}")
     split = split or adapter.default_split
@@ -119,12 +126,39 @@ def run(
         "dataset_checksums": adapter.checksums(split),
         "errors": int((records["error"] != "").sum()),
     }
-    result = RunResult(records, summary, out_dir, manifest, data, samples, adapter.class_names, panels)
+    result = RunResult(records, summary, out_dir, manifest, data, samples, adapter.class_names, panels,
+                       bd_tables(summary, anchor))
     if out_dir is not None:
-        if figures:
-            manifest["figures"] = [path.name for path in write_run_figures(result, out_dir, figure_formats)]
-        write_summary_files(out_dir, records, summary, manifest)
+        write_results_folder(result, figures, figure_formats, table_format)
     return result
+
+
+def write_results_folder(result: RunResult, figures: bool, figure_formats, table_format: str) -> None:
+    """Everything a run leaves behind: tables, BD table, figures, manifest, report.html."""
+    from .figures import write_run_figures  # matplotlib loads only when a run writes figures
+    from .report import write_report
+
+    out_dir = result.out_dir
+    if result.bdrate is not None:
+        result.bdrate.to_csv(out_dir / "bdrate.csv", index=False)
+    if figures:
+        result.manifest["figures"] = [p.name for p in write_run_figures(result, out_dir, figure_formats)]
+    write_summary_files(out_dir, result.records, result.summary, result.manifest)
+    if table_format not in ("github", "pipe"):
+        write_table_file(out_dir, result.summary, table_format)
+    write_report(out_dir)
+
+
+def bd_tables(summary: pd.DataFrame, anchor: str) -> pd.DataFrame | None:
+    """BD metrics when there are curves to compare: the anchor and another codec each with at
+    least two settings; PSNR and SSIM rows, overall and per class."""
+    from .bdrate import bd_table
+
+    settings = summary.groupby("codec")["setting"].nunique()
+    if settings.get(anchor, 0) < 2 or (settings.drop(anchor) < 2).all():
+        return None
+    return pd.concat([bd_table(summary, anchor, quality=q, by_class=True) for q in ("psnr", "ssim")],
+                     ignore_index=True)
 
 
 def require_available(plugin, what: str) -> None:

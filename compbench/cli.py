@@ -55,13 +55,77 @@ def build_parser() -> ArgumentParser:
     run.add_argument("--out", type=Path, help="results folder (default: results/<time>-<codecs>/)")
     run.add_argument("--jobs", type=positive_int, help="worker processes (default: one per core)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--anchor", default=api.DEFAULT_ANCHOR,
+                     help=f"codec that BD-rate/BD-PSNR compare against (default: {api.DEFAULT_ANCHOR})")
+    run.add_argument("--table-format", default="simple",
+                     help="terminal table format (tabulate): simple, github, latex, latex_booktabs, ...; "
+                          "a non-Markdown format is also written as summary.<ext>")
+    run.add_argument("--figure-format", default="png", help="figure formats, e.g. png,svg (default: png)")
+    run.add_argument("--no-figures", action="store_true", help="write no plots or image grids")
+    gate = run.add_argument_group("regression gate (compare the run with a stored baseline)")
+    gate.add_argument("--baseline", type=Path, help="baseline results folder or summary.csv")
+    gate.add_argument("--fail-on-regression", action="store_true", help="exit 1 if a metric regressed")
+    add_tolerance_options(gate)
     run.set_defaults(handler=cmd_run)
+
+    report = commands.add_parser("report", help="write report.html for a results folder")
+    report.add_argument("results_dir", type=Path)
+    report.set_defaults(handler=cmd_report)
+
+    compare = commands.add_parser("compare", help="compare a run with a baseline; exit 1 on a regression")
+    compare.add_argument("baseline", type=Path, help="baseline results folder or summary.csv")
+    compare.add_argument("new", type=Path, help="new results folder or summary.csv")
+    add_tolerance_options(compare)
+    compare.add_argument("--markdown", type=Path, help="write the comparison as Markdown here "
+                         "(default: comparison.md in NEW when it is a folder)")
+    compare.add_argument("--json", type=Path, help="write the comparison as JSON here "
+                         "(default: comparison.json in NEW when it is a folder)")
+    compare.set_defaults(handler=cmd_compare)
+
+    history = commands.add_parser("history", help="a metric across stored runs, as a table and a plot")
+    history.add_argument("dirs", nargs="+", type=Path, help="results folders")
+    history.add_argument("--metric", default="psnr", help="metric (default: psnr)")
+    history.add_argument("--class", dest="class_name", default="all", help="class (default: all)")
+    history.add_argument("--plot", type=Path, default=Path("history.png"),
+                         help="where to draw the plot (default: history.png)")
+    history.set_defaults(handler=cmd_history)
 
     train = commands.add_parser("train", help="train a learned codec (options depend on it: compbench train NAME --help)",
                                 add_help=False)
     train.add_argument("name", nargs="?", help="the codec to train, e.g. ddcae")
     train.set_defaults(handler=cmd_train)
     return parser
+
+
+def add_tolerance_options(parser) -> None:
+    parser.add_argument("--tolerance", action="append", default=[], metavar="METRIC=VALUE",
+                        help="allowed move the wrong way: psnr=0.05 (absolute) or bpp=1%% (relative); "
+                             "repeatable; overrides the config file")
+    parser.add_argument("--config", type=Path, help="tolerance config (default: compbench.toml or "
+                        "[tool.compbench.compare] in pyproject.toml, found from the current folder up)")
+    parser.add_argument("--metrics", help="compare and gate only these metrics (comma-separated)")
+    parser.add_argument("--include-timings", action="store_true", help="gate encode/decode times too")
+
+
+def run_comparison(baseline: Path, new: Path, args, default_out: Path | None) -> int:
+    """Compare, print the table, write Markdown and JSON; the exit code (0 pass, 1 regression)."""
+    from .compare import compare, discover_config, exit_code, load_tolerances, parse_tolerance_flag
+
+    config = args.config or discover_config()
+    tolerances = load_tolerances(config) if config else {}
+    tolerances.update(dict(parse_tolerance_flag(text) for text in args.tolerance))
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
+    comparison = compare(baseline, new, tolerances, metrics, args.include_timings)
+    print(comparison.format_table())
+    markdown = getattr(args, "markdown", None) or (default_out / "comparison.md" if default_out else None)
+    as_json = getattr(args, "json", None) or (default_out / "comparison.json" if default_out else None)
+    for path, text in ((markdown, comparison.to_markdown()), (as_json, comparison.to_json())):
+        if path is not None:
+            try:
+                path.write_text(text)
+            except OSError as exc:
+                raise CompbenchError(f"cannot write {path} ({exc.strerror}); choose another path") from None
+    return exit_code(comparison)
 
 
 def cmd_list(args, rest) -> int:
@@ -87,19 +151,57 @@ def cmd_list(args, rest) -> int:
 
 
 def cmd_run(args, rest) -> int:
+    if args.fail_on_regression and not args.baseline:
+        raise CompbenchError("--fail-on-regression needs --baseline PATH (a stored results folder)")
+    if args.baseline and not args.baseline.exists():  # fail before the run, not after it
+        raise CompbenchError(f"baseline {args.baseline} does not exist; give a results folder or summary.csv")
+    formats = tuple(f.strip() for f in args.figure_format.split(",") if f.strip())
     result = api.run(codecs=args.codecs, dataset=args.dataset, split=args.split, limit=args.limit,
                      per_class=args.per_class, out=args.out, jobs=args.jobs, sweep=args.sweep,
-                     progress=not args.quiet)
+                     progress=not args.quiet, figures=not args.no_figures, figure_formats=formats,
+                     anchor=args.anchor, table_format=args.table_format)
     summary = result.summary
     settings = list(dict.fromkeys(summary["setting"]))
     if len(settings) <= 4:
-        print(class_table(summary, tablefmt="simple"))
-    else:  # a sweep: the per-class tables are in summary.md
-        print(overall_table(summary, tablefmt="simple"))
+        print(class_table(summary, tablefmt=args.table_format))
+    else:  # a sweep: the per-class tables are in summary.md and report.html
+        print(overall_table(summary, tablefmt=args.table_format))
+    if result.bdrate is not None:
+        from .bdrate import format_bd_table
+
+        overall = result.bdrate[result.bdrate["class"] == ALL]
+        for quality, table in overall.groupby("quality", sort=False):
+            print(f"\nBD metrics against {args.anchor} ({quality}):")
+            print(format_bd_table(table, tablefmt=args.table_format))
     errors = int(summary.loc[summary["class"] == ALL, "errors"].sum())
     if errors:
         print(f"warning: {errors} image(s) failed; see the 'error' column of records.csv", file=sys.stderr)
-    print(f"results: {result.out_dir}  ({result.manifest['seconds']:.1f}s)")
+    print(f"results: {result.out_dir}  ({result.manifest['seconds']:.1f}s; report: "
+          f"{result.out_dir / 'report.html'})")
+    if args.baseline:
+        print(f"\ncompared with {args.baseline}:")
+        status = run_comparison(args.baseline, result.out_dir, args, default_out=result.out_dir)
+        return status if args.fail_on_regression else 0
+    return 0
+
+
+def cmd_report(args, rest) -> int:
+    from .report import write_report
+
+    print(f"report: {write_report(args.results_dir)}")
+    return 0
+
+
+def cmd_compare(args, rest) -> int:
+    return run_comparison(args.baseline, args.new, args, default_out=args.new if args.new.is_dir() else None)
+
+
+def cmd_history(args, rest) -> int:
+    from .history import history, plot_history
+
+    frame = history(args.dirs, metric=args.metric, cls=args.class_name)
+    print(tabulate(frame.reset_index(), headers="keys", tablefmt="simple", showindex=False, floatfmt=".4f"))
+    print(f"plot: {plot_history(frame, args.plot)}")
     return 0
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .plots import class_bars, codec_colors, new_figure, rd_curves, safe_name, save
+from .plots import class_bars, codec_colors, new_figure, pick_settings, rd_curves, safe_name, save
 from .results import ALL
 
 #: default upscaling of the largest image in a grid (28 px -> 112 px)
@@ -228,6 +228,8 @@ def write_run_figures(result, out_dir: str | Path, formats: Sequence[str] = ("pn
         return []
     colors = codec_colors(summary["codec"])
     paths: list[Path] = []
+    # a sweep shows one (middle-rate) setting per codec in the grids, as in the bar charts
+    shown_settings = set(pick_settings(summary)[0])
 
     def by_class(position: int) -> tuple[int, int]:  # rows grouped by class, as in the paper
         return int(data.labels[position]), position
@@ -236,7 +238,7 @@ def write_run_figures(result, out_dir: str | Path, formats: Sequence[str] = ("pn
     if positions:
         indices = data.indices[positions]
         reconstructions = {setting: [by_position.get(p) for p in positions]
-                           for setting, by_position in result.samples.items()}
+                           for setting, by_position in result.samples.items() if setting in shown_settings}
         stats = {setting: _sample_stats(result.records, setting, indices) for setting in reconstructions}
         fig = comparison_figure(data.images[positions], data.labels[positions], result.class_names,
                                 reconstructions, stats)
@@ -245,7 +247,7 @@ def write_run_figures(result, out_dir: str | Path, formats: Sequence[str] = ("pn
     # codecs may provide their own panels (noisy input, code) in a future RunResult.panels
     for setting, by_position in (getattr(result, "panels", None) or {}).items():
         shown = sorted((int(p) for p, named in by_position.items() if named), key=by_class)
-        if not shown:  # a codec without figure panels
+        if not shown or setting not in shown_settings:  # a codec without figure panels
             continue
         names = list(dict.fromkeys(name for p in shown for name in by_position[p]))
         panels = {name: [by_position[p].get(name) for p in shown] for name in names}

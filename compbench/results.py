@@ -170,6 +170,31 @@ def write_summary_files(out: Path, records: pd.DataFrame, summary: pd.DataFrame,
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
 
 
+#: --table-format choices: tabulate's names; the file suffix for the extra table file
+TABLE_FORMATS = {"github": "md", "pipe": "md", "simple": "txt", "latex": "tex", "latex_booktabs": "tex",
+                 "html": "html", "rst": "rst", "tsv": "tsv", "mediawiki": "wiki"}
+
+
+def check_table_format(table_format: str) -> None:
+    if table_format not in TABLE_FORMATS:
+        raise CompbenchError(f"unknown table format {table_format!r}; valid: {', '.join(TABLE_FORMATS)}")
+
+
+def render_tables(summary: pd.DataFrame, table_format: str) -> str:
+    """The overall table and one per-class table per setting, in a tabulate format."""
+    parts = [overall_table(summary, tablefmt=table_format)]
+    for setting in dict.fromkeys(summary["setting"]):
+        parts.append(class_table(summary[summary["setting"] == setting], tablefmt=table_format))
+    return "\n\n".join(parts) + "\n"
+
+
+def write_table_file(out: Path, summary: pd.DataFrame, table_format: str) -> Path:
+    """summary.<suffix> in the requested format (e.g. summary.tex for LaTeX), beside summary.md."""
+    path = out / f"summary.{TABLE_FORMATS[table_format]}"
+    path.write_text(render_tables(summary, table_format))
+    return path
+
+
 def summary_markdown(summary: pd.DataFrame, manifest: dict) -> str:
     run = manifest.get("run", {})
     title = f"# compbench: {run.get('dataset', '?')} / {run.get('split', '?')}, {run.get('images', '?')} images"

@@ -74,3 +74,66 @@ def test_list_shows_params_ranges_and_availability(cli):
     names = {c["name"]: c for c in listing["codecs"]}
     assert names["jpeg"]["available"] is True and names["jpeg"]["distribution"] == "compbench"
     assert listing["datasets"][0]["splits"] == ["train", "test"]
+
+
+@pytest.fixture(scope="module")
+def stored_run(tmp_path_factory):
+    from conftest import run_cli
+
+    out = tmp_path_factory.mktemp("stored") / "base"
+    done = run_cli("run", "--codecs", "jpeg,jpeg2000", "--limit", "100", "--out", out, "--quiet", "--no-figures")
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_gate_passes_an_identical_run_and_fails_a_worse_one(cli, stored_run, tmp_path):
+    same = cli("run", "--codecs", "jpeg,jpeg2000", "--limit", "100", "--out", tmp_path / "same", "--quiet",
+               "--no-figures", "--baseline", stored_run, "--fail-on-regression")
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert "PASS: 0 regression(s)" in same.stdout
+    assert (tmp_path / "same" / "comparison.md").exists() and (tmp_path / "same" / "comparison.json").exists()
+
+    worse = cli("run", "--codecs", "jpeg:quality=60,jpeg2000", "--limit", "100", "--out", tmp_path / "worse",
+                "--quiet", "--no-figures", "--baseline", stored_run, "--fail-on-regression")
+    # a different setting label is a missing row: bad input, not a regression
+    assert worse.returncode == 2 and "jpeg:quality=75" in worse.stderr
+
+
+def test_compare_exit_codes(cli, stored_run, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(stored_run, copy)
+    summary = pd.read_csv(copy / "summary.csv", keep_default_na=False, dtype={"class": str})
+    row = (summary["setting"] == "jpeg2000:psnr=30") & (summary["class"] == "3")
+    summary.loc[row, "psnr_mean"] -= 0.5
+    summary.to_csv(copy / "summary.csv", index=False)
+    worse = cli("compare", stored_run, copy)
+    assert worse.returncode == 1
+    assert "jpeg2000:psnr=30" in worse.stdout and "regression" in worse.stdout
+    better = cli("compare", copy, stored_run)
+    assert better.returncode == 0 and "improvement" in better.stdout
+    assert cli("compare", stored_run, tmp_path / "nowhere").returncode == 2
+
+
+def test_fail_on_regression_needs_a_baseline(cli):
+    done = cli("run", "--codecs", "jpeg", "--limit", "5", "--fail-on-regression")
+    assert done.returncode == 2 and "--baseline" in done.stderr
+
+
+def test_latex_tables_and_report(cli, tmp_path):
+    out = tmp_path / "tex"
+    done = cli("run", "--codecs", "jpeg:quality=20|80,jpeg2000:psnr=25|35", "--per-class", "2",
+               "--out", out, "--quiet", "--table-format", "latex")
+    assert done.returncode == 0, done.stderr
+    assert "\\begin{tabular}" in done.stdout and "\\begin{tabular}" in (out / "summary.tex").read_text()
+    assert (out / "bdrate.csv").exists() and "BD metrics against jpeg2000" in done.stdout
+    (out / "report.html").unlink()
+    assert cli("report", out).returncode == 0 and (out / "report.html").exists()
+    assert cli("run", "--codecs", "jpeg", "--limit", "5", "--table-format", "nope").returncode == 2
+
+
+def test_history_table_and_plot(cli, stored_run, tmp_path):
+    done = cli("history", stored_run, stored_run, "--metric", "bpp", "--plot", tmp_path / "h.png")
+    assert done.returncode == 0, done.stderr
+    assert "jpeg:quality=75" in done.stdout and (tmp_path / "h.png").exists()

@@ -1,0 +1,372 @@
+"""The HTML report: a real small results folder, parsed; and the page in headless Chromium."""
+
+import base64
+import importlib.util
+import io
+import json
+import os
+import shutil
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+from compbench import api
+from compbench.errors import CompbenchError
+from compbench.plugins import build_registry
+from compbench.report import write_report
+
+ZLIBRAW = Path(__file__).parent / "thirdparty" / "compbench_zlibraw" / "compbench_zlibraw.py"
+#: PNGs dropped into the folder: name -> (pixel size, dpi); a 150-dpi figure is shown at 2/3
+#: size, and the wide one (fig7) gets a click-to-zoom toggle
+FIGURES = {"rd_psnr_bpp.png": ((60, 40), None), "fig6_jpeg_quality=75.png": ((70, 40), None),
+           "fig7_comparison.png": ((2400, 300), 150), "fig9_bpp.png": ((90, 40), 150),
+           "fig10_snr.png": ((100, 40), None), "loss_curve.png": ((110, 40), None)}
+SHOWN_WIDTH = {name: size[0] * 100 // (dpi or 100) for name, (size, dpi) in FIGURES.items()}
+#: as compbench.bdrate writes it
+BDRATE = pd.DataFrame({
+    "codec": ["jpeg2000", "jpeg2000"], "anchor": ["jpeg", "jpeg"], "class": ["all", "3"],
+    "quality": ["psnr", "psnr"], "rate": ["bpp", "bpp"],
+    "bd_rate_pct": [-41.5, float("nan")], "bd_quality": [2.75, float("nan")],
+    "points": [4, 2], "anchor_points": [4, 4], "overlap_low": [20.0, float("nan")],
+    "overlap_high": [43.8, float("nan")], "rate_overlap_low": [1.9, 3.0], "rate_overlap_high": [4.3, 3.1],
+    "warning": ["", "curves do not overlap <20 dB> & too few points; only 2 points"]})
+
+
+def _zlibraw_plugin():
+    """The test suite's lossless third-party codec, loaded from its file (not installed)."""
+    spec = importlib.util.spec_from_file_location("report_test_zlibraw", ZLIBRAW)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _png(path: Path, size=(60, 40), colour=(30, 90, 200), dpi=None) -> None:
+    Image.new("RGB", size, colour).save(path, **({"dpi": (dpi, dpi)} if dpi else {}))
+
+
+@pytest.fixture(scope="session")
+def results(tmp_path_factory) -> Path:
+    """A real run (jpeg, jpeg2000 and the lossless zlibraw, 3 images a class) plus a few PNGs
+    named as the plot modules name theirs and a synthetic bdrate.csv."""
+    out = tmp_path_factory.mktemp("report") / "run"
+    registry = build_registry(extra_plugins=[("zlibraw", _zlibraw_plugin())])
+    api.run("jpeg,jpeg2000,zlibraw", per_class=3, out=out, jobs=1, registry=registry,
+            command="compbench run --codecs jpeg,jpeg2000,zlibraw --per-class 3")
+    for made in [*out.glob("*.png"), *out.glob("*.svg")]:  # the run's own figures, if it drew any:
+        made.unlink()  # the tests need a known set
+    for i, (name, (size, dpi)) in enumerate(FIGURES.items()):
+        _png(out / name, size, colour=(40 * i, 90, 200), dpi=dpi)
+    BDRATE.to_csv(out / "bdrate.csv", index=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def report(results) -> "Report":
+    path = write_report(results)
+    return Report(path.read_text(encoding="utf-8"), path)
+
+
+class Report(HTMLParser):
+    """The parts of the page the tests look at: tables (attributes, body rows as cell texts),
+    images, every URL-bearing attribute and where each image sits."""
+
+    def __init__(self, text: str, path: Path | None = None):
+        super().__init__()
+        self.text, self.path = text, path
+        self.tables: list[dict] = []
+        self.images: list[dict] = []
+        self.urls: list[str] = []
+        self._stack: list[dict] = []  # open tables
+        self._cell: list[str] | None = None
+        self._in_body = False
+        self._figure_group = None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.urls += [value for name, value in attrs.items() if name in ("src", "href", "srcset", "action")]
+        if tag == "div" and (attrs.get("id") or "").startswith("figures-"):
+            self._figure_group = attrs["id"][len("figures-"):]
+        if tag == "img":
+            self.images.append({**attrs, "group": self._figure_group})
+        elif tag == "table":
+            self._stack.append({"attrs": attrs, "rows": [], "row_classes": []})
+        elif tag == "tbody":
+            self._in_body = True
+        elif tag == "tr" and self._stack and self._in_body:
+            self._stack[-1]["rows"].append([])
+            self._stack[-1]["row_classes"].append(attrs.get("class") or "")
+        elif tag in ("td", "th") and self._stack and self._in_body and self._cell is None:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None and self._stack and self._stack[-1]["rows"]:
+            self._stack[-1]["rows"][-1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "tbody":
+            self._in_body = False
+        elif tag == "table" and self._stack:
+            self.tables.append(self._stack.pop())
+            self._in_body = bool(self._stack)
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def table(self, **attrs) -> dict:
+        found = [t for t in self.tables if all(t["attrs"].get(k) == v for k, v in attrs.items())]
+        assert len(found) == 1, f"{len(found)} tables with {attrs}"
+        return found[0]
+
+    def per_class(self) -> list[dict]:
+        return [t for t in self.tables if "per-class" in (t["attrs"].get("class") or "").split()]
+
+
+def _settings(results: Path) -> list[str]:
+    summary = pd.read_csv(results / "summary.csv", dtype={"class": str})
+    return list(dict.fromkeys(summary["setting"]))
+
+
+def _copy(results: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "copy"
+    shutil.copytree(results, copy, ignore=shutil.ignore_patterns("report.html"))
+    return copy
+
+
+# ---------------------------------------------------------------- the page
+
+
+def test_report_is_one_self_contained_file(report, results):
+    assert report.path == results / "report.html" and report.path.is_file()
+    assert "http://" not in report.text and "https://" not in report.text
+    assert 'src="/' not in report.text and "src='/" not in report.text
+    assert "<link" not in report.text and "@import" not in report.text and "url(" not in report.text
+    # every URL is an embedded image or a link within the page
+    assert report.urls and all(u.startswith(("data:image/png;base64,", "#")) for u in report.urls)
+    assert not list(results.glob("*.partial"))
+
+
+def test_every_png_is_embedded_and_decodes(report, results):
+    assert len(report.images) == len(list(results.glob("*.png"))) == len(FIGURES)
+    sizes = {size for size, _ in FIGURES.values()}
+    for image in report.images:
+        prefix = "data:image/png;base64,"
+        assert image["src"].startswith(prefix)
+        with Image.open(io.BytesIO(base64.b64decode(image["src"][len(prefix):], validate=True))) as png:
+            png.load()
+            assert png.size in sizes
+            assert image["style"] == f"--full-width:{png.width}px"
+        assert image["alt"]
+
+
+def test_figures_are_grouped_by_file_name_and_shown_at_100_dpi(report):
+    groups = {}
+    for image in report.images:
+        groups.setdefault(image["group"], []).append(int(image["width"]))
+    assert groups == {"rd": [SHOWN_WIDTH["rd_psnr_bpp.png"]],
+                      "grids": [SHOWN_WIDTH["fig6_jpeg_quality=75.png"], SHOWN_WIDTH["fig7_comparison.png"]],
+                      "bars": [SHOWN_WIDTH["fig9_bpp.png"], SHOWN_WIDTH["fig10_snr.png"]],  # 9 before 10
+                      "other": [SHOWN_WIDTH["loss_curve.png"]]}
+    assert SHOWN_WIDTH["fig7_comparison.png"] == 1600 and SHOWN_WIDTH["fig9_bpp.png"] == 60
+    assert "Fig. 9: " in report.text and "(fig10_snr.png)" in report.text
+    assert "Rate-distortion: psnr vs bpp" in report.text
+    # only the figure wider than the page gets the zoom toggle
+    assert report.text.count('class="zoom"') == 1 and 'id="zoom-fig7_comparison"' in report.text
+
+
+def test_summary_table_has_one_row_per_setting(report, results):
+    table = report.table(id="summary")
+    settings = _settings(results)
+    assert settings == ["jpeg:quality=75", "jpeg2000:psnr=30", "zlibraw:level=6"]
+    assert [row[0] for row in table["rows"]] == settings
+    assert all(row[1] == "30" and row[2] == "0" for row in table["rows"])  # images, errors
+    for header in ("bpp pooled", "bpp payload", "PSNR", "SNR dB", "SSIM", "entropy", "snr_paper",
+                   "encode ms", "decode ms"):
+        assert f">{header}</th>" in report.text
+
+
+def test_lossless_psnr_shows_as_lossless(report):
+    rows = {row[0]: row for row in report.table(id="summary")["rows"]}
+    assert "lossless" in rows["zlibraw:level=6"]  # psnr and snr_db are +inf
+    assert "lossless" not in rows["jpeg:quality=75"]
+    assert "inf" not in " ".join(" ".join(row) for row in rows.values())
+
+
+def test_per_class_tables_have_classes_and_all(report, results):
+    tables = report.per_class()
+    assert [t["attrs"]["data-setting"] for t in tables] == _settings(results)
+    for table in tables:
+        assert [row[0] for row in table["rows"]] == [str(c) for c in range(10)] + ["all"]
+        assert table["row_classes"][-1] == "all"
+        assert all(len(row) == 2 + 6 for row in table["rows"])  # class, images, 6 metrics
+    zlib = next(t for t in tables if t["attrs"]["data-setting"] == "zlibraw:level=6")
+    assert all(row[3] == "lossless" for row in zlib["rows"])  # psnr column
+
+
+def test_bdrate_table_with_numbered_warnings(report):
+    table = report.table(id="bdrate")
+    assert len(table["rows"]) == len(BDRATE)
+    first, second = table["rows"]
+    assert first == ["jpeg2000", "jpeg", "all", "psnr", "bpp", "-41.50", "+2.750", "4 vs 4",
+                     "20..43.8", "1.9..4.3", ""]
+    assert second[5:9] == ["-", "-", "2 vs 4", "none"] and second[-1] == "1, 2"
+    assert table["row_classes"] == ["ok", "warn"]
+    warnings = BDRATE["warning"][1].split("; ")
+    assert "curves do not overlap &lt;20 dB&gt; &amp; too few points" in report.text
+    assert report.text.count('<li id="bd-warning-') == len(warnings)
+    assert '<li id="bd-warning-2">only 2 points</li>' in report.text
+    assert "1 of 2 comparisons carry a warning" in report.text
+
+
+def test_bdrate_with_unknown_columns(results, tmp_path):
+    folder = _copy(results, tmp_path)
+    pd.DataFrame({"codec": ["webp"], "anchor": ["jpeg"], "class": ["all"], "bd_rate_pct": [12.3456],
+                  "bd_ssim": [0.01234], "method": ["akima"], "warning": [""]}).to_csv(
+        folder / "bdrate.csv", index=False)
+    page = Report(write_report(folder).read_text())
+    assert page.table(id="bdrate")["rows"] == [["webp", "jpeg", "all", "+12.35", "0.012", "akima", ""]]
+    assert "<ol" not in page.text
+
+
+def test_header_manifest_and_metric_note(report, results):
+    manifest = json.loads((results / "manifest.json").read_text())
+    text = report.text
+    for fact in ("mnist", "test", manifest["git_commit"], manifest["started"].replace("T", " "),
+                 "compbench run --codecs jpeg,jpeg2000,zlibraw --per-class 3"):
+        assert fact in text
+    assert '<code id="command">' in text
+    checksums = report.table(id="manifest")
+    assert any(row[0] == "dataset_checksums" for row in checksums["rows"])
+    for checksum in manifest["dataset_checksums"].values():
+        assert checksum in text
+    assert "compbench==" in text and "libjpeg" in text  # plugins, codec libraries
+    assert "mean(y) / std(y)" in text and "histogram of y" in text and "real," in text
+
+
+def test_text_from_the_folder_is_escaped(results, tmp_path):
+    folder = _copy(results, tmp_path)
+    label = 'jpeg:<script>alert("x")</script>&q=75'
+    summary = pd.read_csv(folder / "summary.csv", dtype={"class": str})
+    summary["setting"] = summary["setting"].replace("jpeg:quality=75", label)
+    summary.to_csv(folder / "summary.csv", index=False)
+    manifest = (folder / "manifest.json").read_text().replace(
+        '"command": "', '"command": "<b>bold</b> ')
+    (folder / "manifest.json").write_text(manifest)
+    _png(folder / "rd_<x>.png")
+
+    page = Report(write_report(folder).read_text())
+    assert "<script" not in page.text and "<b>bold" not in page.text and "rd_<x>" not in page.text
+    assert "jpeg:&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;q=75" in page.text
+    assert page.table(id="summary")["rows"][0][0] == label
+    assert page.per_class()[0]["attrs"]["data-setting"] == label
+    assert "&lt;b&gt;bold&lt;/b&gt;" in page.text
+
+
+def test_works_with_only_summary_and_manifest(results, tmp_path):
+    folder = tmp_path / "bare"
+    folder.mkdir()
+    for name in ("summary.csv", "manifest.json"):
+        shutil.copy(results / name, folder / name)
+    page = Report(write_report(folder, out_name="index.html").read_text())
+    assert (folder / "index.html").is_file()
+    assert not page.images and 'id="bdrate"' not in page.text and 'id="figures"' not in page.text
+    assert len(page.table(id="summary")["rows"]) == 3
+
+
+def test_broken_png_is_named_not_embedded(results, tmp_path):
+    folder = _copy(results, tmp_path)
+    (folder / "fig8_entropy.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated by a crash")
+    page = Report(write_report(folder).read_text())
+    assert len(page.images) == len(FIGURES)
+    assert "figure fig8_entropy.png left out" in page.text
+
+
+def test_failed_images_are_listed(results, tmp_path):
+    folder = _copy(results, tmp_path)
+    records = pd.read_csv(folder / "records.csv", keep_default_na=False)
+    records.loc[[4, 7], "error"] = ["EncodeError: <boom>", "decode crashed"]
+    records.to_csv(folder / "records.csv", index=False)
+    summary = pd.read_csv(folder / "summary.csv", dtype={"class": str})
+    summary.loc[summary["class"] == "all", "errors"] = [2, 0, 0]
+    summary.to_csv(folder / "summary.csv", index=False)
+    page = Report(write_report(folder).read_text())
+    rows = page.table(id="failures")["rows"]
+    assert [row[-1] for row in rows] == ["EncodeError: <boom>", "decode crashed"]
+    first = page.table(id="summary")["rows"][0]
+    assert first[0] == "jpeg:quality=75" and first[2] == "2"  # errors
+
+
+def test_not_a_results_folder(tmp_path):
+    with pytest.raises(CompbenchError, match="not a compbench results folder"):
+        write_report(tmp_path)
+
+
+# ---------------------------------------------------------------- in a real browser
+
+ZOOM = """(() => {  // click the wide figure: full size, scrolled inside its figure, not the page
+    const label = document.querySelector("label[for=zoom-fig7_comparison]");
+    const before = label.querySelector("img").width;
+    label.click();
+    return [before, label.querySelector("img").width, document.documentElement.scrollWidth];
+})()"""
+
+PAGE_STATE = """(async () => {
+    const images = [...document.images];
+    await Promise.all(images.map(i => i.decode().catch(() => null)));
+    const rows = t => t.tBodies[0].rows.length;
+    return {
+        images: images.length,
+        decoded: images.filter(i => i.complete && i.naturalWidth > 0).length,
+        shownWidths: images.map(i => i.width),
+        summary: rows(document.getElementById("summary")),
+        bdrate: rows(document.getElementById("bdrate")),
+        perClass: [...document.querySelectorAll("table.per-class")].map(rows),
+        numbersRight: getComputedStyle(document.querySelector("#summary td.num")).textAlign,
+        width: document.documentElement.scrollWidth,
+        summaryFits: [...document.querySelectorAll("#overall .scroll")].every(d => d.scrollWidth <= d.clientWidth),
+    };
+})()"""
+
+
+def _chromium() -> str:
+    from browser import find_chromium
+
+    chromium = find_chromium()
+    if chromium is None:
+        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+            pytest.fail("CI is set but Chromium is not installed (or set CHROMIUM to its path)")
+        pytest.skip("Chromium is not installed (set CHROMIUM to its path)")
+    return chromium
+
+
+@pytest.mark.browser
+def test_report_in_headless_chromium(results, report, tmp_path_factory):
+    from browser import Browser
+
+    chromium = _chromium()
+    shot = tmp_path_factory.mktemp("screenshots") / "report.png"
+    started = time.monotonic()
+    with Browser(chromium, timeout=60, width=1280) as browser:
+        page = browser.open(report.path.as_uri())
+        state = page.evaluate(PAGE_STATE)
+        page.screenshot(shot)
+        zoom = page.evaluate(ZOOM)
+        errors, requests = page.errors, page.requests
+    print(f"\nscreenshot: {shot} ({time.monotonic() - started:.1f} s in Chromium)")
+
+    assert errors == []
+    assert requests[0] == report.path.as_uri()
+    assert all(url.startswith("data:image/png;base64,") for url in requests[1:])  # nothing fetched
+    assert state["images"] == len(FIGURES) and state["decoded"] == state["images"]
+    assert state["summary"] == 3 and state["bdrate"] == len(BDRATE)
+    assert state["perClass"] == [11, 11, 11]
+    assert state["numbersRight"] == "right"
+    assert state["width"] <= 1280 and state["summaryFits"]  # no horizontal scrolling at 1280 px
+    assert sorted(state["shownWidths"]) == sorted(min(w, 1216) for w in SHOWN_WIDTH.values())
+    assert zoom == [1216, 2400, 1280]
+    with Image.open(shot) as image:
+        assert image.width == 1280 and image.height > 900
