@@ -12,12 +12,8 @@ Run: python benchmarks/bench_harness.py [--repeat 3]
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
-import tempfile
-import time
 import types
-from pathlib import Path
 
 import numpy as np
 
@@ -25,6 +21,8 @@ from compbench import api
 from compbench.codec import Codec, CodecFactory
 from compbench.hookspecs import hookimpl
 from compbench.plugins import build_registry
+
+from _common import best_of, time_cli, verdict
 
 WALL_TARGET_S = 15.0
 THROUGHPUT_TARGET = 0.5
@@ -53,15 +51,6 @@ def passthrough_registry():
     return build_registry(extra_plugins=[("passthrough", plugin)])
 
 
-def best_of(repeat: int, fn) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def bare_jpeg_loop(images: np.ndarray) -> None:
     import imagecodecs
 
@@ -73,27 +62,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    compbench = Path(sys.executable).parent / "compbench"
-    ok = True
-
-    with tempfile.TemporaryDirectory() as tmp:
-        command = [str(compbench), "run", "--codecs", "jpeg,jpeg2000", "--out", f"{tmp}/run", "--quiet"]
-        wall = best_of(args.repeat, lambda: subprocess.run(command, check=True, capture_output=True))
-    verdict = "PASS" if wall <= WALL_TARGET_S else "FAIL"
-    ok &= wall <= WALL_TARGET_S
-    print(f"compbench run --codecs jpeg,jpeg2000, 10k MNIST test images, cold: {wall:.2f} s wall "
-          f"(target <= {WALL_TARGET_S:.0f} s) {verdict}")
+    wall = time_cli(["run", "--codecs", "jpeg,jpeg2000"], args.repeat)
+    ok = verdict("compbench run --codecs jpeg,jpeg2000, 10k MNIST test images, cold, wall", wall, WALL_TARGET_S)
 
     registry = passthrough_registry()
     images = registry.dataset("mnist").load("test").images
     bare = best_of(args.repeat, lambda: bare_jpeg_loop(images))
     harness = best_of(args.repeat, lambda: api.run("passthrough", write=False, registry=registry))
     ratio = bare / harness  # throughput ratio = inverse time ratio, same images
-    verdict = "PASS" if ratio >= THROUGHPUT_TARGET else "FAIL"
-    ok &= ratio >= THROUGHPUT_TARGET
     print(f"bare imagecodecs JPEG round-trip loop: {len(images) / bare:,.0f} images/s ({bare:.3f} s)")
     print(f"pass-through codec through the harness: {len(images) / harness:,.0f} images/s ({harness:.3f} s)")
-    print(f"harness / bare throughput: {ratio:.2f} (target >= {THROUGHPUT_TARGET}) {verdict}")
+    ok &= verdict("harness / bare throughput", ratio, THROUGHPUT_TARGET, unit="x", higher_is_better=True)
     return 0 if ok else 1
 
 
