@@ -45,6 +45,6 @@ def _trainer_parser(trainer) -> argparse.ArgumentParser:
             continue
         parser.add_argument(flag, dest=param.name, default=param.default, metavar=param.describe_range(),
                             type=lambda text, p=param: p.parse(text, f"compbench train {trainer.name}"),
-                            help=f"{param.help} (default: {param.default})")
+                            help=param.help + ("" if param.default is None else f" (default: {param.default})"))
     parser.add_argument("--out", type=Path, help="output folder (default: the codec's shipped weights folder)")
     return parser

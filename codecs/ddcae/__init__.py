@@ -3,7 +3,7 @@
 The paper's fully connected autoencoder (``model``) maps a 28x28 image to 64 values; here they
 are quantized with a uniform step (the rate knob) and range coded under per-dimension
 histograms fitted on the training codes (``entropy``, ``bitstream``, ``coder``). The weights
-file (``weights_file``) ships in ``weights/``; ``compbench train ddcae`` rebuilds it (``train``).
+file (``weights_file``) ships in ``weights-data/``; ``compbench train ddcae`` rebuilds it (``train``).
 
 This module is what the plugin manager imports: it registers a factory and a trainer and must
 stay light. torch is imported by ``coder`` and ``train`` only, when a codec is created or a
