@@ -16,13 +16,12 @@ import sys
 import types
 
 import numpy as np
+from _common import best_of, time_cli, verdict
 
 from compbench import api
 from compbench.codec import Codec, CodecFactory
 from compbench.hookspecs import hookimpl
 from compbench.plugins import build_registry
-
-from _common import best_of, time_cli, verdict
 
 WALL_TARGET_S = 15.0
 THROUGHPUT_TARGET = 0.5

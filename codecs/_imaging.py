@@ -6,7 +6,7 @@ import importlib.util
 
 import numpy as np
 
-from compbench.codec import AVAILABLE, Availability, Codec
+from compbench.codec import AVAILABLE, Availability, Codec, CodecFactory
 
 
 def module_availability(module: str, package: str | None = None) -> Availability:
@@ -84,3 +84,23 @@ def imagecodecs_availability(encoder: str) -> Availability:
         return Availability(False, f"this imagecodecs build has no {name} support",
                             "pip install --force-reinstall imagecodecs (a wheel from PyPI includes it)")
     return AVAILABLE
+
+
+class ImagecodecsFactory(CodecFactory):
+    """The factory of an :class:`ImagecodecsCodec`: availability and versions come from the
+    codec's imagecodecs functions; subclasses declare name, params and ladder."""
+
+    codec_class: type[ImagecodecsCodec] = ImagecodecsCodec
+
+    def available(self) -> Availability:
+        return imagecodecs_availability(self.codec_class.encoder)
+
+    def create(self, **settings) -> Codec:
+        return self.codec_class(**settings)
+
+    def library_versions(self) -> dict[str, str]:
+        import imagecodecs
+
+        library = self.codec_class.encoder.split("_")[0]
+        return {"imagecodecs": imagecodecs.__version__,
+                library: str(getattr(imagecodecs, f"{library}_version")())}

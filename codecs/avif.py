@@ -1,10 +1,9 @@
 """AVIF (libavif/AV1 through imagecodecs), lossy."""
 
-from compbench.codec import CodecFactory
 from compbench.hookspecs import hookimpl
 from compbench.params import Param
 
-from ._imaging import ImagecodecsCodec, imagecodecs_availability
+from ._imaging import ImagecodecsCodec, ImagecodecsFactory
 
 
 class AvifCodec(ImagecodecsCodec):
@@ -18,7 +17,8 @@ class AvifCodec(ImagecodecsCodec):
         return {"level": self.settings["quality"], "speed": self.settings["speed"], "numthreads": 1}
 
 
-class AvifFactory(CodecFactory):
+class AvifFactory(ImagecodecsFactory):
+    codec_class = AvifCodec
     name = "avif"
     description = "AVIF (AV1 intra via libavif/imagecodecs); quality 100 is lossless; gray coded as RGB"
     params = (
@@ -27,17 +27,6 @@ class AvifFactory(CodecFactory):
     )
     rate_params = ("quality",)
     ladder = tuple({"quality": q} for q in (10, 20, 30, 40, 50, 60, 75, 90))
-
-    def available(self):
-        return imagecodecs_availability("avif_encode")
-
-    def create(self, **settings):
-        return AvifCodec(**settings)
-
-    def library_versions(self):
-        import imagecodecs
-
-        return {"imagecodecs": imagecodecs.__version__, "libavif": str(imagecodecs.avif_version())}
 
 
 @hookimpl

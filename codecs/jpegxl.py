@@ -1,10 +1,9 @@
 """JPEG XL (libjxl through imagecodecs), lossy by Butteraugli distance."""
 
-from compbench.codec import CodecFactory
 from compbench.hookspecs import hookimpl
 from compbench.params import Param
 
-from ._imaging import ImagecodecsCodec, imagecodecs_availability
+from ._imaging import ImagecodecsCodec, ImagecodecsFactory
 
 
 class JpegXlCodec(ImagecodecsCodec):
@@ -15,7 +14,8 @@ class JpegXlCodec(ImagecodecsCodec):
         return {"distance": self.settings["distance"], "effort": self.settings["effort"], "numthreads": 1}
 
 
-class JpegXlFactory(CodecFactory):
+class JpegXlFactory(ImagecodecsFactory):
+    codec_class = JpegXlCodec
     name = "jpegxl"
     description = "JPEG XL (libjxl via imagecodecs); rate by Butteraugli distance (lower = better)"
     params = (
@@ -25,17 +25,6 @@ class JpegXlFactory(CodecFactory):
     )
     rate_params = ("distance",)
     ladder = tuple({"distance": d} for d in (0.3, 0.6, 1.0, 1.5, 2.5, 4.0, 6.0, 10.0))
-
-    def available(self):
-        return imagecodecs_availability("jpegxl_encode")
-
-    def create(self, **settings):
-        return JpegXlCodec(**settings)
-
-    def library_versions(self):
-        import imagecodecs
-
-        return {"imagecodecs": imagecodecs.__version__, "libjxl": str(imagecodecs.jpegxl_version())}
 
 
 @hookimpl

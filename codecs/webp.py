@@ -1,10 +1,9 @@
 """WebP, lossy (libwebp through imagecodecs)."""
 
-from compbench.codec import CodecFactory
 from compbench.hookspecs import hookimpl
 from compbench.params import Param
 
-from ._imaging import ImagecodecsCodec, imagecodecs_availability
+from ._imaging import ImagecodecsCodec, ImagecodecsFactory
 
 
 class WebpCodec(ImagecodecsCodec):
@@ -16,7 +15,8 @@ class WebpCodec(ImagecodecsCodec):
         return {"level": self.settings["quality"], "lossless": False, "method": self.settings["method"]}
 
 
-class WebpFactory(CodecFactory):
+class WebpFactory(ImagecodecsFactory):
+    codec_class = WebpCodec
     name = "webp"
     description = "WebP lossy (libwebp via imagecodecs); gray is coded as RGB behind a 1-byte flag"
     params = (
@@ -25,17 +25,6 @@ class WebpFactory(CodecFactory):
     )
     rate_params = ("quality",)
     ladder = tuple({"quality": q} for q in (5, 15, 30, 45, 60, 75, 90, 100))
-
-    def available(self):
-        return imagecodecs_availability("webp_encode")
-
-    def create(self, **settings):
-        return WebpCodec(**settings)
-
-    def library_versions(self):
-        import imagecodecs
-
-        return {"imagecodecs": imagecodecs.__version__, "libwebp": str(imagecodecs.webp_version())}
 
 
 @hookimpl

@@ -18,8 +18,14 @@ from .errors import CompbenchError
 from .manifest import environment, now_iso, plugin_requirements
 from .plugins import Registry, build_registry
 from .progress import ProgressBar
-from .results import (check_table_format, prepare_out_dir, summarize, unit_records,
-                      write_summary_files, write_table_file)
+from .results import (
+    check_table_format,
+    prepare_out_dir,
+    summarize,
+    unit_records,
+    write_summary_files,
+    write_table_file,
+)
 from .runner import execute, plan_units
 from .spec import CodecSpec, parse_codec_specs
 

@@ -5,8 +5,9 @@ Codecs only encode and decode; the harness measures (bytes, timings, metrics) in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,7 @@ class Availability:
     fix: str = ""
 
     @classmethod
-    def missing_module(cls, module: str, package: str | None = None) -> "Availability":
+    def missing_module(cls, module: str, package: str | None = None) -> Availability:
         return cls(False, f"Python module {module!r} is not installed",
                    f"pip install {package or module}")
 

@@ -21,7 +21,7 @@ class ImageSet:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def take(self, positions: np.ndarray) -> "ImageSet":
+    def take(self, positions: np.ndarray) -> ImageSet:
         return ImageSet(self.images[positions], self.labels[positions], self.indices[positions])
 
 

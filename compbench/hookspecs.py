@@ -5,7 +5,7 @@ owns ``register``, so checking, naming and provenance happen in one place. An im
 may accept fewer arguments than the spec, so specs can grow without breaking plugins.
 """
 
-from typing import Callable
+from collections.abc import Callable
 
 import pluggy
 

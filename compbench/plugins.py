@@ -7,9 +7,10 @@ are collected per plugin so that every codec and dataset knows which distributio
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Iterable
+from typing import Any
 
 import pluggy
 

@@ -1,16 +1,13 @@
 """Runs are deterministic: the same inputs give identical bitstreams and metrics, whatever the
 number of worker processes, so a baseline can be gated with zero tolerance."""
 
-import hashlib
 import subprocess
 import sys
 
 import pytest
+from conftest import run_cli
 
 from compbench.plugins import build_registry
-from compbench.spec import make_spec
-
-from conftest import run_cli
 
 REGISTRY = build_registry()
 BUILTINS = sorted(name for name, r in REGISTRY.codecs.items() if r.provenance.distribution == "compbench")

@@ -3,10 +3,10 @@ import shutil
 
 import numpy as np
 import pytest
+from compbench_datasets.mnist import DATA_DIR, MnistIdx
 
 from compbench.dataset import select
 from compbench.errors import CompbenchError
-from compbench_datasets.mnist import DATA_DIR, MnistIdx
 
 
 def test_splits_shapes_and_classes(registry):

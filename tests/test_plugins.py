@@ -6,13 +6,12 @@ import sys
 import types
 
 import pytest
+from conftest import run_cli
 
 from compbench.codec import CodecFactory
 from compbench.errors import PluginError
 from compbench.hookspecs import hookimpl
 from compbench.plugins import build_registry
-
-from conftest import run_cli
 
 
 def test_builtins_come_through_the_entry_point_group(registry):
@@ -25,8 +24,9 @@ def test_builtins_come_through_the_entry_point_group(registry):
 
 
 def test_harness_imports_no_codec_by_name():
-    import compbench
     from pathlib import Path
+
+    import compbench
 
     source = "\n".join(p.read_text() for p in Path(compbench.__file__).parent.rglob("*.py"))
     assert "compbench_codecs" not in source and "compbench_datasets" not in source

@@ -14,8 +14,8 @@ Each check is small and named, so a failure says what contract was broken.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from functools import partial
-from typing import Callable, Iterator
 
 import numpy as np
 
