@@ -34,14 +34,14 @@ def copied(tmp_path):
 
 def test_missing_file_names_the_file_and_fix(copied):
     (copied / "t10k-labels-idx1-ubyte.gz").unlink()
-    with pytest.raises(CompbenchError, match=r"MNIST file missing: .*t10k-labels-idx1-ubyte.gz; reinstall"):
+    with pytest.raises(CompbenchError, match=r"dataset file missing: .*t10k-labels-idx1-ubyte.gz; reinstall"):
         MnistIdx(copied).load("test")
 
 
 def test_corrupt_file_is_refused(copied):
     path = copied / "t10k-images-idx3-ubyte.gz"
     path.write_bytes(path.read_bytes()[:5000])
-    with pytest.raises(CompbenchError, match="MNIST file corrupt: .*t10k-images"):
+    with pytest.raises(CompbenchError, match="dataset file corrupt: .*t10k-images"):
         MnistIdx(copied).load("test")
 
 
@@ -57,3 +57,22 @@ def test_checksum_mismatch_is_refused(copied):
 def test_unknown_split(registry):
     with pytest.raises(CompbenchError, match="no split 'val'; valid: train, test"):
         registry.dataset("mnist").load("val")
+
+
+def test_fashion_mnist_from_debian(registry):
+    fashion = registry.dataset("fashion-mnist")
+    if not fashion.available().ok:
+        pytest.skip(f"{fashion.available().reason}; {fashion.available().fix}")
+    test = fashion.load("test")
+    assert test.images.shape == (10000, 28, 28) and np.bincount(test.labels).tolist() == [1000] * 10
+    assert fashion.class_names[9] == "Ankle boot"
+
+
+def test_missing_dataset_folder_says_how_to_install(tmp_path):
+    from compbench_datasets.mnist import IdxDataset
+
+    absent = IdxDataset("x", "", ("a",), tmp_path / "nowhere", None, "apt-get install -y dataset-x")
+    status = absent.available()
+    assert not status.ok and "nowhere" in status.reason and status.fix == "apt-get install -y dataset-x"
+    with pytest.raises(CompbenchError, match="dataset file missing: .*nowhere.*apt-get install -y dataset-x"):
+        absent.load("test")
