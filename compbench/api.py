@@ -96,7 +96,7 @@ def run(
     factories = [(spec, registry.codec(spec.name)) for spec in specs]
     units = plan_units(factories, len(data), jobs)
     sample_positions = frozenset(_sample_positions(data.labels, SAMPLES_PER_CLASS))
-    bar = ProgressBar(len(units) and len(specs) * len(data), enabled=progress)
+    bar = ProgressBar(len(specs) * len(data), enabled=progress)
     frames: list[pd.DataFrame] = []
     samples: dict[str, dict[int, np.ndarray]] = {spec.label: {} for spec in specs}
     panels: dict[str, dict[int, dict[str, np.ndarray]]] = {spec.label: {} for spec in specs}

@@ -32,8 +32,8 @@ from tabulate import tabulate
 
 from .errors import CompbenchError
 from .results import format_value
+from .stored import KEYS, StoredRun, load_run, metric_column, name_rows, summary_metrics
 
-KEYS = ["codec", "setting", "dataset", "split", "class"]
 LOWER, HIGHER, NO_DIRECTION = "lower", "higher", "none"
 #: which way is better; any metric not listed (entropy, snr_paper, lossless, plugin metrics)
 #: has no better direction and is informational
@@ -46,93 +46,6 @@ TIMINGS = ("encode_s", "decode_s")
 REGRESSION, IMPROVEMENT, UNCHANGED = "regression", "improvement", "unchanged"
 #: moved beyond tolerance, but the metric is not gated
 CHANGED = "changed"
-
-
-# -- reading stored runs ------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class StoredRun:
-    path: Path
-    summary: pd.DataFrame
-    #: manifest.json beside the summary, if there is one
-    manifest: dict | None
-
-
-def load_run(path: str | Path) -> StoredRun:
-    """A results folder (or its summary.csv) as written by ``compbench run``."""
-    path = Path(path)
-    summary_path = path / "summary.csv" if path.is_dir() else path
-    if not path.exists():
-        raise CompbenchError(f"{path}: no such results folder or summary.csv")
-    if not summary_path.is_file():
-        raise CompbenchError(f"{path} has no summary.csv: pass a results folder written by "
-                             "`compbench run`, or its summary.csv")
-    manifest_path = summary_path.parent / "manifest.json"
-    manifest = _read_manifest(manifest_path) if manifest_path.is_file() else None
-    return StoredRun(path, _read_summary(summary_path), manifest)
-
-
-def _read_summary(path: Path) -> pd.DataFrame:
-    try:
-        # keys stay text: class "0" must not become the number 0
-        summary = pd.read_csv(path, dtype={key: str for key in KEYS})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CompbenchError(f"{path} does not parse as a summary CSV ({reason})") from None
-    missing = [key for key in KEYS if key not in summary.columns]
-    if missing:
-        raise CompbenchError(f"{path} is not a compbench summary: no column {', '.join(missing)}")
-    for name in _metric_names(summary.columns):
-        column = metric_column(summary, name)
-        if not pd.api.types.is_numeric_dtype(summary[column]):
-            raise CompbenchError(f"{path}: column {column!r} holds text where numbers belong")
-    if summary[KEYS].isna().any().any():
-        raise CompbenchError(f"{path}: some rows lack a {'/'.join(KEYS)} value")
-    repeated = summary[summary.duplicated(KEYS)]
-    if len(repeated):
-        raise CompbenchError(f"{path}: rows repeat for {_name_rows(repeated)}")
-    return summary
-
-
-def _read_manifest(path: Path) -> dict:
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CompbenchError(f"{path} is not a readable manifest ({exc})") from None
-    if not isinstance(manifest, dict):
-        raise CompbenchError(f"{path} is not a compbench manifest (expected a JSON object)")
-    return manifest
-
-
-def _metric_names(columns) -> list[str]:
-    # "<metric>_mean" columns, plus whole-row numbers such as errors and bpp_pooled
-    return [c.removesuffix("_mean") for c in columns
-            if c not in KEYS and c != "count" and not c.endswith("_std")]
-
-
-def summary_metrics(summary: pd.DataFrame) -> list[str]:
-    """Metric names of a summary, in column order (``psnr`` for ``psnr_mean``)."""
-    return _metric_names(summary.columns)
-
-
-def metric_column(summary: pd.DataFrame, metric: str) -> str:
-    """The summary column holding ``metric``: ``<metric>_mean``, or the metric's own column."""
-    if f"{metric}_mean" in summary.columns:
-        return f"{metric}_mean"
-    if metric in summary_metrics(summary):
-        return metric
-    raise CompbenchError(f"no metric {metric!r} in the summary; metrics: {', '.join(summary_metrics(summary))}")
-
-
-def _name_rows(rows: pd.DataFrame, limit: int = 5) -> str:
-    """'jpeg:quality=5 (all classes), jpeg:quality=10 class 3, ... and 4 more'."""
-    names = []
-    for setting, group in rows.groupby("setting", sort=False):
-        classes = list(dict.fromkeys(group["class"]))
-        names += [f"{setting} (classes {', '.join(classes)})"] if len(classes) > 2 else \
-                 [f"{setting} class {c}" for c in classes]
-    more = f" and {len(names) - limit} more" if len(names) > limit else ""
-    return ", ".join(names[:limit]) + more
 
 
 # -- tolerances ---------------------------------------------------------------------------------
@@ -342,7 +255,7 @@ def compare(baseline: str | Path, new: str | Path, tolerances: dict | None = Non
     extra = fresh.summary.merge(base.summary[KEYS], on=KEYS, how="left", indicator=True)
     extra = extra[extra["_merge"] == "left_only"]
     if len(extra):
-        warnings.append(f"the new run has rows the baseline lacks (not compared): {_name_rows(extra)}")
+        warnings.append(f"the new run has rows the baseline lacks (not compared): {name_rows(extra)}")
     lost = [m for m in base_metrics if m not in new_metrics]
     if lost:
         warnings.append(f"metric(s) in the baseline but not the new run (not compared): {', '.join(lost)}")
@@ -429,14 +342,14 @@ def _check_same_inputs(base: StoredRun, new: StoredRun) -> None:
     matched = base.summary.merge(new.summary, on=KEYS, how="left", indicator=True, suffixes=("@base", "@new"))
     missing = matched[matched["_merge"] == "left_only"]
     if len(missing):
-        raise CompbenchError(f"the new run lacks {len(missing)} baseline row(s): {_name_rows(missing)}; "
+        raise CompbenchError(f"the new run lacks {len(missing)} baseline row(s): {name_rows(missing)}; "
                              "run the same codecs and settings as the baseline")
     if {"count", "errors"} <= set(base.summary.columns) & set(new.summary.columns):
         images = {side: matched[f"count@{side}"] + matched[f"errors@{side}"] for side in ("base", "new")}
         differ = matched[images["base"] != images["new"]]
         if len(differ):
             raise CompbenchError(f"baseline and new measured different numbers of images for "
-                                 f"{_name_rows(differ)}: rerun with the same --limit/--per-class")
+                                 f"{name_rows(differ)}: rerun with the same --limit/--per-class")
 
 
 def _selection(run: dict) -> str:

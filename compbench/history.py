@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .compare import StoredRun, load_run, metric_column
 from .errors import CompbenchError
 from .results import ALL
+from .stored import StoredRun, load_run, metric_column
 
 
 def history(dirs: list[str | Path], metric: str = "psnr", cls: str = ALL) -> pd.DataFrame:

@@ -19,11 +19,11 @@ from compbench.compare import (
     discover_config,
     exit_code,
     judge,
-    load_run,
     load_tolerances,
     parse_tolerance_flag,
 )
 from compbench.errors import CompbenchError
+from compbench.stored import load_run
 
 CODECS = "jpeg,jpeg2000"
 JPEG, J2K = "jpeg:quality=75", "jpeg2000:psnr=30"
