@@ -19,8 +19,10 @@ from .manifest import environment, now_iso, plugin_requirements
 from .plugins import Registry, build_registry
 from .progress import ProgressBar
 from .results import (
+    RecordsWriter,
     check_table_format,
     prepare_out_dir,
+    record_frame,
     summarize,
     unit_records,
     write_summary_files,
@@ -100,24 +102,30 @@ def run(
     frames: list[pd.DataFrame] = []
     samples: dict[str, dict[int, np.ndarray]] = {spec.label: {} for spec in specs}
     panels: dict[str, dict[int, dict[str, np.ndarray]]] = {spec.label: {} for spec in specs}
-    partial = out_dir / "records.csv" if out_dir else None
+    writer = RecordsWriter(out_dir / "records.csv") if out_dir else None
+    # Units are planned in the order records are kept (setting, then index); results arrive as
+    # workers finish, so hold each until its predecessors are in, then persist it.
+    # (units come back from worker processes as copies: key them by setting and first image)
+    ordinal = {(unit.spec.label, unit.start): i for i, unit in enumerate(units)}
+    waiting: dict[int, pd.DataFrame] = {}
 
     def on_result(result) -> None:
         frame = unit_records(result, data.labels, data.indices, adapter.class_names, dataset, split)
-        frames.append(frame)
         samples[result.unit.spec.label].update(result.samples)
         panels[result.unit.spec.label].update(result.panels)
-        if partial is not None:  # persist as units finish: a killed run keeps what it did
-            frame.to_csv(partial, mode="a", header=len(frames) == 1, index=False)
+        waiting[ordinal[result.unit.spec.label, result.unit.start]] = frame
+        while len(frames) in waiting:
+            frames.append(waiting.pop(len(frames)))
+            if writer is not None:
+                writer.append(frames[-1])
         bar.advance(len(frame), result.unit.spec.label)
 
     execute(units, data.images, jobs=jobs, sample_positions=sample_positions, on_result=on_result)
     bar.close()
 
-    order = {spec.label: i for i, spec in enumerate(specs)}
-    records = pd.concat(frames, ignore_index=True)
-    records = records.sort_values(["setting", "index"], key=lambda c: c.map(order) if c.name == "setting" else c,
-                                  kind="stable").reset_index(drop=True)
+    records = record_frame(frames)
+    if writer is not None:
+        writer.finish(records)
     summary = summarize(records, adapter.class_names)
     manifest = {
         "command": command or " ".join(shlex.quote(a) for a in sys.argv),
@@ -149,7 +157,7 @@ def write_results_folder(result: RunResult, figures: bool, figure_formats, table
         result.bdrate.to_csv(out_dir / "bdrate.csv", index=False)
     if figures:
         result.manifest["figures"] = [p.name for p in write_run_figures(result, out_dir, figure_formats)]
-    write_summary_files(out_dir, result.records, result.summary, result.manifest)
+    write_summary_files(out_dir, result.summary, result.manifest)
     if table_format not in ("github", "pipe"):
         write_table_file(out_dir, result.summary, table_format)
     write_report(out_dir)

@@ -42,3 +42,17 @@ def test_failed_images_are_counted_not_averaged():
     overall = summarize(frame, ("0",)).set_index("class").loc["all"]
     assert overall["count"] == 1 and overall["errors"] == 1 and overall["psnr_mean"] == 30.0
     assert overall["bpp_pooled"] == 0.8
+
+
+def test_records_writer_keeps_one_header_when_a_plugin_metric_appears(tmp_path):
+    from compbench.results import RecordsWriter, record_frame
+
+    first = records(psnr=[30.0], mse=[65.025], nbytes=[10], classes=["0"])
+    second = records(psnr=[31.0], mse=[50.0], nbytes=[12], classes=["1"]).assign(my_metric=[0.5])
+    writer = RecordsWriter(tmp_path / "records.csv")
+    writer.append(first)
+    writer.append(second)
+    writer.finish(record_frame([first, second]))
+    on_disk = pd.read_csv(tmp_path / "records.csv", keep_default_na=False)
+    assert len(on_disk) == 2 and on_disk["my_metric"].tolist() == ["", "0.5"]
+    assert list(on_disk.columns)[-1] == "error" and "code_entropy" in on_disk.columns
