@@ -47,8 +47,10 @@ def unit_records(result, labels: np.ndarray, indices: np.ndarray, class_names, d
 
 
 def metric_columns(records: pd.DataFrame) -> list[str]:
+    """The metrics to aggregate: the standard ones, plus optional and plugin metrics that some
+    codec of this run reported."""
     known = KEY_COLUMNS + INFO_COLUMNS + SUMMARY_METRICS
-    extra = [c for c in records.columns if c not in known]
+    extra = [c for c in records.columns if c not in known and records[c].notna().any()]
     return SUMMARY_METRICS + extra
 
 
@@ -195,8 +197,7 @@ class RecordsWriter:
 def record_frame(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """The run's records: every unit's rows, with the columns of records.csv."""
     records = pd.concat(frames, ignore_index=True)
-    ordered = [c for c in RECORD_COLUMNS[:-1] if c in records] + \
-        [c for c in records if c not in RECORD_COLUMNS] + ["error"]
+    ordered = RECORD_COLUMNS[:-1] + [c for c in records if c not in RECORD_COLUMNS] + ["error"]
     return records.reindex(columns=ordered)
 
 
