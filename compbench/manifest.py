@@ -38,13 +38,16 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def library_versions() -> dict[str, str]:
+def library_versions(names=CORE_LIBRARIES, missing: str | None = None) -> dict[str, str]:
+    """Installed versions of these distributions; a missing one is left out, or reported as
+    ``missing`` when given (for plugins' ``library_versions``)."""
     versions = {}
-    for name in CORE_LIBRARIES:
+    for name in names:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
-            pass
+            if missing is not None:
+                versions[name] = missing
     return versions
 
 

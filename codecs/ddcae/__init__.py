@@ -13,11 +13,11 @@ training runs.
 from __future__ import annotations
 
 import importlib.util
-from importlib import metadata
 from pathlib import Path
 
 from compbench.codec import AVAILABLE, Availability, Codec, CodecFactory
 from compbench.hookspecs import hookimpl
+from compbench.manifest import library_versions
 from compbench.params import Param, resolve_settings
 from compbench.training import Trainer
 
@@ -67,12 +67,7 @@ class DdcaeFactory(CodecFactory):
                           **settings)
 
     def library_versions(self) -> dict[str, str]:
-        versions = {}
-        for _, package in CODEC_LIBRARIES:
-            try:
-                versions[package] = metadata.version(package)
-            except metadata.PackageNotFoundError:
-                versions[package] = "not installed"
+        versions = library_versions([package for _, package in CODEC_LIBRARIES], missing="not installed")
         try:
             shipped = weights_file.load(weights_file.DEFAULT_WEIGHTS).sha256
         except weights_file.WeightsError:
