@@ -19,9 +19,9 @@ import numpy as np
 from _common import best_of, time_cli, verdict
 
 from compbench import api
-from compbench.codec import Codec, CodecFactory
-from compbench.hookspecs import hookimpl
-from compbench.plugins import build_registry
+from compbench.contracts.codec import Codec, CodecFactory
+from compbench.contracts.hookspecs import hookimpl
+from compbench.contracts.registry import build_registry
 
 WALL_TARGET_S = 15.0
 THROUGHPUT_TARGET = 0.5

@@ -1,4 +1,4 @@
-"""Speed of compbench.metrics.image_metrics on an MNIST-sized batch, against a per-image loop.
+"""Speed of compbench.run.measure.image_metrics on an MNIST-sized batch, against a per-image loop.
 
     python benchmarks/bench_metrics.py [N]
 
@@ -15,14 +15,14 @@ import numpy as np
 from skimage.measure import shannon_entropy
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from compbench.errors import CompbenchError
-from compbench.metrics import image_metrics
+from compbench.contracts.errors import CompbenchError
+from compbench.run.measure import image_metrics
 
 
 def mnist_like(n: int) -> tuple[np.ndarray, np.ndarray]:
     """MNIST test digits if the adapter can load them, else random images; JPEG-like copies."""
     try:
-        from compbench.plugins import build_registry
+        from compbench.contracts.registry import build_registry
 
         images = build_registry().dataset("mnist").load("test").images
         x = images[np.arange(n) % len(images)]

@@ -1,7 +1,7 @@
 """AVIF (libavif/AV1 through imagecodecs), lossy."""
 
-from compbench.hookspecs import hookimpl
-from compbench.params import Param
+from compbench.contracts.hookspecs import hookimpl
+from compbench.contracts.params import Param
 
 from ._imaging import ImagecodecsCodec, ImagecodecsFactory
 

@@ -6,9 +6,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from compbench.codec import Codec, CodecFactory
-from compbench.hookspecs import hookimpl
-from compbench.params import Param
+from compbench.contracts.codec import Codec, CodecFactory
+from compbench.contracts.hookspecs import hookimpl
+from compbench.contracts.params import Param
 
 from ._imaging import as_library_image, module_availability
 

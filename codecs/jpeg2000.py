@@ -12,10 +12,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from compbench.codec import Availability, Codec, CodecFactory
-from compbench.errors import CompbenchError
-from compbench.hookspecs import hookimpl
-from compbench.params import Param
+from compbench.contracts.codec import Availability, Codec, CodecFactory
+from compbench.contracts.errors import CompbenchError
+from compbench.contracts.hookspecs import hookimpl
+from compbench.contracts.params import Param
 
 from ._imaging import as_library_image, module_availability, restore_shape
 

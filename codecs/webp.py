@@ -1,7 +1,7 @@
 """WebP, lossy (libwebp through imagecodecs)."""
 
-from compbench.hookspecs import hookimpl
-from compbench.params import Param
+from compbench.contracts.hookspecs import hookimpl
+from compbench.contracts.params import Param
 
 from ._imaging import ImagecodecsCodec, ImagecodecsFactory
 

@@ -13,23 +13,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .dataset import ImageSet, select
-from .errors import CompbenchError
-from .manifest import environment, now_iso, plugin_requirements
-from .plugins import Registry, build_registry
-from .progress import ProgressBar
-from .results import (
-    RecordsWriter,
-    check_table_format,
-    prepare_out_dir,
-    record_frame,
-    summarize,
-    unit_records,
-    write_summary_files,
-    write_table_file,
-)
-from .runner import execute, plan_units
-from .spec import CodecSpec, parse_codec_specs
+from .contracts.dataset import ImageSet, select
+from .contracts.errors import CompbenchError
+from .contracts.registry import Registry, build_registry
+from .present.tables import check_table_format, write_summary_files, write_table_file
+from .run.progress import ProgressBar
+from .run.runner import execute, plan_units
+from .run.spec import CodecSpec, parse_codec_specs
+from .store.manifest import environment, now_iso, plugin_requirements
+from .store.records import RecordsWriter, prepare_out_dir, record_frame, unit_records
+from .store.summary import summarize
 
 DEFAULT_CODECS = "ddcae,jpeg,jpeg2000"
 DEFAULT_ANCHOR = "jpeg2000"
@@ -149,8 +142,8 @@ def run(
 
 def write_results_folder(result: RunResult, figures: bool, figure_formats, table_format: str) -> None:
     """Everything a run leaves behind: tables, BD table, figures, manifest, report.html."""
-    from .figures import write_run_figures  # matplotlib loads only when a run writes figures
-    from .report import write_report
+    from .present.grids import write_run_figures  # matplotlib loads only when a run writes figures
+    from .present.report import write_report
 
     out_dir = result.out_dir
     if result.bdrate is not None:
@@ -166,7 +159,7 @@ def write_results_folder(result: RunResult, figures: bool, figure_formats, table
 def bd_tables(summary: pd.DataFrame, anchor: str) -> pd.DataFrame | None:
     """BD metrics when there are curves to compare: the anchor and another codec each with at
     least two settings; PSNR and SSIM rows, overall and per class."""
-    from .bdrate import bd_table
+    from .analysis.bdrate import bd_table
 
     settings = summary.groupby("codec")["setting"].nunique()
     if settings.get(anchor, 0) < 2 or (settings.drop(anchor) < 2).all():

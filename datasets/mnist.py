@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from compbench.codec import AVAILABLE, Availability
-from compbench.dataset import DatasetAdapter, ImageSet
-from compbench.errors import CompbenchError
-from compbench.hookspecs import hookimpl
+from compbench.contracts.codec import AVAILABLE, Availability
+from compbench.contracts.dataset import DatasetAdapter, ImageSet
+from compbench.contracts.errors import CompbenchError
+from compbench.contracts.hookspecs import hookimpl
 
 DATA_DIR = Path(__file__).with_name("mnist-data")
 

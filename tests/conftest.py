@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tomllib
 
-from compbench.plugins import build_registry
+from compbench.contracts.registry import build_registry
 
 THIRDPARTY = Path(__file__).parent / "thirdparty" / "compbench_zlibraw"
 COMPBENCH = Path(sys.executable).parent / "compbench"

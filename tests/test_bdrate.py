@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from compbench import api
-from compbench.bdrate import (
+from compbench.analysis.bdrate import (
     TABLE_COLUMNS,
     WARNING_SEPARATOR,
     bd_quality,
@@ -17,7 +17,7 @@ from compbench.bdrate import (
     bd_table,
     format_bd_table,
 )
-from compbench.errors import CompbenchError
+from compbench.contracts.errors import CompbenchError
 
 bd = pytest.importorskip("bjontegaard")
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from compbench.plugins import build_registry
-from compbench.spec import make_spec
+from compbench.contracts.registry import build_registry
+from compbench.run.spec import make_spec
 from compbench.testing import codec_checks, sample_images
 
 REGISTRY = build_registry()

@@ -1,4 +1,4 @@
-"""compbench.compare: regression tracking between two real results folders."""
+"""compbench.analysis.compare: regression tracking between two real results folders."""
 
 import json
 import math
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from compbench import api
-from compbench.compare import (
+from compbench.analysis.compare import (
     DEFAULT_TOLERANCE,
     HIGHER,
     LOWER,
@@ -22,8 +22,8 @@ from compbench.compare import (
     load_tolerances,
     parse_tolerance_flag,
 )
-from compbench.errors import CompbenchError
-from compbench.stored import load_run
+from compbench.contracts.errors import CompbenchError
+from compbench.store.reader import load_run
 
 CODECS = "jpeg,jpeg2000"
 JPEG, J2K = "jpeg:quality=75", "jpeg2000:psnr=30"

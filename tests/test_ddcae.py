@@ -13,7 +13,7 @@ from compbench_codecs.ddcae import TRAIN_FIX, DdcaeFactory, DdcaeTrainer, bitstr
 from compbench_codecs.ddcae.entropy import StepTable
 from compbench_datasets.mnist import read_split
 
-from compbench.errors import CompbenchError
+from compbench.contracts.errors import CompbenchError
 
 FACTORY = DdcaeFactory()
 
@@ -37,7 +37,7 @@ def test_importing_the_plugin_does_not_import_torch():
     # a fresh interpreter: what `compbench list` does (load every plugin, ask each if available)
     script = (
         "import sys\n"
-        "from compbench.plugins import build_registry\n"
+        "from compbench.contracts.registry import build_registry\n"
         "registry = build_registry()\n"
         "factory, trainer = registry.codec('ddcae'), registry.trainer('ddcae')\n"
         "assert factory.available().ok, factory.available()\n"

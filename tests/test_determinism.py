@@ -7,15 +7,15 @@ import sys
 import pytest
 from conftest import run_cli
 
-from compbench.plugins import build_registry
+from compbench.contracts.registry import build_registry
 
 REGISTRY = build_registry()
 BUILTINS = sorted(name for name, r in REGISTRY.codecs.items() if r.provenance.distribution == "compbench")
 
 DIGEST_SCRIPT = """
 import hashlib, sys
-from compbench.plugins import build_registry
-from compbench.spec import make_spec
+from compbench.contracts.registry import build_registry
+from compbench.run.spec import make_spec
 registry = build_registry()
 images = registry.dataset("mnist").load("test").images[:{count}]
 factory = registry.codec(sys.argv[1])

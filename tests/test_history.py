@@ -1,4 +1,4 @@
-"""compbench.history: a metric across stored runs, ordered by when they started."""
+"""compbench.analysis.history: a metric across stored runs, ordered by when they started."""
 
 import json
 import math
@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from compbench import api
-from compbench.errors import CompbenchError
-from compbench.history import history, plot_history
+from compbench.analysis.history import history, plot_history
+from compbench.contracts.errors import CompbenchError
 
 JPEG, J2K = "jpeg:quality=75", "jpeg2000:psnr=30"
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from compbench_datasets.mnist import DATA_DIR, MnistIdx
 
-from compbench.dataset import select
-from compbench.errors import CompbenchError
+from compbench.contracts.dataset import select
+from compbench.contracts.errors import CompbenchError
 
 
 def test_splits_shapes_and_classes(registry):

@@ -10,8 +10,10 @@ import pytest
 from matplotlib.colors import to_rgb
 from PIL import Image
 
-from compbench import api, figures, plots
-from compbench.errors import CompbenchError
+from compbench import api
+from compbench.contracts.errors import CompbenchError
+from compbench.present import charts as plots
+from compbench.present import grids as figures
 
 METRICS = ["bpp", "bpp_payload", "psnr", "ssim", "entropy", "snr_db", "snr_paper"]
 

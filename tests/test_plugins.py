@@ -8,10 +8,10 @@ import types
 import pytest
 from conftest import run_cli
 
-from compbench.codec import CodecFactory
-from compbench.errors import PluginError
-from compbench.hookspecs import hookimpl
-from compbench.plugins import build_registry
+from compbench.contracts.codec import CodecFactory
+from compbench.contracts.errors import PluginError
+from compbench.contracts.hookspecs import hookimpl
+from compbench.contracts.registry import build_registry
 
 
 def test_builtins_come_through_the_entry_point_group(registry):

@@ -15,9 +15,9 @@ import pytest
 from PIL import Image
 
 from compbench import api
-from compbench.errors import CompbenchError
-from compbench.plugins import build_registry
-from compbench.report import write_report
+from compbench.contracts.errors import CompbenchError
+from compbench.contracts.registry import build_registry
+from compbench.present.report import write_report
 
 ZLIBRAW = Path(__file__).parent / "thirdparty" / "compbench_zlibraw" / "compbench_zlibraw.py"
 #: PNGs dropped into the folder: name -> (pixel size, dpi); a 150-dpi figure is shown at 2/3
@@ -26,7 +26,7 @@ FIGURES = {"rd_psnr_bpp.png": ((60, 40), None), "fig6_jpeg_quality=75.png": ((70
            "fig7_comparison.png": ((2400, 300), 150), "fig9_bpp.png": ((90, 40), 150),
            "fig10_snr.png": ((100, 40), None), "loss_curve.png": ((110, 40), None)}
 SHOWN_WIDTH = {name: size[0] * 100 // (dpi or 100) for name, (size, dpi) in FIGURES.items()}
-#: as compbench.bdrate writes it
+#: as compbench.analysis.bdrate writes it
 BDRATE = pd.DataFrame({
     "codec": ["jpeg2000", "jpeg2000"], "anchor": ["jpeg", "jpeg"], "class": ["all", "3"],
     "quality": ["psnr", "psnr"], "rate": ["bpp", "bpp"],

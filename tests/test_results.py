@@ -3,7 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from compbench.results import class_table, summarize
+from compbench.present.tables import class_table
+from compbench.store.summary import summarize
 
 
 def records(psnr, mse, nbytes, classes, errors=None):
@@ -45,7 +46,7 @@ def test_failed_images_are_counted_not_averaged():
 
 
 def test_records_writer_keeps_one_header_when_a_plugin_metric_appears(tmp_path):
-    from compbench.results import RecordsWriter, record_frame
+    from compbench.store.records import RecordsWriter, record_frame
 
     first = records(psnr=[30.0], mse=[65.025], nbytes=[10], classes=["0"])
     second = records(psnr=[31.0], mse=[50.0], nbytes=[12], classes=["1"]).assign(my_metric=[0.5])

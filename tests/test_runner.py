@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 
 from compbench import api
-from compbench.codec import Codec, CodecFactory
-from compbench.hookspecs import hookimpl
-from compbench.params import Param
-from compbench.plugins import build_registry
+from compbench.contracts.codec import Codec, CodecFactory
+from compbench.contracts.hookspecs import hookimpl
+from compbench.contracts.params import Param
+from compbench.contracts.registry import build_registry
 
 
 class Flaky(Codec):

@@ -1,7 +1,7 @@
 import pytest
 
-from compbench.errors import CompbenchError
-from compbench.spec import expand_values, parse_codec_specs
+from compbench.contracts.errors import CompbenchError
+from compbench.run.spec import expand_values, parse_codec_specs
 
 
 def labels(text, registry, **kw):

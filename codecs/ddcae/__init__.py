@@ -15,11 +15,11 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from compbench.codec import AVAILABLE, Availability, Codec, CodecFactory
-from compbench.hookspecs import hookimpl
-from compbench.manifest import library_versions
-from compbench.params import Param, resolve_settings
-from compbench.training import Trainer
+from compbench.contracts.codec import AVAILABLE, Availability, Codec, CodecFactory
+from compbench.contracts.hookspecs import hookimpl
+from compbench.contracts.params import Param, resolve_settings
+from compbench.contracts.trainer import Trainer
+from compbench.store.manifest import library_versions
 
 from . import weights_file
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from compbench.codec import Codec
+from compbench.contracts.codec import Codec
 
 from . import bitstream
 from .entropy import StepTable

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from compbench.errors import CompbenchError
+from compbench.contracts.errors import CompbenchError
 
 from .entropy import CodeHistogram
 

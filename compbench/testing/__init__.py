@@ -19,9 +19,9 @@ from functools import partial
 
 import numpy as np
 
-from ..codec import CodecFactory
-from ..errors import CompbenchError
-from ..spec import make_spec
+from ..contracts.codec import CodecFactory
+from ..contracts.errors import CompbenchError
+from ..run.spec import make_spec
 
 
 def sample_images(shape: tuple[int, ...] = (28, 28), count: int = 4, seed: int = 0) -> np.ndarray:

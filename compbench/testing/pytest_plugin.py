@@ -14,6 +14,6 @@ def compbench_sample_images():
 @pytest.fixture
 def compbench_registry():
     """A fresh plugin registry with every installed compbench plugin."""
-    from compbench.plugins import build_registry
+    from compbench.contracts.registry import build_registry
 
     return build_registry()

@@ -5,9 +5,9 @@ import zlib
 
 import numpy as np
 
-from compbench.codec import Codec, CodecFactory
-from compbench.hookspecs import hookimpl
-from compbench.params import Param
+from compbench.contracts.codec import Codec, CodecFactory
+from compbench.contracts.hookspecs import hookimpl
+from compbench.contracts.params import Param
 
 HEADER = struct.Struct("<BHHB")  # ndim, height, width, channels
 

@@ -25,9 +25,9 @@ import pandas as pd
 from scipy.interpolate import PchipInterpolator
 from tabulate import tabulate
 
-from .errors import CompbenchError
-from .results import ALL
-from .stored import metric_column
+from ..contracts.errors import CompbenchError
+from ..store.reader import metric_column
+from ..store.summary import ALL
 
 #: VCEG-M33 fits a cubic, which takes 4 points; PCHIP runs on 2 or more but says less
 CUBIC_POINTS = 4

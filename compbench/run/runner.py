@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .codec import Codec, CodecFactory
-from .metrics import image_metrics
+from ..contracts.codec import Codec, CodecFactory
+from .measure import image_metrics
 from .spec import CodecSpec
 
 

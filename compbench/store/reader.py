@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import CompbenchError
+from ..contracts.errors import CompbenchError
 
 #: what identifies a summary row
 KEYS = ["codec", "setting", "dataset", "split", "class"]

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .plots import class_bars, codec_colors, new_figure, pick_settings, rd_curves, safe_name, save
-from .results import ALL
+from ..store.summary import ALL
+from .charts import class_bars, codec_colors, new_figure, pick_settings, rd_curves, safe_name, save
 
 #: default upscaling of the largest image in a grid (28 px -> 112 px)
 SCALE = 4

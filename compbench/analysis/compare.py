@@ -30,9 +30,9 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
-from .errors import CompbenchError
-from .results import format_value
-from .stored import KEYS, StoredRun, load_run, metric_column, name_rows, summary_metrics
+from ..contracts.errors import CompbenchError
+from ..present.tables import format_value
+from ..store.reader import KEYS, StoredRun, load_run, metric_column, name_rows, summary_metrics
 
 LOWER, HIGHER, NO_DIRECTION = "lower", "higher", "none"
 #: which way is better; any metric not listed (entropy, snr_paper, lossless, plugin metrics)

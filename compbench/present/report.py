@@ -19,8 +19,10 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
-from .errors import CompbenchError
-from .results import ALL, SUMMARY_METRICS, TABLE_METRICS, format_value
+from ..contracts.errors import CompbenchError
+from ..present.tables import TABLE_METRICS, format_value
+from ..store.records import SUMMARY_METRICS
+from ..store.summary import ALL
 
 #: overall table: (summary column, header, tooltip, format); absent columns are left out
 OVERALL_COLUMNS = (

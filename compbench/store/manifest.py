@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from . import __version__
+from .. import __version__
 
 CORE_LIBRARIES = ("numpy", "scipy", "scikit-image", "pandas", "pluggy", "matplotlib", "tabulate")
 

@@ -20,8 +20,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
-from .errors import CompbenchError
-from .results import ALL
+from ..contracts.errors import CompbenchError
+from ..store.summary import ALL
 
 #: a qualitative palette (matplotlib's tab10): codecs take its colors in sorted-name order
 PALETTE: tuple[tuple[float, float, float], ...] = tuple(matplotlib.colormaps["tab10"].colors)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .api import require_available
-from .errors import CompbenchError
-from .plugins import build_registry
+from ..api import require_available
+from ..contracts.errors import CompbenchError
+from ..contracts.registry import build_registry
 
 
 def run_training(name: str | None, argv: list[str]) -> int:
@@ -34,7 +34,7 @@ def run_training(name: str | None, argv: list[str]) -> int:
 
 
 def _trainer_parser(trainer) -> argparse.ArgumentParser:
-    from .cli import ArgumentParser
+    from ..cli import ArgumentParser
 
     parser = ArgumentParser(prog=f"compbench train {trainer.name}", description=trainer.description)
     for param in trainer.params:

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from .codec import CodecFactory
-from .errors import CompbenchError
-from .params import resolve_settings
+from ..contracts.codec import CodecFactory
+from ..contracts.errors import CompbenchError
+from ..contracts.params import resolve_settings
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from . import hookspecs
 from .codec import CodecFactory
 from .dataset import DatasetAdapter
 from .errors import CompbenchError, PluginError
-from .training import Trainer
+from .trainer import Trainer
 
 ENTRY_POINT_GROUP = "compbench"
 #: comma-separated plugin (entry point) names to skip, like tox's TOX_DISABLED_EXTERNAL_PLUGINS

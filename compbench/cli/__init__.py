@@ -12,9 +12,10 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from . import __version__, api
-from .errors import CompbenchError
-from .results import ALL, class_table, overall_table
+from .. import __version__, api
+from ..contracts.errors import CompbenchError
+from ..present.tables import class_table, overall_table
+from ..store.summary import ALL
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -109,7 +110,7 @@ def add_tolerance_options(parser) -> None:
 
 def run_comparison(baseline: Path, new: Path, args, default_out: Path | None) -> int:
     """Compare, print the table, write Markdown and JSON; the exit code (0 pass, 1 regression)."""
-    from .compare import compare, discover_config, exit_code, load_tolerances, parse_tolerance_flag
+    from ..analysis.compare import compare, discover_config, exit_code, load_tolerances, parse_tolerance_flag
 
     config = args.config or discover_config()
     tolerances = load_tolerances(config) if config else {}
@@ -167,7 +168,7 @@ def cmd_run(args, rest) -> int:
     else:  # a sweep: the per-class tables are in summary.md and report.html
         print(overall_table(summary, tablefmt=args.table_format))
     if result.bdrate is not None:
-        from .bdrate import format_bd_table
+        from ..analysis.bdrate import format_bd_table
 
         overall = result.bdrate[result.bdrate["class"] == ALL]
         for quality, table in overall.groupby("quality", sort=False):
@@ -186,7 +187,7 @@ def cmd_run(args, rest) -> int:
 
 
 def cmd_report(args, rest) -> int:
-    from .report import write_report
+    from ..present.report import write_report
 
     print(f"report: {write_report(args.results_dir)}")
     return 0
@@ -197,7 +198,7 @@ def cmd_compare(args, rest) -> int:
 
 
 def cmd_history(args, rest) -> int:
-    from .history import history, plot_history
+    from ..analysis.history import history, plot_history
 
     frame = history(args.dirs, metric=args.metric, cls=args.class_name)
     print(tabulate(frame.reset_index(), headers="keys", tablefmt="simple", showindex=False, floatfmt=".4f"))
@@ -206,7 +207,7 @@ def cmd_history(args, rest) -> int:
 
 
 def cmd_train(args, rest) -> int:
-    from .training_cli import run_training
+    from .train import run_training
 
     return run_training(args.name, rest)
 

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .errors import CompbenchError
-from .results import ALL
-from .stored import StoredRun, load_run, metric_column
+from ..contracts.errors import CompbenchError
+from ..store.reader import StoredRun, load_run, metric_column
+from ..store.summary import ALL
 
 
 def history(dirs: list[str | Path], metric: str = "psnr", cls: str = ALL) -> pd.DataFrame:

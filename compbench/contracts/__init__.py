@@ -1,0 +1,2 @@
+"""The plugin contracts: codecs, datasets, trainers, metrics, parameters, hooks, errors, and
+loading plugins from entry points."""

@@ -1,0 +1,41 @@
+"""Hook specifications: what a compbench plugin can provide.
+
+Each hook takes a ``register`` callback (the style of ``llm`` and ``datasette``): the harness
+owns ``register``, so checking, naming and provenance happen in one place. An implementation
+may accept fewer arguments than the spec, so specs can grow without breaking plugins.
+"""
+
+from collections.abc import Callable
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("compbench")
+hookimpl = pluggy.HookimplMarker("compbench")
+
+
+@hookspec
+def register_codecs(register: Callable) -> None:
+    """Register codec families.
+
+    :param register: call ``register(factory)`` with a :class:`compbench.contracts.codec.CodecFactory`
+        instance for each codec family. Register factories, not loaded models: importing a
+        plugin must not load torch or weights.
+    """
+
+
+@hookspec
+def register_datasets(register: Callable) -> None:
+    """Register dataset adapters.
+
+    :param register: call ``register(adapter)`` with a
+        :class:`compbench.contracts.dataset.DatasetAdapter` instance for each dataset.
+    """
+
+
+@hookspec
+def register_trainers(register: Callable) -> None:
+    """Register trainers for learned codecs, run by ``compbench train NAME``.
+
+    :param register: call ``register(trainer)`` with a :class:`compbench.contracts.trainer.Trainer`
+        instance; its ``name`` is the codec it trains.
+    """

@@ -1,0 +1,1 @@
+"""Presentation: terminal and Markdown tables, charts, image grids, the HTML report."""

@@ -1,0 +1,117 @@
+"""Tables of a summary for the terminal, Markdown and any tabulate format (LaTeX, HTML, ...)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+from tabulate import tabulate
+
+from ..contracts.errors import CompbenchError
+from ..store.summary import ALL
+
+#: what the terminal and summary.md show per class
+TABLE_METRICS = ["bpp", "psnr", "snr_db", "ssim", "entropy", "snr_paper"]
+
+
+def format_value(value: float, metric: str) -> str:
+    if isinstance(value, float) and math.isinf(value) and value > 0 and metric in ("psnr", "snr_db"):
+        return "lossless"
+    if isinstance(value, float) and math.isnan(value):
+        return "-"
+    if metric in ("ssim",):
+        return f"{value:.4f}"
+    return f"{value:.3f}"
+
+
+def class_table(summary: pd.DataFrame, metrics=TABLE_METRICS, tablefmt: str = "simple") -> str:
+    """Rows: classes then "all"; for each setting, the mean of each metric.
+
+    The setting labels go on a line above their group of metric columns, so the table stays
+    as narrow as the numbers.
+    """
+    settings = list(dict.fromkeys(summary["setting"]))
+    classes = list(dict.fromkeys(summary["class"]))
+    indexed = summary.set_index(["setting", "class"])
+    body = []
+    for class_name in classes:
+        row = [class_name]
+        for setting in settings:
+            for metric in metrics:
+                key = (setting, class_name)
+                row.append(format_value(indexed.loc[key, f"{metric}_mean"], metric) if key in indexed.index else "-")
+        body.append(row)
+    if tablefmt != "simple":  # Markdown/LaTeX: one header row, the setting in each column name
+        headers = ["class"] + [f"{setting} {metric}" for setting in settings for metric in metrics]
+        return tabulate(body, headers=headers, tablefmt=tablefmt, disable_numparse=True)
+    headers = ["class"] + [metric for _ in settings for metric in metrics]
+    table = tabulate(body, headers=headers, tablefmt="simple", disable_numparse=True,
+                     colalign=("left",) + ("right",) * (len(headers) - 1))
+    return _group_header(table, settings, len(metrics)) + "\n" + table
+
+
+def _group_header(table: str, groups: list[str], width: int) -> str:
+    """A line naming each group of ``width`` columns, aligned with tabulate's rule line."""
+    rule = table.splitlines()[1]
+    spans, start = [], 0
+    for dashes in rule.split("  "):
+        spans.append((start, start + len(dashes)))
+        start += len(dashes) + 2
+    line = ""
+    for i, group in enumerate(groups):
+        first, last = spans[1 + i * width], spans[width + i * width]
+        text = f" {group} ".center(last[1] - first[0], "-")
+        line = line.ljust(first[0]) + text
+    return line
+
+
+def overall_table(summary: pd.DataFrame, metrics=TABLE_METRICS, tablefmt: str = "github") -> str:
+    """One row per setting over all images, with counts and failures."""
+    overall = summary[summary["class"] == ALL]
+    headers = ["setting", "images", "errors", "lossless", "bpp_pooled", "psnr_pooled"] + metrics
+    body = [[r["setting"], r["count"], r["errors"], r["lossless"], format_value(r["bpp_pooled"], "bpp"),
+             format_value(r["psnr_pooled"], "psnr")]
+            + [format_value(r[f"{m}_mean"], m) for m in metrics] for _, r in overall.iterrows()]
+    return tabulate(body, headers=headers, tablefmt=tablefmt, disable_numparse=True)
+
+
+#: --table-format choices: tabulate's names; the file suffix for the extra table file
+TABLE_FORMATS = {"github": "md", "pipe": "md", "simple": "txt", "latex": "tex", "latex_booktabs": "tex",
+                 "html": "html", "rst": "rst", "tsv": "tsv", "mediawiki": "wiki"}
+
+
+def check_table_format(table_format: str) -> None:
+    if table_format not in TABLE_FORMATS:
+        raise CompbenchError(f"unknown table format {table_format!r}; valid: {', '.join(TABLE_FORMATS)}")
+
+
+def render_tables(summary: pd.DataFrame, table_format: str) -> str:
+    """The overall table and one per-class table per setting, in a tabulate format."""
+    parts = [overall_table(summary, tablefmt=table_format)]
+    for setting in dict.fromkeys(summary["setting"]):
+        parts.append(class_table(summary[summary["setting"] == setting], tablefmt=table_format))
+    return "\n\n".join(parts) + "\n"
+
+
+def write_table_file(out: Path, summary: pd.DataFrame, table_format: str) -> Path:
+    """summary.<suffix> in the requested format (e.g. summary.tex for LaTeX), beside summary.md."""
+    path = out / f"summary.{TABLE_FORMATS[table_format]}"
+    path.write_text(render_tables(summary, table_format))
+    return path
+
+
+def summary_markdown(summary: pd.DataFrame, manifest: dict) -> str:
+    run = manifest.get("run", {})
+    title = f"# compbench: {run.get('dataset', '?')} / {run.get('split', '?')}, {run.get('images', '?')} images"
+    parts = [title, "", "## Overall", "", overall_table(summary), "", "## Per class (means)", ""]
+    for setting in dict.fromkeys(summary["setting"]):
+        parts += [f"### {setting}", "", class_table(summary[summary["setting"] == setting]), ""]
+    return "\n".join(parts)
+
+
+def write_summary_files(out: Path, summary: pd.DataFrame, manifest: dict) -> None:
+    summary.to_csv(out / "summary.csv", index=False)
+    (out / "summary.md").write_text(summary_markdown(summary, manifest))
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")

@@ -1,0 +1,1 @@
+"""Running codecs over images: spec strings, work units and workers, measuring, progress."""
