@@ -7,9 +7,10 @@ the harness (``contracts``, ``run``, ``store``, ``analysis``, ``present``, ``cli
 __version__ = "0.1.0"
 
 from .contracts.codec import AVAILABLE, Availability, Codec, CodecFactory
-from .contracts.dataset import DatasetAdapter, ImageSet
+from .contracts.dataset import DatasetAdapter, ImageSet, ImageSource
 from .contracts.errors import CompbenchError, PluginError
 from .contracts.hookspecs import hookimpl
+from .contracts.metric import Metric
 from .contracts.params import Param
 from .contracts.trainer import Trainer
 
@@ -21,9 +22,21 @@ __all__ = [
     "CompbenchError",
     "DatasetAdapter",
     "ImageSet",
+    "ImageSource",
+    "Metric",
     "Param",
     "PluginError",
     "Trainer",
     "__version__",
     "hookimpl",
+    "load_dataset",
 ]
+
+
+
+def load_dataset(name: str, split: str | None = None, **settings) -> ImageSource:
+    """A registered dataset's split (default: its default split), opened with these parameters,
+    for a plugin that fits or trains on it: ``load_dataset("mnist", "train").read(range(100))``."""
+    from .api import load_dataset as load
+
+    return load(name, split, **settings)

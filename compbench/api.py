@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .contracts.dataset import ImageSet, select
+from .contracts.dataset import DatasetAdapter, ImageSet, ImageSource, select
 from .contracts.errors import CompbenchError
+from .contracts.params import resolve_settings
 from .contracts.registry import Registry, build_registry
 from .present.tables import check_table_format, write_summary_files, write_table_file
 from .run.progress import ProgressBar
@@ -78,7 +79,8 @@ def run(
     for value, flag in ((limit, "--limit"), (per_class, "--per-class")):
         if value is not None and value < 1:
             raise CompbenchError(f"{flag} {value} must be at least 1")
-    data = select(adapter.load(split), limit, per_class)
+    source = open_dataset(adapter, split, {})
+    data = source.take(select(source.labels, limit, per_class))
     if len(data) == 0:
         raise CompbenchError(f"dataset {dataset!r} split {split!r} selected no images; "
                              "check --limit/--per-class")
@@ -166,6 +168,20 @@ def bd_tables(summary: pd.DataFrame, anchor: str) -> pd.DataFrame | None:
         return None
     return pd.concat([bd_table(summary, anchor, quality=q, by_class=True) for q in ("psnr", "ssim")],
                      ignore_index=True)
+
+
+def load_dataset(name: str, split: str | None = None, registry: Registry | None = None,
+                 **settings) -> ImageSource:
+    """A registered dataset's split, opened with these parameters (text as in a spec, or values)."""
+    adapter = (registry or build_registry()).dataset(name)
+    return open_dataset(adapter, split, settings)
+
+
+def open_dataset(adapter: DatasetAdapter, split: str | None, settings: dict) -> ImageSource:
+    require_available(adapter, f"dataset {adapter.name!r}")
+    split = split or adapter.default_split
+    adapter.check_split(split)
+    return adapter.open(split, **resolve_settings(adapter.params, settings, owner=f"dataset {adapter.name}"))
 
 
 def require_available(plugin, what: str) -> None:

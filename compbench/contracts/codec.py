@@ -85,9 +85,37 @@ class CodecFactory:
     rate_params: tuple[str, ...] = ()
     #: default quality ladder for rate sweeps: one dict of settings per point
     ladder: tuple[dict, ...] = ()
+    #: channel counts it takes: 1 is gray, an (H, W) array; 3 is RGB, an (H, W, 3) array
+    channels: tuple[int, ...] = (1,)
+    #: the only (H, W) sizes it takes (a learned codec built for 28x28), or None for any size
+    sizes: tuple[tuple[int, int], ...] | None = None
+    #: the smallest height and width it takes
+    min_side: int = 1
+    #: every setting reconstructs exactly (PNG, zstd on raw pixels, ...)
+    lossless: bool = False
+    #: per-image metrics only this codec can give, reported through :meth:`Codec.extra_metrics`
+    metrics: tuple = ()
 
     def available(self) -> Availability:
         return AVAILABLE
+
+    def not_applicable(self, shape: tuple[int, ...]) -> str | None:
+        """Why the codec cannot take an image of this shape ((H, W) or (H, W, C)), or None.
+
+        The default reads :attr:`channels`, :attr:`sizes` and :attr:`min_side`; override it for
+        other limits. The harness asks once per shape, before a run, and skips what does not
+        fit with this reason instead of recording an error per image.
+        """
+        channels = 1 if len(shape) == 2 else shape[2]
+        if channels not in self.channels:
+            kinds = " or ".join({1: "gray", 3: "RGB"}.get(c, f"{c}-channel") for c in self.channels)
+            return f"{self.name} takes {kinds} images, not {channels}-channel ones"
+        if self.sizes is not None and tuple(shape[:2]) not in self.sizes:
+            sizes = ", ".join(f"{h}x{w}" for h, w in self.sizes)
+            return f"{self.name} takes {sizes} images only, not {shape[0]}x{shape[1]}"
+        if min(shape[:2]) < self.min_side:
+            return f"{self.name} needs images of at least {self.min_side}x{self.min_side}, not {shape[0]}x{shape[1]}"
+        return None
 
     def create(self, **settings: Any) -> Codec:
         raise NotImplementedError

@@ -39,3 +39,14 @@ def register_trainers(register: Callable) -> None:
     :param register: call ``register(trainer)`` with a :class:`compbench.contracts.trainer.Trainer`
         instance; its ``name`` is the codec it trains.
     """
+
+
+@hookspec
+def register_metrics(register: Callable) -> None:
+    """Register per-image metrics, computed for every codec and image of a run.
+
+    :param register: call ``register(metric)`` with a :class:`compbench.Metric` whose
+        ``compute(originals, reconstructions)`` returns one value per image. The metric then
+        appears in records, summaries, tables, plots, the report and the regression gate. A
+        core metric's name cannot be taken.
+    """

@@ -18,6 +18,7 @@ from . import hookspecs
 from .codec import CodecFactory
 from .dataset import DatasetAdapter
 from .errors import CompbenchError, PluginError
+from .metric import Metric
 from .trainer import Trainer
 
 ENTRY_POINT_GROUP = "compbench"
@@ -49,6 +50,7 @@ class Registry:
     codecs: dict[str, Registered] = field(default_factory=dict)
     datasets: dict[str, Registered] = field(default_factory=dict)
     trainers: dict[str, Registered] = field(default_factory=dict)
+    metrics: dict[str, Registered] = field(default_factory=dict)
     #: plugins that failed to load: plugin name -> one-line reason
     failures: dict[str, str] = field(default_factory=dict)
     plugins: list[Provenance] = field(default_factory=list)
@@ -116,6 +118,7 @@ def build_registry(extra_plugins: Iterable[tuple[str, Any]] = (), load_entry_poi
         ("register_codecs", registry.codecs, CodecFactory),
         ("register_datasets", registry.datasets, DatasetAdapter),
         ("register_trainers", registry.trainers, Trainer),
+        ("register_metrics", registry.metrics, Metric),
     )
     for hook_name, table, base in kinds:
         hook = getattr(pm.hook, hook_name)
