@@ -142,23 +142,11 @@ def _write_log(path: Path, history: list[Epoch]) -> None:
 
 
 def _plot(path: Path, history: list[Epoch], settings: dict) -> None:
-    # a Figure on an Agg canvas, not pyplot: no global backend switch in the caller's process
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from compbench.present.charts import line_chart
 
-    fig = Figure(figsize=(6, 4), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
     epochs = [h.epoch for h in history]
-    ax.plot(epochs[1:], [h.train_loss for h in history[1:]], "o-", ms=3,
-            label="train (noisy input, mean over the epoch)")
-    ax.plot(epochs, [h.test_loss for h in history], "s-", ms=3, label="test (clean input)")
-    ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("MSE loss ([0, 1] scale)")
-    ax.set_title(f"DDCAE loss per epoch (noise {settings['noise']:g}/255, "
-                 f"batch {settings['batch_size']}, seed {settings['seed']})")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
+    line_chart(path, {"train (noisy input, mean over the epoch)": (epochs[1:], [h.train_loss for h in history[1:]]),
+                      "test (clean input)": (epochs, [h.test_loss for h in history])},
+               xlabel="epoch", ylabel="MSE loss ([0, 1] scale)", log_y=True, styles={"test (clean input)": "s-"},
+               title=f"DDCAE loss per epoch (noise {settings['noise']:g}/255, "
+                     f"batch {settings['batch_size']}, seed {settings['seed']})")

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from ..contracts.errors import CompbenchError
 from ..store.reader import StoredRun, load_run, metric_column
@@ -62,24 +61,11 @@ def _run_labels(runs: list[StoredRun]) -> list[str]:
 def plot_history(frame: pd.DataFrame, out_path: str | Path) -> Path:
     """One line per setting across the runs of :func:`history`; writes a PNG (or any format
     matplotlib knows from the suffix) and returns its path."""
-    out_path = Path(out_path)
-    # Figure, not pyplot: no global state, no display needed (Agg)
-    figure = Figure(figsize=(max(6.0, 0.6 * len(frame) + 3), 4.5), layout="constrained")
-    axes = figure.add_subplot()
+    from ..present.charts import line_chart
+
     positions = np.arange(len(frame))
-    for setting in frame.columns:
-        values = frame[setting].to_numpy(float)
-        # a lossless psnr is inf: it has no place on the axis, so leave a gap
-        axes.plot(positions, np.where(np.isfinite(values), values, np.nan), marker="o", label=str(setting))
-    axes.set_xticks(positions, [str(label) for label in frame.index], rotation=30, ha="right")
     metric = frame.attrs.get("metric", "value")
-    axes.set_xlabel("run (oldest first)")
-    axes.set_ylabel(metric)
-    axes.set_title(f"{metric}, class {frame.attrs.get('cls', ALL)}, across runs")
-    axes.grid(True, alpha=0.3)
-    axes.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
-    try:
-        figure.savefig(out_path, dpi=120)
-    except OSError as exc:
-        raise CompbenchError(f"cannot write {out_path} ({exc.strerror or exc})") from None
-    return out_path
+    # a lossless psnr is inf: it has no place on the axis, so the line leaves a gap
+    return line_chart(out_path, {setting: (positions, frame[setting]) for setting in frame.columns},
+                      xlabel="run (oldest first)", ylabel=metric, xticks=list(frame.index),
+                      title=f"{metric}, class {frame.attrs.get('cls', ALL)}, across runs")

@@ -295,3 +295,39 @@ def _where(summary: pd.DataFrame) -> str:
 
 def _metric_name(metric: str) -> str:
     return AXIS_LABELS.get(metric, metric).split(" (")[0]
+
+
+def line_chart(path: str | Path, series: Mapping[str, tuple[Sequence, Sequence]], *, xlabel: str,
+               ylabel: str, title: str, log_y: bool = False, xticks: Sequence[str] | None = None,
+               styles: Mapping[str, str] | None = None) -> Path:
+    """One line per series (label -> (x values, y values)); non-finite values leave a gap.
+
+    The one line-chart builder: run history across stored runs and trainers' loss curves both
+    draw with it. ``xticks`` names the x positions 0, 1, ... (e.g. run folders). Writes the
+    file (format from the suffix) and returns its path.
+    """
+    path = Path(path)
+    width = max(6.0, 0.6 * len(xticks) + 3) if xticks is not None else 6.0
+    fig = new_figure(width, 4.5, dpi=120)
+    axes = fig.add_subplot()
+    for label, (xs, ys) in series.items():
+        ys = np.asarray(ys, dtype=float)
+        axes.plot(np.asarray(xs), np.where(np.isfinite(ys), ys, np.nan),
+                  (styles or {}).get(label, "o-"), ms=3, label=str(label))
+    if xticks is not None:
+        axes.set_xticks(np.arange(len(xticks)), [str(t) for t in xticks], rotation=30, ha="right")
+    if log_y:
+        axes.set_yscale("log")
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    axes.grid(True, which="both", alpha=0.3)
+    if len(series) > 6:
+        axes.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    else:
+        axes.legend(fontsize="small")
+    try:
+        fig.savefig(path)
+    except OSError as exc:
+        raise CompbenchError(f"cannot write {path} ({exc.strerror or exc}); choose another path") from None
+    return path
