@@ -11,6 +11,7 @@ import tomllib
 from compbench.contracts.registry import build_registry
 
 THIRDPARTY = Path(__file__).parent / "thirdparty" / "compbench_zlibraw"
+ZOO = Path(__file__).parent / "thirdparty" / "compbench_zoo"
 COMPBENCH = Path(sys.executable).parent / "compbench"
 
 
@@ -55,12 +56,29 @@ def thirdparty_site(tmp_path_factory):
     return install_as_distribution(THIRDPARTY, tmp_path_factory.mktemp("site"))
 
 
+def make_visible(site: Path, monkeypatch) -> Path:
+    """Plugins installed in ``site`` visible in this process and in subprocesses."""
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])))
+    return site
+
+
 @pytest.fixture
 def with_thirdparty(thirdparty_site, monkeypatch):
     """The third-party plugin visible in this process and in subprocesses."""
-    monkeypatch.syspath_prepend(str(thirdparty_site))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(thirdparty_site), os.environ.get("PYTHONPATH")])))
-    return thirdparty_site
+    return make_visible(thirdparty_site, monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def zoo_site(tmp_path_factory):
+    """A site folder holding the installed zoo of broken codecs ``compbench-zoo``."""
+    return install_as_distribution(ZOO, tmp_path_factory.mktemp("zoo-site"))
+
+
+@pytest.fixture
+def with_zoo(zoo_site, monkeypatch):
+    """The broken-codec zoo visible in this process and in subprocesses."""
+    return make_visible(zoo_site, monkeypatch)
 
 
 def run_cli(*args, cwd=None, env=None):
