@@ -130,6 +130,7 @@ class Jpeg2000Factory(CodecFactory):
               choices=("glymur", "imagecodecs")),
     )
     rate_params = ("psnr", "ratio")
+    exclusive = (("psnr", "ratio"),)
     ladder = tuple({"psnr": p} for p in (18, 20, 22, 25, 28, 32, 36, 42))
 
     def available(self) -> Availability:

@@ -85,6 +85,9 @@ class CodecFactory:
     rate_params: tuple[str, ...] = ()
     #: default quality ladder for rate sweeps: one dict of settings per point
     ladder: tuple[dict, ...] = ()
+    #: groups of alternative parameters (a PSNR target or a ratio): at most one of a group may
+    #: be given, and giving one unsets the others' defaults before the setting is labelled
+    exclusive: tuple[tuple[str, ...], ...] = ()
     #: channel counts it takes: 1 is gray, an (H, W) array; 3 is RGB, an (H, W, 3) array
     channels: tuple[int, ...] = (1,)
     #: the only (H, W) sizes it takes (a learned codec built for 28x28), or None for any size
