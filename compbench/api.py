@@ -21,8 +21,18 @@ from .present.tables import check_table_format, write_summary_files, write_table
 from .run.progress import ProgressBar
 from .run.runner import execute, plan_units
 from .run.spec import CodecSpec, parse_codec_specs
+from .store.folder import (
+    NEW,
+    OVERWRITE,
+    RESUME,
+    claim_folder,
+    default_folder,
+    read_manifest,
+    write_atomic,
+    write_json,
+)
 from .store.manifest import environment, now_iso, plugin_requirements
-from .store.records import RecordsWriter, prepare_out_dir, record_frame, unit_records
+from .store.records import RecordsWriter, record_frame, unit_records
 from .store.summary import summarize
 
 DEFAULT_CODECS = "ddcae,jpeg,jpeg2000"
@@ -65,30 +75,48 @@ def run(
     table_format: str = "github",
     registry: Registry | None = None,
     command: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
 ) -> RunResult:
-    """Run codecs over a dataset; write the results folder (unless ``write=False``)."""
+    """Run codecs over a dataset (``name`` or ``name:key=value``); write the results folder
+    (unless ``write=False``).
+
+    Everything a user can get wrong is checked before any image is coded or any folder made.
+    ``out`` must not hold another run unless ``resume`` (continue it: the same command) or
+    ``overwrite`` (replace it whole).
+    """
     registry = registry or build_registry()
     specs = parse_codec_specs(codecs, registry, sweep=sweep)
     for name in dict.fromkeys(spec.name for spec in specs):
         require_available(registry.codec(name), f"codec {name!r}")
     check_table_format(table_format)
-    adapter = registry.dataset(dataset)
-    require_available(adapter, f"dataset {dataset!r}")
+    if anchor not in registry.codecs:
+        raise CompbenchError(f"unknown --anchor {anchor!r}; valid: {', '.join(sorted(registry.codecs))}")
+    if write and figures:
+        check_figure_formats(figure_formats)
+    dataset_name, dataset_settings = parse_dataset_spec(dataset)
+    adapter = registry.dataset(dataset_name)
     split = split or adapter.default_split
-    adapter.check_split(split)
     for value, flag in ((limit, "--limit"), (per_class, "--per-class")):
         if value is not None and value < 1:
             raise CompbenchError(f"{flag} {value} must be at least 1")
-    source = open_dataset(adapter, split, {})
+    if resume and overwrite:
+        raise CompbenchError("--resume and --overwrite exclude each other: continue the run, or replace it")
+    if (resume or overwrite) and (out is None or not write):
+        raise CompbenchError(f"--{'resume' if resume else 'overwrite'} needs --out DIR, the folder of the run")
+    source = open_dataset(adapter, split, dataset_settings)
+    dataset = dataset_name
     data = source.take(select(source.labels, limit, per_class))
     if len(data) == 0:
         raise CompbenchError(f"dataset {dataset!r} split {split!r} selected no images; "
                              "check --limit/--per-class")
     jobs = jobs or os.cpu_count() or 1
+    config = {"codecs": [spec.label for spec in specs], "dataset": dataset_name,
+              "dataset_settings": dataset_settings, "split": split, "limit": limit, "per_class": per_class}
 
     out_dir = None
     if write:
-        out_dir = prepare_out_dir(Path(out) if out else default_out_dir(specs))
+        out_dir = _claim_out_dir(out, specs, config, resume, overwrite)
     started, clock = now_iso(), time.perf_counter()
     factories = [(spec, registry.codec(spec.name)) for spec in specs]
     units = plan_units(factories, len(data), jobs)
@@ -97,6 +125,8 @@ def run(
     frames: list[pd.DataFrame] = []
     samples: dict[str, dict[int, np.ndarray]] = {spec.label: {} for spec in specs}
     panels: dict[str, dict[int, dict[str, np.ndarray]]] = {spec.label: {} for spec in specs}
+    if resume:  # until records are resumed image by image, a resumed run codes everything again
+        (out_dir / "records.csv").unlink(missing_ok=True)
     writer = RecordsWriter(out_dir / "records.csv") if out_dir else None
     # Units are planned in the order records are kept (setting, then index); results arrive as
     # workers finish, so hold each until its predecessors are in, then persist it.
@@ -130,8 +160,11 @@ def run(
         "plugins": plugin_requirements(registry),
         "codecs": {spec.label: {"codec": spec.name, "settings": spec.kwargs} for spec in specs},
         "codec_libraries": {name: registry.codec(name).library_versions() for name in dict.fromkeys(s.name for s in specs)},
+        "status": "complete",
+        "config": config,
         "run": {"dataset": dataset, "split": split, "images": len(data), "limit": limit,
                 "per_class": per_class, "jobs": jobs},
+        "failed_plugins": dict(registry.failures),
         "dataset_checksums": adapter.checksums(split),
         "errors": int((records["error"] != "").sum()),
     }
@@ -149,7 +182,7 @@ def write_results_folder(result: RunResult, figures: bool, figure_formats, table
 
     out_dir = result.out_dir
     if result.bdrate is not None:
-        result.bdrate.to_csv(out_dir / "bdrate.csv", index=False)
+        write_atomic(out_dir / "bdrate.csv", result.bdrate.to_csv(index=False))
     if figures:
         result.manifest["figures"] = [p.name for p in write_run_figures(result, out_dir, figure_formats)]
     write_summary_files(out_dir, result.summary, result.manifest)
@@ -184,16 +217,54 @@ def open_dataset(adapter: DatasetAdapter, split: str | None, settings: dict) -> 
     return adapter.open(split, **resolve_settings(adapter.params, settings, owner=f"dataset {adapter.name}"))
 
 
+def parse_dataset_spec(text: str) -> tuple[str, dict[str, str]]:
+    """``folder:path=/data/kodak`` -> ("folder", {"path": "/data/kodak"}). A value may hold ``:``
+    (only ``:key=`` starts a new parameter)."""
+    name, *parts = re.split(r":(?=[A-Za-z_][\w-]*=)", text.strip())
+    settings: dict[str, str] = {}
+    for part in parts:
+        key, _, value = part.partition("=")
+        if key in settings:
+            raise CompbenchError(f"dataset spec {text!r} gives {key}= twice; give each parameter once")
+        settings[key] = value
+    if not name or ":" in name:
+        raise CompbenchError(f"dataset spec {text!r} is not name[:key=value...]; write e.g. "
+                             "--dataset folder:path=DIR")
+    return name, settings
+
+
+def _claim_out_dir(out, specs: list[CodecSpec], config: dict, resume: bool, overwrite: bool) -> Path:
+    if out is None:
+        return default_folder(spec.name for spec in specs)
+    mode = RESUME if resume else OVERWRITE if overwrite else NEW
+    out_dir = claim_folder(Path(out), mode)
+    if resume:
+        stored = read_manifest(out_dir).get("config")
+        differ = [key for key in config if stored is None or stored.get(key) != config[key]]
+        if differ:
+            before = "(none recorded)" if stored is None else ", ".join(f"{k}={stored.get(k)!r}" for k in differ)
+            raise CompbenchError(f"--resume: this command differs from the run in {out_dir} in "
+                                 f"{', '.join(differ)} (the run has {before}); repeat the run's own "
+                                 "command with --resume, or use --overwrite")
+    else:
+        write_json(out_dir / "manifest.json", {"status": "running", "started": now_iso(), "config": config})
+    return out_dir
+
+
+def check_figure_formats(formats) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    supported = FigureCanvasAgg(Figure()).get_supported_filetypes()
+    unknown = [f for f in formats if f not in supported]
+    if unknown or not formats:
+        raise CompbenchError(f"unknown figure format {(unknown or [''])[0]!r}; valid: {', '.join(sorted(supported))}")
+
+
 def require_available(plugin, what: str) -> None:
     status = plugin.available()
     if not status.ok:
         raise CompbenchError(f"{what} is not available: {status.reason}; fix: {status.fix}")
-
-
-def default_out_dir(specs: list[CodecSpec]) -> Path:
-    names = "+".join(dict.fromkeys(spec.name for spec in specs))
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path("results") / f"{stamp}-{re.sub(r'[^A-Za-z0-9+_-]', '_', names)[:80]}"
 
 
 def _sample_positions(labels: np.ndarray, per_class: int) -> list[int]:

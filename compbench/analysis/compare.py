@@ -256,9 +256,17 @@ def compare(baseline: str | Path, new: str | Path, tolerances: dict | None = Non
     extra = extra[extra["_merge"] == "left_only"]
     if len(extra):
         warnings.append(f"the new run has rows the baseline lacks (not compared): {name_rows(extra)}")
-    lost = [m for m in base_metrics if m not in new_metrics]
-    if lost:
-        warnings.append(f"metric(s) in the baseline but not the new run (not compared): {', '.join(lost)}")
+    # a metric the gate would judge must be on both sides: a missing one is neither a pass nor
+    # a regression but a run that does not match its baseline
+    one_sided = {side: [m for m in mine if m not in theirs and _plan(None, [m], include_timings).get(m)]
+                 for side, mine, theirs in (("baseline", base_metrics, new_metrics),
+                                            ("new run", new_metrics, base_metrics))}
+    for side, missing in one_sided.items():
+        if missing and metrics is None:
+            other = "new run" if side == "baseline" else "baseline"
+            raise CompbenchError(f"gated metric(s) {', '.join(missing)} are in the {side} but not the {other}: "
+                                 "regenerate the baseline with this compbench, or gate only shared metrics "
+                                 "with --metrics")
     unused = [name for name in chosen if name not in plan]
     if unused:
         warnings.append(f"tolerance(s) for {', '.join(unused)} match no compared metric "

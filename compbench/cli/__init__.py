@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from tabulate import tabulate
 from .. import __version__, api
 from ..contracts.errors import CompbenchError
 from ..present.tables import class_table, overall_table
+from ..store.folder import check_not_inside
 from ..store.summary import ALL
 
 
@@ -35,6 +37,12 @@ def positive_int(text: str) -> int:
     return value
 
 
+def folder_path(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; give a folder, e.g. --out results/mine")
+    return Path(text)
+
+
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="compbench", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"compbench {__version__}")
@@ -48,12 +56,19 @@ def build_parser() -> ArgumentParser:
     run.add_argument("--codecs", default=api.DEFAULT_CODECS,
                      help="codec specs, e.g. 'jpeg:quality=50,jpeg2000:psnr=30' or 'jpeg:quality=10..90/10' "
                           f"(default: {api.DEFAULT_CODECS})")
-    run.add_argument("--dataset", default="mnist", help="dataset name (default: mnist)")
+    run.add_argument("--dataset", default="mnist",
+                     help="dataset name, with parameters as name:key=value (default: mnist)")
     run.add_argument("--split", help="dataset split (default: the dataset's test split)")
     run.add_argument("--limit", type=positive_int, help="use only the first N images")
     run.add_argument("--per-class", type=positive_int, help="use only the first N images of each class")
     run.add_argument("--sweep", action="store_true", help="run each codec over its default quality ladder")
-    run.add_argument("--out", type=Path, help="results folder (default: results/<time>-<codecs>/)")
+    run.add_argument("--out", type=folder_path, help="results folder (default: results/<time>-<codecs>/); "
+                     "refused if it holds another run, unless --resume or --overwrite")
+    run.add_argument("--resume", action="store_true",
+                     help="continue the interrupted run in --out (the command must be the run's own)")
+    run.add_argument("--overwrite", action="store_true", help="replace the run in --out whole")
+    run.add_argument("--allow-errors", action="store_true",
+                     help="exit 0 even when images failed (default: exit 1 after writing everything)")
     run.add_argument("--jobs", type=positive_int, help="worker processes (default: one per core)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--anchor", default=api.DEFAULT_ANCHOR,
@@ -154,13 +169,17 @@ def cmd_list(args, rest) -> int:
 def cmd_run(args, rest) -> int:
     if args.fail_on_regression and not args.baseline:
         raise CompbenchError("--fail-on-regression needs --baseline PATH (a stored results folder)")
-    if args.baseline and not args.baseline.exists():  # fail before the run, not after it
-        raise CompbenchError(f"baseline {args.baseline} does not exist; give a results folder or summary.csv")
+    if args.baseline:  # fail before the run, not after it
+        if not args.baseline.exists():
+            raise CompbenchError(f"baseline {args.baseline} does not exist; give a results folder or summary.csv")
+        if args.out is not None:
+            check_not_inside(args.out, args.baseline)
     formats = tuple(f.strip() for f in args.figure_format.split(",") if f.strip())
     result = api.run(codecs=args.codecs, dataset=args.dataset, split=args.split, limit=args.limit,
                      per_class=args.per_class, out=args.out, jobs=args.jobs, sweep=args.sweep,
                      progress=not args.quiet, figures=not args.no_figures, figure_formats=formats,
-                     anchor=args.anchor, table_format=args.table_format)
+                     anchor=args.anchor, table_format=args.table_format, resume=args.resume,
+                     overwrite=args.overwrite)
     summary = result.summary
     settings = list(dict.fromkeys(summary["setting"]))
     if len(settings) <= 4:
@@ -174,16 +193,30 @@ def cmd_run(args, rest) -> int:
         for quality, table in overall.groupby("quality", sort=False):
             print(f"\nBD metrics against {args.anchor} ({quality}):")
             print(format_bd_table(table, tablefmt=args.table_format))
-    errors = int(summary.loc[summary["class"] == ALL, "errors"].sum())
-    if errors:
-        print(f"warning: {errors} image(s) failed; see the 'error' column of records.csv", file=sys.stderr)
     print(f"results: {result.out_dir}  ({result.manifest['seconds']:.1f}s; report: "
           f"{result.out_dir / 'report.html'})")
+    status = 0
+    failed = report_failures(summary)
+    if failed and not args.allow_errors:
+        status = 1
     if args.baseline:
         print(f"\ncompared with {args.baseline}:")
-        status = run_comparison(args.baseline, result.out_dir, args, default_out=result.out_dir)
-        return status if args.fail_on_regression else 0
-    return 0
+        gate = run_comparison(args.baseline, result.out_dir, args, default_out=result.out_dir)
+        if args.fail_on_regression:
+            status = max(status, gate)
+    return status
+
+
+def report_failures(summary) -> int:
+    """Warn about failed images on stderr, naming every setting that failed on all of them;
+    return the number of failed images."""
+    overall = summary[summary["class"] == ALL]
+    errors = int(overall["errors"].sum())
+    if errors:
+        print(f"warning: {errors} image(s) failed; see the 'error' column of records.csv", file=sys.stderr)
+        for _, row in overall[(overall["count"] == 0) & (overall["errors"] > 0)].iterrows():
+            print(f"warning: {row['setting']} failed on every image ({row['errors']})", file=sys.stderr)
+    return errors
 
 
 def cmd_report(args, rest) -> int:
@@ -226,6 +259,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("compbench: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (compbench list | head): stop quietly, as a Unix tool does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

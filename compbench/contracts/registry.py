@@ -56,20 +56,23 @@ class Registry:
     plugins: list[Provenance] = field(default_factory=list)
 
     def codec(self, name: str) -> CodecFactory:
-        return _lookup(self.codecs, name, "codec").obj
+        return self._lookup(self.codecs, name, "codec").obj
 
     def dataset(self, name: str) -> DatasetAdapter:
-        return _lookup(self.datasets, name, "dataset").obj
+        return self._lookup(self.datasets, name, "dataset").obj
 
     def trainer(self, name: str) -> Trainer:
-        return _lookup(self.trainers, name, "trainer").obj
+        return self._lookup(self.trainers, name, "trainer").obj
 
-
-def _lookup(table: dict[str, Registered], name: str, kind: str) -> Registered:
-    if name not in table:
-        valid = ", ".join(sorted(table)) or "(none installed)"
-        raise CompbenchError(f"unknown {kind} {name!r}; valid: {valid} (see: compbench list)")
-    return table[name]
+    def _lookup(self, table: dict[str, Registered], name: str, kind: str) -> Registered:
+        if name not in table:
+            valid = ", ".join(sorted(table)) or "(none installed)"
+            # the name may be one a broken plugin would have registered: say which failed and why
+            broken = "; ".join(f"plugin {plugin!r} failed to load ({reason})"
+                               for plugin, reason in sorted(self.failures.items()))
+            raise CompbenchError(f"unknown {kind} {name!r}; valid: {valid}"
+                                 + (f"; {broken}" if broken else "") + " (see: compbench list)")
+        return table[name]
 
 
 def make_plugin_manager(

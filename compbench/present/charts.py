@@ -8,6 +8,7 @@ the Figure itself so tests can inspect the artists.
 
 from __future__ import annotations
 
+import os
 import re
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -81,9 +82,22 @@ def save(fig: Figure, out_dir: str | Path, stem: str, formats: Sequence[str] = (
         for fmt in dict.fromkeys(formats):
             path = out_dir / f"{stem}.{fmt}"
             metadata = {"Date": None} if fmt in ("svg", "pdf") else None
-            fig.savefig(path, format=fmt, dpi=fig.dpi, metadata=metadata)
+            save_figure(fig, path, format=fmt, dpi=fig.dpi, metadata=metadata)
             paths.append(path)
     return paths
+
+
+def save_figure(fig: Figure, path: Path, **options) -> Path:
+    """Write a figure whole or not at all (a temp file renamed into place)."""
+    temp = path.with_name(f".{path.name}.partial")
+    options.setdefault("format", path.suffix.lstrip(".") or "png")
+    try:
+        fig.savefig(temp, **options)
+        os.replace(temp, path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise CompbenchError(f"cannot write {path} ({exc.strerror or exc}); free space or choose another path") from None
+    return path
 
 
 def new_figure(width: float, height: float, dpi: float = DPI, layout: str | None = "constrained") -> Figure:
@@ -326,8 +340,4 @@ def line_chart(path: str | Path, series: Mapping[str, tuple[Sequence, Sequence]]
         axes.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
     else:
         axes.legend(fontsize="small")
-    try:
-        fig.savefig(path)
-    except OSError as exc:
-        raise CompbenchError(f"cannot write {path} ({exc.strerror or exc}); choose another path") from None
-    return path
+    return save_figure(fig, path)

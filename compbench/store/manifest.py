@@ -14,16 +14,28 @@ from .. import __version__
 CORE_LIBRARIES = ("numpy", "scipy", "scikit-image", "pandas", "pluggy", "matplotlib", "tabulate")
 
 
-def git_commit(path: Path) -> str | None:
-    """The commit of the compbench checkout, if it runs from one (and whether it is dirty)."""
+def git_commit(package_dir: Path) -> str | None:
+    """The commit of the compbench checkout this package runs from (with "-dirty" if it has
+    uncommitted changes), or None when it is installed from a wheel: a virtualenv inside some
+    other repository must not lend that repository's commit to compbench."""
+    package_dir = package_dir.resolve()
+
+    def git(*args: str) -> str | None:
+        done = subprocess.run(["git", "-C", str(package_dir), *args], capture_output=True, text=True, timeout=5)
+        return done.stdout.strip() if done.returncode == 0 else None
+
     try:
-        commit = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True,
-                                text=True, timeout=5)
-        if commit.returncode != 0:
+        top = git("rev-parse", "--show-toplevel")
+        # compbench's own checkout: the package folder sits at the top of the repository
+        if top is None or Path(top).resolve() != package_dir.parent:
             return None
-        dirty = subprocess.run(["git", "-C", str(path), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-        return commit.stdout.strip() + ("-dirty" if dirty else "")
+        if not (package_dir.parent / "pyproject.toml").is_file():
+            return None
+        commit = git("rev-parse", "HEAD")
+        if commit is None:
+            return None
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+        return commit + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -56,7 +68,7 @@ def environment() -> dict:
 
     return {
         "compbench": __version__,
-        "git_commit": git_commit(Path(__file__).resolve().parent),
+        "git_commit": git_commit(Path(__file__).resolve().parents[1]),  # the compbench package
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "cpu": cpu_name(),

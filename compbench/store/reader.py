@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,10 +36,13 @@ def load_run(path: str | Path) -> StoredRun:
                              "`compbench run`, or its summary.csv")
     manifest_path = summary_path.parent / "manifest.json"
     manifest = _read_manifest(manifest_path) if manifest_path.is_file() else None
-    return StoredRun(path, _read_summary(summary_path), manifest)
+    run = StoredRun(path, _read_summary(summary_path), manifest)
+    _check_complete(run)
+    return run
 
 
 def _read_summary(path: Path) -> pd.DataFrame:
+    _check_whole_rows(path)
     try:
         # keys stay text: class "0" must not become the number 0
         summary = pd.read_csv(path, dtype={key: str for key in KEYS})
@@ -57,6 +62,31 @@ def _read_summary(path: Path) -> pd.DataFrame:
     if len(repeated):
         raise CompbenchError(f"{path}: rows repeat for {name_rows(repeated)}")
     return summary
+
+
+def _check_whole_rows(path: Path) -> None:
+    """A summary cut short (a full disk, a killed copy) parses with blanks that would read as
+    real values: refuse it as damaged instead."""
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CompbenchError(f"{path} cannot be read ({exc})") from None
+    if text and not text.endswith("\n"):
+        raise CompbenchError(f"{path} is damaged: its last row is cut short; rewrite it (compbench run again)")
+    rows = list(csv.reader(io.StringIO(text)))
+    short = [i + 1 for i, row in enumerate(rows) if row and len(row) != len(rows[0])]
+    if short:
+        raise CompbenchError(f"{path} is damaged: row {short[0]} has a different number of fields than the "
+                             "header; rewrite it (compbench run again)")
+
+
+def _check_complete(run: StoredRun) -> None:
+    """Every setting the manifest lists has summary rows (a summary that lost rows is damaged)."""
+    listed = (run.manifest or {}).get("codecs") or {}
+    missing = [label for label in listed if label not in set(run.summary["setting"])]
+    if missing:
+        raise CompbenchError(f"{run.path} is damaged or incomplete: its manifest lists {', '.join(missing)} "
+                             "but summary.csv has no rows for it; finish it with compbench run --resume")
 
 
 def _read_manifest(path: Path) -> dict:
