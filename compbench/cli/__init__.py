@@ -5,7 +5,6 @@ User mistakes raise CompbenchError: one line on stderr, exit code 2, no tracebac
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
