@@ -24,9 +24,9 @@ from compbench import CompbenchError, ImageSource
 GRAY, RGB = "L", "RGB"
 #: EXIF/TIFF tag holding the display orientation
 ORIENTATION_TAG = 274
-#: Pillow reads 16-bit-per-channel colour (PNG, TIFF) as 8-bit RGB(A), keeping the high byte;
-#: only the raw mode of the file's first tile tells
-SIXTEEN_BIT_RAWMODE = re.compile(r";16[BLN]?$")
+#: the raw mode of a file's first tile says whether it stores 16 bits per channel
+SIXTEEN_BIT_RAWMODE = re.compile(r";16[BLN]$")
+DEEP_NOTE = "16-bit -> 8-bit (high byte, v >> 8)"
 HASH_CHUNK = 1 << 20
 
 
@@ -64,41 +64,33 @@ def plan(image: Image.Image, strict: bool = False) -> Plan:
 
 def _convert_mode(image: Image.Image) -> tuple[str, list[str], bool]:
     """(target mode, notes, lossless) for the image's Pillow mode."""
-    mode = image.mode
-    transparent = "transparency" in image.info
-    if mode in ("L", "RGB"):
-        notes, lossless = [], True
-        if mode == "RGB" and SIXTEEN_BIT_RAWMODE.search(_rawmode(image)):
-            notes, lossless = ["16-bit RGB -> 8-bit (high byte)"], False
-        if transparent:
-            notes.append("transparent colour key ignored")
-            lossless = False
-        return mode, notes, lossless
+    mode, rawmode = image.mode, _rawmode(image)
+    # Pillow reads 16-bit colour and gray+alpha (PNG, TIFF) as 8-bit RGB(A), keeping the high
+    # byte; 16-bit gray arrives as mode I;16 and is scaled the same way below
+    deep = [DEEP_NOTE] if SIXTEEN_BIT_RAWMODE.search(rawmode) else []
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N") or mode == "I" and re.fullmatch(r"I;16[BLN]?", rawmode):
+        return GRAY, [DEEP_NOTE], False
+    if mode in ("I", "F"):
+        kind = "integer" if mode == "I" else "floating-point"
+        raise Refused(f"32-bit {kind} pixels (Pillow mode {mode}) have no defined 8-bit scale")
+    if mode == "LAB":
+        raise Refused("CIELAB pixels (Pillow mode LAB) need a colour profile to become RGB")
+    alpha = ["alpha dropped"] if mode in ("LA", "PA", "RGBA") or "transparency" in image.info else []
+    if mode in ("L", "RGB", "LA", "RGBA"):
+        target = GRAY if mode[0] == "L" or rawmode.startswith("LA;") else RGB
+        return target, deep + alpha, not (deep or alpha)
     if mode == "1":
         return GRAY, ["1-bit -> 8-bit gray (0, 255)"], True
     if mode in ("P", "PA"):
         target = GRAY if _gray_palette(image) else RGB
-        notes = [f"palette -> {'8-bit gray (gray palette)' if target == GRAY else 'RGB'}"]
-        if mode == "PA" or transparent:
-            return target, [*notes, "alpha dropped"], False
-        return target, notes, True
-    if mode in ("LA", "RGBA"):
-        return mode[:-1], ["alpha dropped"], False
+        note = f"palette -> {'8-bit gray (gray palette)' if target == GRAY else 'RGB'}"
+        return target, [note, *alpha], not alpha
     if mode == "RGBa":
         return RGB, ["premultiplied alpha: colour un-premultiplied, alpha dropped"], False
     if mode == "RGBX":
         return RGB, ["RGBX -> RGB (padding byte dropped)"], True
     if mode in ("CMYK", "YCbCr", "HSV"):
         return RGB, [f"{mode} -> RGB (Pillow's conversion, no colour profile)"], False
-    if mode.startswith("I;16") and not mode.startswith("I;16S"):
-        return GRAY, ["16-bit gray -> 8-bit (high byte, v >> 8)"], False
-    if mode == "I" and SIXTEEN_BIT_RAWMODE.search(_rawmode(image)):
-        return GRAY, ["16-bit gray -> 8-bit (high byte, v >> 8)"], False
-    if mode in ("I", "F"):
-        kind = "integer" if mode == "I" else "floating-point"
-        raise Refused(f"32-bit {kind} pixels (Pillow mode {mode}) have no defined 8-bit scale")
-    if mode == "LAB":
-        raise Refused("CIELAB pixels (Pillow mode LAB) need a colour profile to become RGB")
     raise Refused(f"Pillow mode {mode} is not supported")
 
 
@@ -109,6 +101,8 @@ def convert(image: Image.Image, target: str) -> np.ndarray:
         return np.asarray(image, dtype=np.uint8)
     if mode.startswith("I"):  # 16-bit gray (the rule refused everything else in I modes)
         return (np.asarray(image).astype(np.uint16) >> 8).astype(np.uint8)
+    if mode == "RGBA" and target == GRAY:  # 16-bit gray+alpha, read by Pillow as RGBA with R = G = B
+        return np.ascontiguousarray(np.asarray(image)[..., 0])
     if mode in ("P", "PA"):
         with warnings.catch_warnings():  # "palette with transparency": the rule drops it, noted
             warnings.simplefilter("ignore")

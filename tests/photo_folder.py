@@ -3,7 +3,7 @@
 ``build_photo_folder(root)`` writes scikit-image's bundled photographs, resized to a few small
 sizes, in the ImageFolder layout (one subfolder per class, plus files directly in ``root``), as
 PNG, JPEG, BMP, TIFF, WebP and GIF, 8-bit gray and RGB; optionally files the conversion rule
-converts (RGBA, LA, 16-bit, palette, 1-bit, CMYK, EXIF-rotated) and files that must be skipped
+converts (RGBA, LA, 16-bit, palette, 1-bit, CMYK, animated, EXIF-rotated) and files that must be skipped
 (truncated, text, float TIFF, hidden). It returns what the folder dataset must make of each file.
 """
 
@@ -61,21 +61,28 @@ def build_photo_folder(root: Path, convertible: bool = True, broken: bool = True
     camera, coins, brick, grass, moon = (skimage.data.camera(), skimage.data.coins(), skimage.data.brick(),
                                          skimage.data.grass(), skimage.data.moon())
 
-    def add(relative: str, pixels: np.ndarray, lossy: bool = False, note: str = "", **save) -> Path:
-        """Save ``pixels`` (as Pillow writes them) and record what the dataset must read back."""
+    def add(relative: str, image: np.ndarray | Image.Image | bytes, expected: np.ndarray | str | None = None,
+            note: str = "", **save) -> Path:
+        """Write ``image`` (an array or Pillow image saved by Pillow with ``save`` options, or a
+        file's bytes) and record what the dataset must read back: ``expected``, by default the
+        array itself; "L" or "RGB" for Pillow's own decoding in that mode (lossy formats)."""
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(pixels).save(path, **save)
-        mode = "L" if pixels.ndim == 2 else "RGB"
-        folder.expected[relative] = pillow_decode(path, mode) if lossy else pixels
+        if isinstance(image, bytes):
+            path.write_bytes(image)
+        else:
+            (Image.fromarray(image) if isinstance(image, np.ndarray) else image).save(path, **save)
+        if expected is None:
+            expected = image
+        folder.expected[relative] = pillow_decode(path, expected) if isinstance(expected, str) else expected
         folder.classes[relative] = relative.split("/")[0] if "/" in relative else folder.class_name_of_root
         if note:
             folder.conversions[relative] = note
         return path
 
     # plain 8-bit gray and RGB, every format, three sizes, one nested folder
-    add("animal/chelsea_64x48.jpg", resized(chelsea, small), lossy=True, quality=90)
-    add("animal/chelsea_100x75.webp", resized(chelsea, medium), lossy=True, quality=80)
+    add("animal/chelsea_64x48.jpg", resized(chelsea, small), "RGB", quality=90)
+    add("animal/chelsea_100x75.webp", resized(chelsea, medium), "RGB", quality=80)
     add("animal/more/chelsea_33x21.png", resized(chelsea, tiny))
     add("object/coffee_64x48.png", resized(coffee, small))
     add("object/coins_100x75.tif", resized(coins, medium), compression="tiff_lzw")
@@ -84,59 +91,46 @@ def build_photo_folder(root: Path, convertible: bool = True, broken: bool = True
     add("people/astronaut_100x75.tif", resized(astronaut, medium))
     add("people/camera_64x48.bmp", resized(camera, small))
     add("people/camera_33x21.png", resized(camera, tiny))
-    add("texture/brick_64x48.jpg", resized(brick, small), lossy=True, quality=75)
+    add("texture/brick_64x48.jpg", resized(brick, small), "L", quality=75)
     add("texture/grass_100x75.png", resized(grass, medium))
     add("texture/grass_33x21.gif", resized(grass, tiny), note="palette -> 8-bit gray")  # GIF: always a palette
     add("moon_64x48.png", resized(moon, small))  # directly in root: the root's own class
 
     if convertible:
-        rgb = resized(astronaut, small)
-        rgba = np.dstack([rgb, np.linspace(0, 255, rgb.size // 3).reshape(rgb.shape[:2]).astype(np.uint8)])
-        add("people/astronaut_rgba.png", rgba, note="alpha dropped")
-        folder.expected["people/astronaut_rgba.png"] = rgb
-        gray = resized(camera, tiny)
-        add("people/camera_la.png", np.dstack([gray, 255 - gray]), note="alpha dropped")
-        folder.expected["people/camera_la.png"] = gray
-
-        # high byte the photo, low byte a pattern the rule must drop
+        rgb, gray = resized(astronaut, small), resized(camera, tiny)
+        ramp = np.linspace(0, 255, rgb.size // 3).reshape(rgb.shape[:2]).astype(np.uint8)
+        add("people/astronaut_rgba.png", np.dstack([rgb, ramp]), rgb, "alpha dropped")
+        add("people/camera_la.png", np.dstack([gray, 255 - gray]), gray, "alpha dropped")
+        # 16 bits: the photo in the high byte, a pattern in the low byte the rule must drop
+        low = np.arange(gray.size, dtype=np.uint16).reshape(gray.shape) % 256
+        add("people/camera_la16.png", imagecodecs.png_encode(np.dstack([gray * np.uint16(256) + low, low])),
+            gray, "16-bit -> 8-bit (high byte, v >> 8); alpha dropped")
         high = resized(coins, small)
-        add("object/coins_16bit.png", high.astype(np.uint16) * 256 + np.arange(high.size, dtype=np.uint16)
-            .reshape(high.shape) % 256, note="16-bit gray -> 8-bit")
-        folder.expected["object/coins_16bit.png"] = high
-        high_rgb = resized(coffee, tiny)
-        (root / "object/coffee_16bit_rgb.png").write_bytes(imagecodecs.png_encode(high_rgb.astype(np.uint16) * 256 + 99))
-        folder.expected["object/coffee_16bit_rgb.png"] = high_rgb
-        folder.classes["object/coffee_16bit_rgb.png"] = "object"
-        folder.conversions["object/coffee_16bit_rgb.png"] = "16-bit RGB -> 8-bit"
+        low = np.arange(high.size, dtype=np.uint16).reshape(high.shape) % 256
+        add("object/coins_16bit.png", high * np.uint16(256) + low, high, "16-bit -> 8-bit")
+        high = resized(coffee, tiny)
+        add("object/coffee_16bit_rgb.png", imagecodecs.png_encode(high * np.uint16(256) + 99), high,
+            "16-bit -> 8-bit")
 
         palette = Image.fromarray(resized(coffee, medium)).quantize(64)
-        palette.save(root / "object/coffee_palette.gif")
-        folder.expected["object/coffee_palette.gif"] = np.asarray(palette.convert("RGB"))
-        folder.classes["object/coffee_palette.gif"] = "object"
-        folder.conversions["object/coffee_palette.gif"] = "palette -> RGB"
+        add("object/coffee_palette.gif", palette, np.asarray(palette.convert("RGB")), "palette -> RGB")
         gray = resized(brick, medium)
         gray_palette = Image.new("P", gray.shape[::-1])
         gray_palette.putpalette([v for i in range(256) for v in (i, i, i)])
         gray_palette.putdata(gray.ravel().tolist())
-        gray_palette.save(root / "texture/brick_gray_palette.png")
-        folder.expected["texture/brick_gray_palette.png"] = gray
-        folder.classes["texture/brick_gray_palette.png"] = "texture"
-        folder.conversions["texture/brick_gray_palette.png"] = "palette -> 8-bit gray"
+        add("texture/brick_gray_palette.png", gray_palette, gray, "palette -> 8-bit gray")
 
         bilevel = resized(brick, small) > 128
-        add("texture/brick_1bit.png", bilevel, note="1-bit -> 8-bit gray")
-        folder.expected["texture/brick_1bit.png"] = bilevel.astype(np.uint8) * 255
-
-        cmyk = root / "animal/chelsea_cmyk.jpg"
-        Image.fromarray(resized(chelsea, small)).convert("CMYK").save(cmyk, quality=90)
-        folder.expected["animal/chelsea_cmyk.jpg"] = pillow_decode(cmyk, "RGB")
-        folder.classes["animal/chelsea_cmyk.jpg"] = "animal"
-        folder.conversions["animal/chelsea_cmyk.jpg"] = "CMYK -> RGB"
-
+        add("texture/brick_1bit.png", bilevel, bilevel.astype(np.uint8) * 255, "1-bit -> 8-bit gray")
+        add("animal/chelsea_cmyk.jpg", Image.fromarray(resized(chelsea, small)).convert("CMYK"), "RGB",
+            "CMYK -> RGB", quality=90)
+        frames = [Image.fromarray(resized(chelsea, tiny)), Image.fromarray(resized(rocket, tiny))]
+        add("animal/chelsea_animated.gif", frames[0], "RGB", "first frame used", save_all=True,
+            append_images=frames[1:])
         exif = Image.Exif()
         exif[274] = 6  # "rotate 90 degrees clockwise to display"
-        add("people/astronaut_rotated.jpg", resized(astronaut, tiny), lossy=True, exif=exif.tobytes(),
-            note="EXIF orientation 6 not applied")
+        add("people/astronaut_rotated.jpg", resized(astronaut, tiny), "RGB", "EXIF orientation 6 not applied",
+            exif=exif.tobytes())
 
     if broken:
         whole = root / "object/rocket_whole.png"

@@ -88,8 +88,10 @@ def test_a_changed_file_changes_its_checksum(tmp_path):
 def test_strict_refuses_conversions_that_discard_data(photos):
     strict = load_dataset("folder", path=str(photos.root), strict="true")
     refused = {name for name, reason in strict.skipped if "strict=true refuses" in reason}
-    assert refused == {"people/astronaut_rgba.png", "people/camera_la.png", "object/coins_16bit.png",
-                       "object/coffee_16bit_rgb.png", "animal/chelsea_cmyk.jpg"}
+    assert refused == {"people/astronaut_rgba.png", "people/camera_la.png", "people/camera_la16.png",
+                       "object/coins_16bit.png",
+                       "object/coffee_16bit_rgb.png", "animal/chelsea_cmyk.jpg",
+                       "animal/chelsea_animated.gif"}
     kept = dict(strict.conversions)  # exact reinterpretations stay, and so does the orientation note
     assert {"texture/brick_1bit.png", "texture/brick_gray_palette.png", "object/coffee_palette.gif",
             "people/astronaut_rotated.jpg"} <= set(kept)
