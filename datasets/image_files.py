@@ -226,14 +226,21 @@ class FileImageSource(ImageSource):
     def _read_one(self, position: int) -> np.ndarray:
         name, path = self.names[position], self.paths[position]
         try:
-            pixels, _ = decode(path, self.strict)
+            data = path.read_bytes()
+            pixels, _ = decode(io.BytesIO(data), self.strict)
         except Exception as exc:
             raise CompbenchError(f"image {name} ({path}) cannot be decoded: {reason(exc)}; fix or remove "
                                  "the file (check=decode skips such files when the dataset opens)") from None
-        if pixels.shape != self._plans[position].shape:
-            raise CompbenchError(f"image {name} ({path}) changed since the dataset was opened "
-                                 f"(shape {pixels.shape}, was {self._plans[position].shape}); run again")
-        return pixels
+        # the bytes decoded must be the bytes checksummed: the manifest vouches for them
+        digest = hashlib.sha256(data).hexdigest()
+        if self._digests.setdefault(name, digest) != digest:
+            changed = "its sha256 differs"
+        elif pixels.shape != self._plans[position].shape:
+            changed = f"shape {pixels.shape}, was {self._plans[position].shape}"
+        else:
+            return pixels
+        raise CompbenchError(f"image {name} ({path}) changed since the dataset was opened ({changed}); "
+                             "run again")
 
     def checksums(self) -> dict[str, str]:
         """Name -> sha256 of the file's bytes, for every file used (hashed once, on demand)."""

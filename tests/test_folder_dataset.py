@@ -107,12 +107,19 @@ def test_headers_only_defers_a_corrupt_file_to_read(photos):
         lazy.read([position])
 
 
-def test_a_file_changed_after_opening_is_refused_on_read(tmp_path):
+@pytest.mark.parametrize("check, change, message", [
+    ("decode", "one pixel", "its sha256 differs"),
+    ("header", "the size", r"shape \(10, 10\), was \(75, 100\)"),
+])
+def test_a_file_changed_after_opening_is_refused_on_read(tmp_path, check, change, message):
     photos = build_photo_folder(tmp_path / "photos", convertible=False, broken=False)
-    source = FolderDataset().open("all", path=str(photos.root))
+    source = FolderDataset().open("all", path=str(photos.root), check=check)
     image = photos.root / "texture/grass_100x75.png"
-    Image.fromarray(np.zeros((10, 10), np.uint8)).save(image)
-    with pytest.raises(CompbenchError, match="grass_100x75.png .* changed since the dataset was opened"):
+    pixels = np.asarray(Image.open(image)).copy()
+    pixels[0, 0] ^= 1
+    Image.fromarray(pixels if change == "one pixel" else pixels[:10, :10]).save(image)
+    with pytest.raises(CompbenchError, match=f"grass_100x75.png .* changed since the dataset was opened "
+                                             f"\\({message}\\); run again"):
         source.read([source.names.index("texture/grass_100x75.png")])
 
 
