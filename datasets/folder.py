@@ -12,7 +12,7 @@ from pathlib import Path
 
 from compbench import CompbenchError, DatasetAdapter, Param, hookimpl
 
-from .image_files import FileImageSource
+from .image_files import FileImageSource, reason
 
 #: the class of files directly in DIR when DIR's own name is unusable or taken by a subfolder
 ROOT_CLASS = "."
@@ -21,8 +21,8 @@ LAYOUT = "image files directly in it or in one subfolder per class"
 
 class FolderDataset(DatasetAdapter):
     name = "folder"
-    description = ("your own images: a folder with one subfolder per class (PNG, JPEG, BMP, TIFF, WebP, "
-                   "GIF, ... anything Pillow reads; gray and colour, mixed sizes)")
+    description = ("your images: folder:path=DIR, one subfolder per class; PNG, JPEG, TIFF, WebP, ... "
+                   "(anything Pillow reads), gray and colour, mixed sizes")
     splits = ("all",)
     default_split = "all"
     params = (
@@ -39,8 +39,8 @@ class FolderDataset(DatasetAdapter):
              check: str = "decode") -> FileImageSource:
         self.check_split(split)
         root = folder_root(path)
-        candidates, class_order = list_folder(root)
-        source = FileImageSource(candidates, class_order, strict=strict, check=check)
+        candidates, class_order, unlisted = list_folder(root)
+        source = FileImageSource(candidates, class_order, strict=strict, check=check, skipped=unlisted)
         if len(source) == 0:
             raise CompbenchError(f"folder {root} has no readable images ({why_empty(source.skipped)}); "
                                  f"put {LAYOUT}")
@@ -62,22 +62,32 @@ def folder_root(path: str | None) -> Path:
     return root
 
 
-def list_folder(root: Path) -> tuple[list[tuple[str, Path, str]], list[str]]:
+def list_folder(root: Path) -> tuple[list[tuple[str, Path, str]], list[str], list[tuple[str, str]]]:
     """Every file under ``root`` as (relative POSIX path, path, class name), sorted by class then
-    path, and the class names in order. Folders whose name starts with "." are not searched."""
-    subfolders = sorted(entry.name for entry in root.iterdir()
-                        if entry.is_dir() and not entry.name.startswith("."))
+    path; the class names in order; and the folders that could not be listed, with the reason.
+    Folders whose name starts with "." are not searched."""
+    try:
+        entries = sorted(root.iterdir())
+    except OSError as exc:
+        raise CompbenchError(f"dataset folder: cannot list {root} ({reason(exc)}); give a folder you "
+                             "can read") from None
+    subfolders = [entry.name for entry in entries if entry.is_dir() and not entry.name.startswith(".")]
     own_name = root.resolve().name
     root_class = own_name if own_name and own_name not in subfolders else ROOT_CLASS
-    candidates = [(entry.name, entry, root_class) for entry in root.iterdir() if not entry.is_dir()]
+    candidates = [(entry.name, entry, root_class) for entry in entries if not entry.is_dir()]
+    unlisted: list[tuple[str, str]] = []
+
+    def unreadable(exc: OSError) -> None:
+        unlisted.append((Path(exc.filename).relative_to(root).as_posix() + "/", reason(exc)))
+
     for class_name in subfolders:
-        for folder, dirs, files in os.walk(root / class_name):
+        for folder, dirs, files in os.walk(root / class_name, onerror=unreadable):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             for file in files:
                 path = Path(folder, file)
                 candidates.append((path.relative_to(root).as_posix(), path, class_name))
     candidates.sort(key=lambda c: (c[2], c[0]))
-    return candidates, sorted({*subfolders, root_class})
+    return candidates, sorted({*subfolders, root_class}), unlisted
 
 
 def why_empty(skipped: tuple[tuple[str, str], ...]) -> str:

@@ -180,7 +180,7 @@ class FileImageSource(ImageSource):
     """Images read from files by position: headers probed at construction, pixels on ``read``.
 
     ``candidates`` are (name, path, class name) in the order wanted; the usable ones become the
-    source, the others land in ``skipped``. ``check="decode"`` also decodes (and hashes) every
+    source, the others land in ``skipped`` after the ``skipped`` given (e.g. unlistable folders). ``check="decode"`` also decodes (and hashes) every
     file once up front, so a file corrupt past its header is skipped here rather than failing
     in ``read``; ``check="header"`` reads headers only.
     """
@@ -193,6 +193,8 @@ class FileImageSource(ImageSource):
         digests: dict[str, str] = {}
         for name, path, class_name in candidates:
             try:
+                if not Path(path).is_file():  # a FIFO would block Pillow; a dangling link has nothing
+                    raise Refused("not a regular file")
                 if check == "decode":
                     data = Path(path).read_bytes()
                     _, how = decode(io.BytesIO(data), strict)

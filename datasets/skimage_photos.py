@@ -75,6 +75,9 @@ class SkimagePhotos(DatasetAdapter):
                             key=lambda c: (c[2], c[0]))
         return FileImageSource(candidates, KINDS, check="header")
 
+    def checksums(self, split: str) -> dict[str, str]:
+        return self.open(split).checksums()
+
 
 @hookimpl
 def register_datasets(register):

@@ -1,4 +1,5 @@
 import hashlib
+import os
 import pickle
 import shutil
 
@@ -172,3 +173,27 @@ def test_a_folder_without_usable_images_gives_the_first_reason(tmp_path, photos)
     assert "\n" not in message
     assert f"folder {tmp_path} has no readable images (2 files skipped, first: " in message
     assert "b/broken.png: image file is truncated); put image files" in message  # class b sorts first
+
+
+def test_special_files_and_dangling_links_are_skipped_not_opened(tmp_path):
+    Image.fromarray(np.full((8, 8), 7, np.uint8)).save(tmp_path / "ok.png")
+    os.mkfifo(tmp_path / "pipe")  # Pillow would wait forever reading it
+    (tmp_path / "gone.png").symlink_to(tmp_path / "missing.png")
+    source = load_dataset("folder", path=str(tmp_path))
+    assert source.names == ("ok.png",)
+    assert dict(source.skipped) == {"gone.png": "not a regular file", "pipe": "not a regular file"}
+
+
+def test_a_folder_that_cannot_be_listed_is_reported(tmp_path, monkeypatch):
+    (tmp_path / "cats" / "locked").mkdir(parents=True)
+    Image.fromarray(np.full((8, 8), 7, np.uint8)).save(tmp_path / "cats" / "ok.png")
+    real_walk = os.walk
+
+    def walk(top, onerror=None):  # as os.walk reports a subfolder it may not enter (tests run as root)
+        onerror(PermissionError(13, "Permission denied", os.path.join(top, "locked")))
+        yield from real_walk(top, onerror=onerror)
+
+    monkeypatch.setattr("compbench_datasets.folder.os.walk", walk)
+    source = load_dataset("folder", path=str(tmp_path))
+    assert source.names == ("cats/ok.png",)
+    assert source.skipped == (("cats/locked/", "Permission denied"),)

@@ -41,6 +41,7 @@ def test_classes_group_the_kinds(photos):
     assert np.all(np.diff(photos.labels) >= 0)
 
 
-def test_checksums_match_scikit_images_registry(photos):
+def test_checksums_match_scikit_images_registry(photos, registry):
     files = {name: file for name, file, _ in PHOTOS}
     assert photos.checksums() == {name: skimage_registry[f"data/{files[name]}"] for name in photos.names}
+    assert registry.dataset("skimage").checksums("all") == photos.checksums()
