@@ -434,7 +434,7 @@ def _main_header_bytes(shape: tuple[int, ...], settings: tuple) -> int:
 
 class Jpeg2000Factory(CodecFactory):
     name = "jpeg2000"
-    description = "JPEG 2000, irreversible 9/7 wavelet (OpenJPEG via glymur); rate by PSNR target or ratio"
+    description = "JPEG 2000, irreversible 9/7 wavelet (OpenJPEG via glymur), gray or RGB; rate by PSNR target or ratio"
     params = (
         Param("psnr", float, 30.0, "target PSNR in dB (ignored when ratio is set)", low=1, high=100),
         Param("ratio", float, None, "target compression ratio (e.g. 20 for 20:1); overrides psnr",
