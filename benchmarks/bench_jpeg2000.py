@@ -9,7 +9,8 @@ mean PSNR, and whether the codestreams are identical. The verdicts use CPU time,
 processes on a shared machine disturb far less than wall time. Three comparisons:
 
 1. the defaults compbench runs (psnr=30, numres=3; imagecodecs caps 28x28 at 2 resolutions),
-   with glymur's own file path (what the codec did before) for scale;
+   with glymur's own file path (what the codec did before) for scale, and both decoders on
+   the glymur default's own codestreams;
 2. the same parameters (glymur with layout=imagecodecs): identical codestreams but for the
    OpenJPEG version named in the COM marker;
 3. the same parameters without rate allocation (every coding pass kept): what is left is the
