@@ -29,12 +29,12 @@ import tempfile
 import time
 
 import numpy as np
-
 from _common import verdict
+from compbench_codecs import jpeg2000
+
 from compbench import load_dataset
 from compbench.contracts.registry import build_registry
 from compbench.run.spec import make_spec
-from compbench_codecs import jpeg2000
 
 TARGET = 1.5  # issue 12: glymur within 1.5x of imagecodecs
 COM = b"\xff\x64"

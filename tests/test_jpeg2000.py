@@ -8,11 +8,11 @@ import textwrap
 
 import numpy as np
 import pytest
+from compbench_codecs import jpeg2000
 
 from compbench.contracts.errors import CompbenchError
 from compbench.contracts.registry import build_registry
 from compbench.run.spec import make_spec
-from compbench_codecs import jpeg2000
 
 FACTORY = build_registry().codec("jpeg2000")
 COM = b"\xff\x64"
