@@ -153,8 +153,8 @@ def print_split(points: list[Point]) -> tuple[str, float]:
         for i, seconds in enumerate((p.encode_s.sum(), p.decode_s.sum(), p.cpu_s, 1)):
             per_codec[p.codec][i] += seconds
     total = sum(cpu for _, _, cpu, _ in per_codec.values())
-    print(f"\ntime per codec, largest first (CPU: process time of encode + decode; wall: encode and "
-          f"decode as measured, inflated when other processes share the cores):")
+    print("\ntime per codec, largest first (CPU: process time of encode + decode; wall: encode and "
+          "decode as measured, inflated when other processes share the cores):")
     ranked = sorted(per_codec.items(), key=lambda kv: -kv[1][2])
     for name, (enc, dec, cpu, settings) in ranked:
         print(f"  {name:16s} CPU {cpu:7.2f} s ({100 * cpu / total:5.1f}%)  wall: encode {enc:6.2f} s, "

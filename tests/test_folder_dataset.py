@@ -6,8 +6,8 @@ import shutil
 import numpy as np
 import pytest
 from compbench_datasets.folder import FolderDataset
-from PIL import Image
 from photo_folder import build_photo_folder
+from PIL import Image
 
 from compbench import CompbenchError, load_dataset
 
