@@ -263,12 +263,26 @@ def overall_columns(summary: pd.DataFrame, declared: MetricSet) -> list[tuple[st
 
 
 def _shown_metrics(summary: pd.DataFrame, declared: MetricSet) -> list[str]:
-    """Aggregated metrics the summary holds a value of (all-NaN ones, e.g. MS-SSIM of images too
-    small for it, are left out), declared ones first, then undeclared columns."""
-    names = [m.name for m in declared if m.aggregate != PER_IMAGE_ONLY and m.name not in POOLED.values()]
+    """The metrics of the overall table, in declared order: table columns, rates, qualities,
+    timings and every codec's or plugin's metric (bytes and MSE are in summary.csv). A metric
+    without a value (MS-SSIM of images too small for it) or equal to an earlier one in every row
+    (PSNR-Y of gray images is their PSNR) is left out."""
+    def wanted(m) -> bool:
+        return m.name not in CORE_NAMES or m.table or m.rate_axis or m.quality_axis or m.timing
+
+    names = [m.name for m in declared if m.aggregate != PER_IMAGE_ONLY and m.name not in POOLED.values()
+             and wanted(m)]
     names += [c[: -len("_mean")] for c in summary.columns
-              if c.endswith("_mean") and c[: -len("_mean")] not in names]
-    return [n for n in dict.fromkeys(names) if f"{n}_mean" in summary and summary[f"{n}_mean"].notna().any()]
+              if c.endswith("_mean") and c[: -len("_mean")] not in declared]
+    shown: list[str] = []
+    for name in dict.fromkeys(names):
+        column = summary.get(f"{name}_mean")
+        if column is None or column.isna().all():
+            continue
+        if any(column.equals(summary[f"{other}_mean"]) for other in shown):
+            continue
+        shown.append(name)
+    return shown
 
 
 def _tip(metric) -> str:
