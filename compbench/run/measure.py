@@ -65,6 +65,7 @@ LUMA_1E3 = YCBCR_NUMERATORS[0][0]
 YCBCR_WEIGHTS = (6.0, 1.0, 1.0)
 #: MS-SSIM's five scales with an 11-tap window need the shorter side above (11 - 1) * 2^4
 MS_SSIM_MIN_SIDE = 161
+MS_SSIM_WIN, MS_SSIM_SIGMA = 11, 1.5  # the Gaussian window of MS-SSIM (Wang et al. 2003)
 MS_SSIM_CHUNK = 8  # images per torch call: bounds the float64 temporaries of large photographs
 
 
@@ -103,10 +104,16 @@ def ms_ssim(originals, reconstructions) -> np.ndarray:
         batch = batch[..., None] if batch.ndim == 3 else batch
         return torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float64))
 
+    # pytorch-msssim builds its Gaussian window in float32 (~1e-6 off in MS-SSIM): pass the
+    # same window (11 taps, sigma 1.5, normalised) in float64
+    taps = np.arange(MS_SSIM_WIN) - MS_SSIM_WIN // 2
+    window = np.exp(-(taps**2) / (2 * MS_SSIM_SIGMA**2))
+    channels = x.shape[3] if x.ndim == 4 else 1
+    window = torch.from_numpy(np.tile(window / window.sum(), (channels, 1, 1, 1)))
     with torch.no_grad():
         for start in range(0, len(x), MS_SSIM_CHUNK):
             part = slice(start, start + MS_SSIM_CHUNK)
-            out[part] = reference_ms_ssim(tensor(x[part]), tensor(y[part]), data_range=PEAK,
+            out[part] = reference_ms_ssim(tensor(x[part]), tensor(y[part]), data_range=PEAK, win=window,
                                           size_average=False).numpy()
     return out
 
