@@ -186,9 +186,9 @@ def _draw_lossless(ax, points: np.ndarray, color, label: str) -> None:
         top = ax.get_xaxis_transform()  # x in data units, y in axes units (1 = the top edge)
         ax.plot(points[~finite, 0], np.ones((~finite).sum()), transform=top,
                 label=label if not finite.any() else "_nolegend_", **style)
-        for rate in points[~finite, 0]:
-            ax.annotate("lossless", (rate, 1.0), xycoords=top, xytext=(0, -12), textcoords="offset points",
-                        ha="center", va="top", fontsize="x-small", color="0.3")
+        # one note per codec, under its lowest-rate star (several would overlap)
+        ax.annotate("lossless", (points[~finite, 0].min(), 1.0), xycoords=top, xytext=(-4, -10),
+                    textcoords="offset points", ha="left", va="top", fontsize="x-small", color="0.3")
 
 
 # ---------------------------------------------------------------- per-class bars (Figs. 8-10)
