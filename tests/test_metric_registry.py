@@ -255,3 +255,15 @@ def test_lossless_settings_are_markers_not_curves():
     exact = {line.get_label(): line for line in ssim.axes[0].get_lines()}["exact (lossless)"]
     np.testing.assert_array_equal(exact.get_ydata(), [1.0, 1.0])  # finite: at its value
     assert not ssim.axes[0].texts
+
+
+def test_old_folders_learn_a_codec_metric_from_the_installed_codec(tmp_path):
+    # two folders written before runs declared their metrics, both with ddcae's code_entropy
+    summary = pd.DataFrame({"codec": ["ddcae"], "setting": ["ddcae:step=0.7"], "dataset": ["mnist"],
+                            "split": ["test"], "class": ["all"], "count": [5], "errors": [0],
+                            "code_entropy_mean": [0.19]})
+    for name, value in (("old", 0.19), ("new", 0.25)):
+        (tmp_path / name).mkdir()
+        summary.assign(code_entropy_mean=value).to_csv(tmp_path / name / "summary.csv", index=False)
+    comparison = compare(tmp_path / "old", tmp_path / "new")
+    assert list(comparison.regressions["metric"]) == ["code_entropy"]  # lower is better, gated

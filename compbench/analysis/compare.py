@@ -270,14 +270,17 @@ def compare(baseline: str | Path, new: str | Path, tolerances: dict | None = Non
 
 def declarations(base: StoredRun, new: StoredRun, names: set[str]) -> MetricSet:
     """What each metric of the two runs is: the new run's manifest, the baseline's, then (only
-    for a metric neither declares, e.g. an old folder's plugin column) the installed plugins'."""
+    for a metric neither declares, e.g. a column of folders written before runs recorded their
+    declarations) the installed plugins' and codecs'."""
     declared = MetricSet.stored(new.manifest).merged(MetricSet.stored(base.manifest))
     unknown = {n for n in names if n not in declared and n not in CORE_NAMES}
     if unknown:
         from ..contracts.registry import build_registry  # loading plugins costs; only when needed
 
         registry = build_registry()
-        declared = declared.merged(MetricSet(r.obj for n, r in registry.metrics.items() if n in unknown))
+        installed = [r.obj for r in registry.metrics.values()]
+        installed += [m for r in registry.codecs.values() for m in getattr(r.obj, "metrics", ())]
+        declared = declared.merged(MetricSet(m for m in installed if m.name in unknown))
     return declared
 
 
