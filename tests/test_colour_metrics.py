@@ -20,11 +20,10 @@ from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image
 from skimage import color, data
 from skimage.metrics import structural_similarity
+from test_metrics import colour_reference
 
 from compbench.run.measure import MS_SSIM_MIN_SIDE, image_metrics, ms_ssim
 from compbench.run.metric_set import CORE
-
-from test_metrics import colour_reference
 
 
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:

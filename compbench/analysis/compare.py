@@ -37,6 +37,7 @@ from ..contracts.metric import HIGHER, LOWER, NO_DIRECTION  # noqa: F401 (re-exp
 from ..present.tables import format_value
 from ..run.metric_set import CORE_NAMES, MetricSet
 from ..store.reader import KEYS, StoredRun, load_run, metric_column, name_rows, summary_metrics
+
 REGRESSION, IMPROVEMENT, UNCHANGED = "regression", "improvement", "unchanged"
 #: moved beyond tolerance, but the metric is not gated
 CHANGED = "changed"

@@ -8,7 +8,6 @@ run's manifest), else the core ones.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import pandas as pd
