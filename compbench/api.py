@@ -18,6 +18,7 @@ from .contracts.errors import CompbenchError
 from .contracts.params import resolve_settings
 from .contracts.registry import Registry, build_registry
 from .present.tables import check_table_format, write_summary_files, write_table_file
+from .run.metric_set import DEFAULT_RD_METRICS, MetricSet, measuring, metric_error_counts
 from .run.progress import ProgressBar
 from .run.runner import execute, plan_units
 from .run.spec import CodecSpec, parse_codec_specs
@@ -56,6 +57,8 @@ class RunResult:
     #: BD-rate/BD-quality against the anchor (PSNR and SSIM, overall and per class), when the
     #: anchor and another codec each ran at two or more settings
     bdrate: pd.DataFrame | None = None
+    #: quality metrics drawn as RD-plot y-axes (and BD tables), from ``rd_metrics``
+    rd_metrics: tuple[str, ...] = DEFAULT_RD_METRICS
 
 
 def run(
@@ -77,16 +80,22 @@ def run(
     command: str | None = None,
     resume: bool = False,
     overwrite: bool = False,
+    rd_metrics: str | tuple[str, ...] | None = None,
 ) -> RunResult:
     """Run codecs over a dataset (``name`` or ``name:key=value``); write the results folder
     (unless ``write=False``).
 
     Everything a user can get wrong is checked before any image is coded or any folder made.
     ``out`` must not hold another run unless ``resume`` (continue it: the same command) or
-    ``overwrite`` (replace it whole).
+    ``overwrite`` (replace it whole). ``rd_metrics``: the quality metrics of the RD plots and BD
+    tables (default psnr, ssim), any declared with ``quality_axis=True``, e.g. "psnr,ms_ssim".
     """
     registry = registry or build_registry()
     specs = parse_codec_specs(codecs, registry, sweep=sweep)
+    metric_set = MetricSet.for_run(registry, [registry.codec(n) for n in dict.fromkeys(s.name for s in specs)])
+    if isinstance(rd_metrics, str):
+        rd_metrics = rd_metrics.split(",")
+    rd_metrics = metric_set.check_rd_metrics(rd_metrics or DEFAULT_RD_METRICS)
     for name in dict.fromkeys(spec.name for spec in specs):
         require_available(registry.codec(name), f"codec {name!r}")
     check_table_format(table_format)
@@ -145,13 +154,14 @@ def run(
                 writer.append(frames[-1])
         bar.advance(len(frame), result.unit.spec.label)
 
-    execute(units, data.images, jobs=jobs, sample_positions=sample_positions, on_result=on_result)
+    with measuring(metric_set):
+        execute(units, data.images, jobs=jobs, sample_positions=sample_positions, on_result=on_result)
     bar.close()
 
     records = record_frame(frames)
     if writer is not None:
         writer.finish(records)
-    summary = summarize(records, adapter.class_names)
+    summary = summarize(records, adapter.class_names, metric_set)
     manifest = {
         "command": command or " ".join(shlex.quote(a) for a in sys.argv),
         "started": started,
@@ -167,9 +177,11 @@ def run(
         "failed_plugins": dict(registry.failures),
         "dataset_checksums": adapter.checksums(split),
         "errors": int((records["error"] != "").sum()),
+        "metrics": metric_set.declarations(),
+        **({"metric_errors": notes} if (notes := metric_error_counts(records)) else {}),
     }
     result = RunResult(records, summary, out_dir, manifest, data, samples, adapter.class_names, panels,
-                       bd_tables(summary, anchor))
+                       bd_tables(summary, anchor, rd_metrics), rd_metrics)
     if out_dir is not None:
         write_results_folder(result, figures, figure_formats, table_format)
     return result
@@ -191,15 +203,16 @@ def write_results_folder(result: RunResult, figures: bool, figure_formats, table
     write_report(out_dir)
 
 
-def bd_tables(summary: pd.DataFrame, anchor: str) -> pd.DataFrame | None:
+def bd_tables(summary: pd.DataFrame, anchor: str, qualities=DEFAULT_RD_METRICS) -> pd.DataFrame | None:
     """BD metrics when there are curves to compare: the anchor and another codec each with at
-    least two settings; PSNR and SSIM rows, overall and per class."""
+    least two settings; one row per quality metric (PSNR and SSIM unless told), overall and
+    per class."""
     from .analysis.bdrate import bd_table
 
     settings = summary.groupby("codec")["setting"].nunique()
     if settings.get(anchor, 0) < 2 or (settings.drop(anchor) < 2).all():
         return None
-    return pd.concat([bd_table(summary, anchor, quality=q, by_class=True) for q in ("psnr", "ssim")],
+    return pd.concat([bd_table(summary, anchor, quality=q, by_class=True) for q in qualities],
                      ignore_index=True)
 
 

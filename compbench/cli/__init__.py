@@ -55,6 +55,8 @@ def build_parser() -> ArgumentParser:
                           "a non-Markdown format is also written as summary.<ext>")
     run.add_argument("--figure-format", default="png", help="figure formats, e.g. png,svg (default: png)")
     run.add_argument("--no-figures", action="store_true", help="write no plots or image grids")
+    run.add_argument("--rd-metrics", help="quality metrics of the RD plots and BD tables, e.g. psnr,ms_ssim "
+                     "(default: psnr,ssim; any metric declared as a quality axis, a plugin's too)")
     gate = run.add_argument_group("regression gate (compare the run with a stored baseline)")
     gate.add_argument("--baseline", type=Path, help="baseline results folder or summary.csv")
     gate.add_argument("--fail-on-regression", action="store_true", help="exit 1 if a metric regressed")
@@ -156,7 +158,7 @@ def cmd_run(args, rest) -> int:
                      per_class=args.per_class, out=args.out, jobs=args.jobs, sweep=args.sweep,
                      progress=not args.quiet, figures=not args.no_figures, figure_formats=formats,
                      anchor=args.anchor, table_format=args.table_format, resume=args.resume,
-                     overwrite=args.overwrite)
+                     overwrite=args.overwrite, rd_metrics=args.rd_metrics)
     summary = result.summary
     settings = list(dict.fromkeys(summary["setting"]))
     if len(settings) <= 4:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..run.metric_set import DEFAULT_RD_METRICS, MetricSet
 from ..store.summary import ALL
 from .charts import class_bars, codec_colors, new_figure, pick_settings, rd_curves, safe_name, save
 
@@ -24,8 +25,16 @@ from .charts import class_bars, codec_colors, new_figure, pick_settings, rd_curv
 SCALE = 4
 FONT = 7  # points; at DPI 100 about 10 px
 DPI = 100
-#: rate-distortion pairs drawn for a run with a sweep
+#: rate-distortion pairs drawn for a run with a sweep, unless the run asked for other quality
+#: metrics (``rd_metrics``: each against bpp, the first also against bpp_payload)
 RD_PAIRS = (("psnr", "bpp"), ("ssim", "bpp"), ("psnr", "bpp_payload"))
+
+
+def rd_pairs(rd_metrics) -> tuple[tuple[str, str], ...]:
+    """(quality, rate) pairs to draw; the default quality metrics give :data:`RD_PAIRS`."""
+    if not rd_metrics or tuple(rd_metrics) == DEFAULT_RD_METRICS:
+        return RD_PAIRS
+    return tuple((y, "bpp") for y in rd_metrics) + ((rd_metrics[0], "bpp_payload"),)
 
 
 def upscale(image: np.ndarray, factor: int) -> np.ndarray:
@@ -260,9 +269,10 @@ def write_run_figures(result, out_dir: str | Path, formats: Sequence[str] = ("pn
     paths += class_bars(summary, out_dir, formats, colors)
     settings_per_codec = summary[summary["class"] == ALL].groupby("codec")["setting"].nunique()
     if (settings_per_codec >= 2).any():
-        for y, x in RD_PAIRS:
+        metrics = MetricSet.stored(getattr(result, "manifest", None))
+        for y, x in rd_pairs(getattr(result, "rd_metrics", None)):
             if f"{y}_mean" in summary and f"{x}_mean" in summary:
-                paths += rd_curves(summary, out_dir, y, x, formats, colors)
+                paths += rd_curves(summary, out_dir, y, x, formats, colors, metrics)
     return paths
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..contracts.codec import Codec, CodecFactory
-from .measure import image_metrics
+from .metric_set import empty_columns, measure_unit
 from .spec import CodecSpec
 
 
@@ -96,25 +96,13 @@ def run_unit(unit: WorkUnit) -> UnitResult:
             reconstructions[i] = decoded[k]
 
     good = np.array([i for i in range(n) if i not in errors], dtype=int)
-    columns = {name: np.full(n, np.nan) for name in METRIC_COLUMNS}
-    if len(good):
-        nbytes = np.array([len(blobs[i]) for i in good])
-        overhead = codec.overhead_bytes(images.shape[1:])
-        for name, values in image_metrics(images[good], reconstructions[good], nbytes, overhead).items():
-            columns[name][good] = values
-        for name, values in _extra_metrics(codec, images[good]).items():
-            columns.setdefault(name, np.full(n, np.nan))[good] = values
-    columns["encode_s"][:] = encode_s
-    columns["decode_s"][:] = decode_s
+    columns = measure_unit(codec, images, reconstructions, good, [len(blobs[i]) for i in good],
+                           encode_s, decode_s)
     sampled = [i for i in good if unit.start + i in _SAMPLE_POSITIONS]
     samples = {unit.start + i: reconstructions[i] for i in sampled}
     errors = {unit.start + i: message for i, message in errors.items()}
     return UnitResult(unit, _pixels(images), columns, errors, samples,
                       _figure_panels(codec, images, sampled, unit.start))
-
-
-METRIC_COLUMNS = ("bytes", "bpp", "bpp_payload", "mse", "psnr", "snr_db", "ssim", "entropy",
-                  "snr_paper", "encode_s", "decode_s")
 
 
 def _timed_batch(batch_fn, single_fn, items: list, what: str):
@@ -153,14 +141,6 @@ def _check_reconstruction(original: np.ndarray, image) -> str | None:
     return None
 
 
-def _extra_metrics(codec: Codec, images: np.ndarray) -> dict[str, np.ndarray]:
-    # Optional extras (e.g. code_entropy) must not cost the real metrics: on failure, skip them.
-    try:
-        return {k: np.asarray(v, dtype=float) for k, v in codec.extra_metrics(images).items()}
-    except Exception:
-        return {}
-
-
 def _figure_panels(codec: Codec, images: np.ndarray, sampled: list[int], start: int) -> dict:
     if not sampled:
         return {}
@@ -174,7 +154,7 @@ def _figure_panels(codec: Codec, images: np.ndarray, sampled: list[int], start: 
 
 def _all_failed(unit: WorkUnit, message: str) -> UnitResult:
     n = unit.stop - unit.start
-    columns = {name: np.full(n, np.nan) for name in METRIC_COLUMNS}
+    columns = empty_columns(n)
     return UnitResult(unit, _pixels(_IMAGES), columns, {unit.start + i: message for i in range(n)})
 
 

@@ -8,17 +8,15 @@ import numpy as np
 import pandas as pd
 
 from ..contracts.errors import CompbenchError
+from ..run.metric_set import CORE_METRICS, METRIC_ERROR
 
 KEY_COLUMNS = ["codec", "setting", "dataset", "split", "index", "label", "class"]
-#: per-record columns that are neither keys nor metrics
-INFO_COLUMNS = ["pixels", "error"]
-#: metrics aggregated in the summary (any extra codec metric such as code_entropy is added)
-SUMMARY_METRICS = ["bytes", "bpp", "bpp_payload", "mse", "psnr", "snr_db", "ssim", "entropy",
-                   "snr_paper", "encode_s", "decode_s"]
-#: per-image metrics only some codecs report (a learned codec's ideal rate); a column always
-OPTIONAL_METRICS = ["code_entropy"]
-#: records.csv columns in order; a plugin's own extra metrics go before "error"
-RECORD_COLUMNS = KEY_COLUMNS + ["pixels"] + SUMMARY_METRICS + OPTIONAL_METRICS + ["error"]
+#: per-record columns that are neither keys nor metrics (metric_error: why a metric is NaN)
+INFO_COLUMNS = ["pixels", METRIC_ERROR, "error"]
+#: the core metrics (declared in compbench.run.metric_set), in column order
+SUMMARY_METRICS = [metric.name for metric in CORE_METRICS]
+#: records.csv columns in order; codec-declared and plugin metrics go before "error"
+RECORD_COLUMNS = KEY_COLUMNS + ["pixels"] + SUMMARY_METRICS + ["error"]
 
 
 def unit_records(result, labels: np.ndarray, indices: np.ndarray, class_names, dataset: str, split: str) -> pd.DataFrame:
