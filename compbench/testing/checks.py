@@ -53,7 +53,14 @@ class Kit:
     # -- images -----------------------------------------------------------------------------
     @cached_property
     def caller_groups(self) -> list[ImageGroup]:
-        return [] if self.given is None else group_images(self.given)
+        """The images the caller passed, by shape; each shape must be one the codec takes."""
+        groups = [] if self.given is None else group_images(self.given)
+        for group in groups:
+            reason = self.factory.not_applicable(group.shape)
+            if reason:
+                raise AssertionError(f"the images passed to the kit include {describe_shape(group.shape)}, "
+                                     f"which the codec does not take: {reason}")
+        return groups
 
     @cached_property
     def shapes(self) -> list[tuple[int, ...]]:
@@ -68,17 +75,11 @@ class Kit:
     @cached_property
     def all_groups(self) -> list[ImageGroup]:
         """The caller's images, then the kit's samples of every declared shape."""
-        for group in self.caller_groups:
-            reason = self.factory.not_applicable(group.shape)
-            if reason:
-                raise AssertionError(f"the images passed to the kit include {describe_shape(group.shape)}, "
-                                     f"which the codec does not take: {reason}")
         return self.caller_groups + self.sample_groups
 
     @cached_property
     def fidelity_groups(self) -> list[ImageGroup]:
         """What fidelity is measured on: the caller's images if given, else the kit's."""
-        self.all_groups  # noqa: B018 (checks the caller's shapes)
         return self.caller_groups or self.sample_groups
 
     # -- codecs -----------------------------------------------------------------------------
@@ -133,8 +134,7 @@ class Kit:
 
 # -- calling the codec, with messages that name what arrived ----------------------------------
 def describe(value: Any) -> str:
-    """'float32 (28, 27)' for arrays, 'numpy.ndarray (uint32, shape (9,))' where the type
-    matters, else the type's name."""
+    """'float32 (28, 27)' for an array, else the type's name ('list', 'numpy.float64')."""
     if isinstance(value, np.ndarray):
         return f"{value.dtype} {value.shape}"
     kind = type(value)
@@ -305,7 +305,11 @@ def check_fresh_instance(kit: Kit) -> None:
     encoder, decoder = kit.create(spec), kit.create(spec)
     for group in kit.fidelity_groups:
         blobs = encode_group(encoder, group)
-        fresh = decode_group(decoder, group, blobs, order=reversed(range(len(blobs))))
+        try:
+            fresh = decode_group(decoder, group, blobs, order=reversed(range(len(blobs))))
+        except AssertionError as exc:
+            raise AssertionError(f"a fresh instance (same settings, nothing else shared) cannot decode "
+                                 f"what another encoded: {exc}") from exc
         _assert_faithful(kit, Fidelity(group, fresh), ", decoded by a fresh instance,")
         own = decode_group(encoder, group, blobs)
         differs = [i for i in range(len(blobs)) if not np.array_equal(own[i], fresh[i])]
