@@ -343,7 +343,8 @@ def encoder_parameters(settings: dict, shape: tuple[int, ...]):
     count = 1 if len(shape) == 2 else shape[2]
     parameters = opj.set_default_encoder_parameters()
     parameters.irreversible = 1
-    parameters.numresolution = settings["numres"]
+    # numres is an upper bound: an image too small for that many gets as many as fit
+    parameters.numresolution = min(settings["numres"], max_numres(shape))
     parameters.tcp_numlayers = 1
     if settings["ratio"]:
         parameters.tcp_rates[0] = settings["ratio"]
@@ -379,12 +380,6 @@ class Jpeg2000Codec(Codec):
         if int(np.prod(shape)) > MAX_SAMPLES:
             raise ValueError(f"jpeg2000: a {'x'.join(map(str, shape))} image is more than the "
                              f"{MAX_SAMPLES} samples this codec codes; use a smaller image")
-        limit = max_numres(shape)
-        if self.settings["numres"] > limit:
-            raise ValueError(
-                f"jpeg2000: numres={self.settings['numres']} is too many resolutions for a "
-                f"{shape[0]}x{shape[1]} image; use numres<={limit}"
-            )
         if self.settings["backend"] == "imagecodecs":
             return None
         return encoder_parameters(self.settings, shape)
@@ -403,7 +398,7 @@ class Jpeg2000Codec(Codec):
 
         return bytes(imagecodecs.jpeg2k_encode(
             image, level=self.settings["psnr"], codecformat="J2K", reversible=False,
-            resolutions=self.settings["numres"], numthreads=1,
+            resolutions=min(self.settings["numres"], max_numres(image.shape)), numthreads=1,
         ))
 
     def decode(self, data: bytes) -> np.ndarray:
@@ -439,7 +434,8 @@ class Jpeg2000Factory(CodecFactory):
         Param("psnr", float, 30.0, "target PSNR in dB (ignored when ratio is set)", low=1, high=100),
         Param("ratio", float, None, "target compression ratio (e.g. 20 for 20:1); overrides psnr",
               low=1, high=10000),
-        Param("numres", int, 3, "wavelet resolutions; 28x28 images allow at most 3", low=1, high=10),
+        Param("numres", int, 3, "the most wavelet resolutions; an image too small for them gets as "
+              "many as fit (28x28: 3)", low=1, high=10),
         Param("backend", str, "glymur", "glymur (tested default) or imagecodecs (PSNR only; "
               "always writes the imagecodecs layout)", choices=("glymur", "imagecodecs")),
         Param("layout", str, None, "codestream layout: openjpeg (glymur's default: LRCP, one "

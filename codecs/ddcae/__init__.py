@@ -54,6 +54,9 @@ class DdcaeFactory(CodecFactory):
               "a weights file from `compbench train ddcae --out DIR` (unset: the shipped one)"),
     )
     rate_params = ("step",)
+    #: the paper's model maps 784 gray pixels: MNIST-sized digits only
+    sizes = ((28, 28),)
+    best_setting = {"step": 0.35}
     ladder = tuple({"step": s} for s in (0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0))
     metrics = (CODE_ENTROPY,)
 

@@ -20,7 +20,7 @@ from ..contracts.metric import Metric
 from ..contracts.params import Param
 from ..run.measure import psnr_from_mse
 from ..run.spec import CodecSpec, make_spec
-from .images import ImageGroup, declared_shapes, describe_shape, group_images, kit_groups
+from .images import ImageGroup, declared_shapes, describe_shape, group_images, kit_groups, smooth_groups
 
 #: below this pooled PSNR (dB) a lossy codec's best setting fails, unless it declares its own
 #: ``fidelity_floor``: JPEG at quality 95 reaches 47 dB on the kit's images and DDCAE 21.6 dB on
@@ -30,17 +30,9 @@ DEFAULT_FIDELITY_FLOOR = 20.0
 
 def harness_metric_names() -> set[str]:
     """Metric names the harness computes itself: a codec's extra metrics must not take them."""
-    from ..run.measure import METRICS
-    from ..store.records import SUMMARY_METRICS
+    from ..run.metric_set import CORE_NAMES
 
-    return set(METRICS) | set(SUMMARY_METRICS)
-
-
-def known_optional_metrics() -> set[str]:
-    """Codec-reported metrics the harness knows without a declaration (``code_entropy``)."""
-    from ..store.records import OPTIONAL_METRICS
-
-    return set(OPTIONAL_METRICS)
+    return set(CORE_NAMES)
 
 
 class Kit:
@@ -79,8 +71,8 @@ class Kit:
 
     @cached_property
     def fidelity_groups(self) -> list[ImageGroup]:
-        """What fidelity is measured on: the caller's images if given, else the kit's."""
-        return self.caller_groups or self.sample_groups
+        """What fidelity is measured on: the caller's images if given, else the kit's smooth ones."""
+        return self.caller_groups or smooth_groups(self.sample_groups)
 
     # -- codecs -----------------------------------------------------------------------------
     def spec(self, given: dict | None = None) -> CodecSpec:
@@ -383,7 +375,7 @@ def check_extra_metrics(kit: Kit) -> None:
     """extra_metrics gives one number per image for declared names only, never a name the
     harness computes itself (a codec cannot report its own PSNR or bpp)."""
     codec = kit.create()
-    core, known = harness_metric_names(), known_optional_metrics()
+    core = harness_metric_names()
     declared = {metric.name for metric in kit.factory.metrics}
     for group in kit.fidelity_groups:
         extras = attempt(f"extra_metrics of {group.describe()}", codec.extra_metrics, group.images)
@@ -391,7 +383,7 @@ def check_extra_metrics(kit: Kit) -> None:
         taken = sorted(set(extras) & core)
         assert not taken, (f"extra_metrics reports {taken}, which the harness measures itself; a codec "
                            "reports only metrics it alone can know, under names of its own")
-        undeclared = sorted(set(extras) - declared - known)
+        undeclared = sorted(set(extras) - declared)
         assert not undeclared, (f"extra_metrics reports {undeclared}, which the factory does not declare; "
                                 "add a compbench.Metric for each to the factory's metrics")
         for name, values in extras.items():

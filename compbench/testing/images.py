@@ -24,6 +24,22 @@ def sample_images(shape: tuple[int, ...] = (28, 28), count: int = len(SAMPLE_NAM
     """Deterministic uint8 images of one shape, (count, *shape), with the content of
     :data:`SAMPLE_NAMES` in turn. Colour images ((H, W, 3)) get different content in each
     channel, so a codec that drops or swaps channels cannot pass them."""
+    return _combine(_planes(shape, seed), shape, count)
+
+
+#: the kit images a lossy codec at its best setting must reproduce: smooth content (noise and
+#: one-pixel patterns, in chroma above all, are beyond any 4:2:0 codec and prove nothing)
+SMOOTH_NAMES = ("blob", "gradient", "flat")
+
+
+def smooth_images(shape: tuple[int, ...] = (28, 28)) -> np.ndarray:
+    """The smooth kit images (:data:`SMOOTH_NAMES`), with different content per colour channel."""
+    planes = _planes(shape, 0)[[SAMPLE_NAMES.index(name) for name in SMOOTH_NAMES]]
+    return _combine(planes, shape, len(SMOOTH_NAMES))
+
+
+def _planes(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    """One gray plane per :data:`SAMPLE_NAMES` entry."""
     height, width = shape[:2]
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[:height, :width]
@@ -33,7 +49,11 @@ def sample_images(shape: tuple[int, ...] = (28, 28), count: int = len(SAMPLE_NAM
     flat = np.full((height, width), 128)
     checker = 255 * ((yy + xx) % 2)
     extremes = 255 * rng.integers(0, 2, (height, width))
-    planes = np.stack([blob, gradient, noise, flat, checker, extremes]).round().astype(np.uint8)
+    return np.stack([blob, gradient, noise, flat, checker, extremes]).round().astype(np.uint8)
+
+
+def _combine(planes: np.ndarray, shape: tuple[int, ...], count: int) -> np.ndarray:
+    """Gray: the planes in turn; colour: image i takes planes i, i+1, ... for its channels."""
     kinds = len(planes)
     if len(shape) == 2:
         return planes[np.arange(count) % kinds]
@@ -104,3 +124,8 @@ def declared_shapes(channels: Sequence[int], sizes: Sequence[tuple[int, int]] | 
 def kit_groups(shapes: Sequence[tuple[int, ...]], applicable: Callable[[tuple[int, ...]], bool]) -> list[ImageGroup]:
     """The kit's sample images for each shape the codec takes."""
     return [ImageGroup(sample_images(shape), SAMPLE_NAMES, "kit") for shape in shapes if applicable(shape)]
+
+
+def smooth_groups(groups: Sequence[ImageGroup]) -> list[ImageGroup]:
+    """The smooth kit images in the shapes of these groups."""
+    return [ImageGroup(smooth_images(group.shape), SMOOTH_NAMES, "kit") for group in groups]
