@@ -35,6 +35,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} must be more than 0")
+    return value
+
+
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="compbench", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"compbench {__version__}")
@@ -55,6 +65,12 @@ def build_parser() -> ArgumentParser:
     run.add_argument("--sweep", action="store_true", help="run each codec over its default quality ladder")
     run.add_argument("--out", type=Path, help="results folder (default: results/<time>-<codecs>/)")
     run.add_argument("--jobs", type=positive_int, help="worker processes (default: one per core)")
+    run.add_argument("--timeout", type=positive_float, default=api.DEFAULT_TIMEOUT,
+                     help="seconds one image may take to encode (or decode) before it is recorded as "
+                          f"timed out and its worker replaced (default: {api.DEFAULT_TIMEOUT:g}; a batch "
+                          "call gets this per image)")
+    run.add_argument("--resume", action="store_true",
+                     help="continue the interrupted run in --out: run only the images records.csv lacks")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--anchor", default=api.DEFAULT_ANCHOR,
                      help=f"codec that BD-rate/BD-PSNR compare against (default: {api.DEFAULT_ANCHOR})")
@@ -160,7 +176,8 @@ def cmd_run(args, rest) -> int:
     result = api.run(codecs=args.codecs, dataset=args.dataset, split=args.split, limit=args.limit,
                      per_class=args.per_class, out=args.out, jobs=args.jobs, sweep=args.sweep,
                      progress=not args.quiet, figures=not args.no_figures, figure_formats=formats,
-                     anchor=args.anchor, table_format=args.table_format)
+                     anchor=args.anchor, table_format=args.table_format, resume=args.resume,
+                     timeout=args.timeout)
     summary = result.summary
     settings = list(dict.fromkeys(summary["setting"]))
     if len(settings) <= 4:
@@ -174,7 +191,13 @@ def cmd_run(args, rest) -> int:
         for quality, table in overall.groupby("quality", sort=False):
             print(f"\nBD metrics against {args.anchor} ({quality}):")
             print(format_bd_table(table, tablefmt=args.table_format))
-    errors = int(summary.loc[summary["class"] == ALL, "errors"].sum())
+    for name, refused in result.manifest.get("not_applicable", {}).items():
+        print(f"note: {name} is not applicable to {refused['images']} of {refused['of']} images of "
+              f"{args.dataset}: {'; '.join(refused['reasons'])}", file=sys.stderr)
+    for setting, notes in result.manifest.get("notes", {}).items():
+        for note in notes:
+            print(f"warning: {note}", file=sys.stderr)
+    errors = int(summary.loc[summary["class"] == ALL, "errors"].sum()) if len(summary) else 0
     if errors:
         print(f"warning: {errors} image(s) failed; see the 'error' column of records.csv", file=sys.stderr)
     print(f"results: {result.out_dir}  ({result.manifest['seconds']:.1f}s; report: "
@@ -222,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args, rest)
     except CompbenchError as exc:
         print(f"compbench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except api.RunInterrupted as exc:  # Ctrl-C or SIGTERM during a run: the records are kept
+        print(exc.message(), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("compbench: interrupted", file=sys.stderr)

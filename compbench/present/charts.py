@@ -21,6 +21,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
 from ..contracts.errors import CompbenchError
+from ..store.files import replacing
 from ..store.summary import ALL
 
 #: a qualitative palette (matplotlib's tab10): codecs take its colors in sorted-name order
@@ -81,7 +82,8 @@ def save(fig: Figure, out_dir: str | Path, stem: str, formats: Sequence[str] = (
         for fmt in dict.fromkeys(formats):
             path = out_dir / f"{stem}.{fmt}"
             metadata = {"Date": None} if fmt in ("svg", "pdf") else None
-            fig.savefig(path, format=fmt, dpi=fig.dpi, metadata=metadata)
+            with replacing(path) as temp:  # never a half-written figure
+                fig.savefig(temp, format=fmt, dpi=fig.dpi, metadata=metadata)
             paths.append(path)
     return paths
 

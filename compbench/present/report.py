@@ -21,6 +21,7 @@ from PIL import Image
 
 from ..contracts.errors import CompbenchError
 from ..present.tables import TABLE_METRICS, format_value
+from ..store.files import write_atomic
 from ..store.records import SUMMARY_METRICS
 from ..store.summary import ALL
 
@@ -159,10 +160,7 @@ def write_report(results_dir: Path, out_name: str = "report.html") -> Path:
     results_dir = Path(results_dir)
     out = results_dir / out_name
     page = render_report(results_dir)
-    partial = out.with_name(out.name + ".partial")
-    partial.write_text(page, encoding="utf-8")
-    partial.replace(out)  # readers never see half a report
-    return out
+    return write_atomic(out, page)  # readers never see half a report
 
 
 def render_report(results_dir: Path) -> str:

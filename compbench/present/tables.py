@@ -10,6 +10,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from ..contracts.errors import CompbenchError
+from ..store.files import write_atomic
 from ..store.summary import ALL
 
 #: what the terminal and summary.md show per class
@@ -98,8 +99,7 @@ def render_tables(summary: pd.DataFrame, table_format: str) -> str:
 def write_table_file(out: Path, summary: pd.DataFrame, table_format: str) -> Path:
     """summary.<suffix> in the requested format (e.g. summary.tex for LaTeX), beside summary.md."""
     path = out / f"summary.{TABLE_FORMATS[table_format]}"
-    path.write_text(render_tables(summary, table_format))
-    return path
+    return write_atomic(path, render_tables(summary, table_format))
 
 
 def summary_markdown(summary: pd.DataFrame, manifest: dict) -> str:
@@ -112,6 +112,6 @@ def summary_markdown(summary: pd.DataFrame, manifest: dict) -> str:
 
 
 def write_summary_files(out: Path, summary: pd.DataFrame, manifest: dict) -> None:
-    summary.to_csv(out / "summary.csv", index=False)
-    (out / "summary.md").write_text(summary_markdown(summary, manifest))
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    write_atomic(out / "summary.csv", summary.to_csv(index=False))
+    write_atomic(out / "summary.md", summary_markdown(summary, manifest))
+    write_atomic(out / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
