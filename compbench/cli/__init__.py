@@ -196,7 +196,7 @@ def cmd_run(args, rest) -> int:
               f"{args.dataset}: {'; '.join(refused['reasons'])}", file=sys.stderr)
     for setting, notes in result.manifest.get("notes", {}).items():
         for note in notes:
-            print(f"warning: {note}", file=sys.stderr)
+            print(f"warning: {setting}: {note}", file=sys.stderr)
     errors = int(summary.loc[summary["class"] == ALL, "errors"].sum()) if len(summary) else 0
     if errors:
         print(f"warning: {errors} image(s) failed; see the 'error' column of records.csv", file=sys.stderr)

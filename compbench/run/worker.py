@@ -133,8 +133,7 @@ def run_piece(state: WorkerState, unit: WorkUnit, positions: Sequence[int] | Non
         report("drawing figure panels", positions[rows[0]] if len(rows) == 1 else None, len(rows))
         panels.update(figure_panels(codec, images[rows], [positions[i] for i in rows]))
     errors_by_position = {positions[i]: message for i, message in errors.items()}
-    return UnitResult(unit, positions, columns, errors_by_position, samples, panels,
-                      tuple(f"{unit.spec.label}: {note}" for note in notes))
+    return UnitResult(unit, positions, columns, errors_by_position, samples, panels, tuple(notes))
 
 
 def _calls(batch_fn, single_fn, items: list, positions: Sequence[int], stage: str, single: bool,
