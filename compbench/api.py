@@ -107,7 +107,7 @@ def run(
     jobs = jobs or os.cpu_count() or 1
     started, clock = now_iso(), time.perf_counter()
 
-    shapes = {int(p): tuple(source.shape(int(p))) for p in selection}
+    shapes = image_shapes(source, selection)
     factories = {spec.name: registry.codec(spec.name) for spec in specs}
     refused = not_applicable(factories, shapes)
     declared = {name: tuple(m.name for m in factory.metrics) + tuple(OPTIONAL_METRICS)
@@ -239,7 +239,7 @@ def finish(out: str | Path, figures: bool = True, figure_formats: tuple[str, ...
     panels: dict[str, dict[int, dict]] = {spec.label: {} for spec in specs}
     notes = dict(manifest.get("notes", {}))
     if reencode_samples and all(label in described for label in labels):
-        shapes = {int(p): tuple(source.shape(int(p))) for p in sample_positions}
+        shapes = image_shapes(source, sample_positions)
         units = _sample_units(specs, DataRef(dataset, split), records, samples, sample_positions, shapes,
                               source, {}, {})
         with interrupts_raised(), LocalPool(1, DEFAULT_TIMEOUT, registry) as pool:
@@ -259,9 +259,19 @@ def finish(out: str | Path, figures: bool = True, figure_formats: tuple[str, ...
                       anchor, figures, figure_formats, table_format)
 
 
+def image_shapes(source: ImageSource, positions) -> dict[int, tuple[int, ...]]:
+    """Position -> image shape, read once per image (or once, for an array of one shape)."""
+    images = getattr(source, "images", None)
+    if isinstance(images, np.ndarray):
+        return dict.fromkeys((int(p) for p in positions), tuple(images.shape[1:]))
+    return {int(p): tuple(source.shape(int(p))) for p in positions}
+
+
 def _sample_units(specs, data_ref, records, samples, sample_positions, shapes, source, refused, declared):
     """Units that encode again the sample images a resumed run did not encode this time (they
     were recorded before, without an error), for the figure grids; not recorded."""
+    if all(p in samples[spec.label] for spec in specs for p in sample_positions):
+        return []
     recorded_ok = set(zip(records.loc[records["error"] == "", "setting"], records.loc[records["error"] == "", "index"].astype(int)))
     units = []
     for spec in specs:

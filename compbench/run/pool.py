@@ -122,8 +122,8 @@ class LocalPool:
         try:
             while self._queue or self._busy():
                 self._dispatch()
-                yield from self._take_finished()
                 self._wait()
+                self._dispatch()  # hand out work before the caller spends time on the results
                 yield from self._take_finished()
         finally:
             self.close()
@@ -137,28 +137,33 @@ class LocalPool:
     # -- scheduling ------------------------------------------------------------------------------
 
     def _busy(self) -> list[Worker]:
-        return [w for w in self._workers if w.task is not None]
+        return [w for w in self._workers if w.tasks]
 
     def _take_finished(self) -> Iterator[UnitResult]:
         while self._finished:
             yield self._finished.pop(0)
 
     def _dispatch(self) -> None:
+        """Give each worker a task, and a second one while the queue is long (so a worker
+        never waits for the run to handle its last result)."""
         while self._queue:
             task = self._queue[0]
             if task.unit.spec in self._broken:
                 self._queue.popleft()
                 self._settle(UnitResult.failed(task.unit, task.positions, self._broken[task.unit.spec]))
                 continue
-            idle = [w for w in self._workers if w.task is None]
-            if not idle and len(self._workers) >= self.jobs:
+            idle = [w for w in self._workers if not w.tasks]
+            if idle or len(self._workers) < self.jobs:
+                worker = idle[0] if idle else self._start_worker()
+            elif len(self._queue) >= self.jobs and (spare := [w for w in self._workers if len(w.tasks) < 2]):
+                worker = spare[0]
+            else:
                 return
-            worker = idle[0] if idle else self._start_worker()
             self._queue.popleft()
-            if not worker.give(task):  # it died between tasks: a fresh one takes the task
+            if not worker.give(task):  # it died between tasks: a fresh one takes its tasks
                 self._workers.remove(worker)
                 worker.kill()
-                self._queue.appendleft(task)
+                self._queue.extendleft(reversed([*worker.tasks, task]))
 
     def _start_worker(self) -> Worker:
         worker = Worker(self._context, self.registry, self._threads)
@@ -183,12 +188,13 @@ class LocalPool:
 
     def _receive(self, worker: Worker) -> None:
         try:
-            while worker.task is not None and worker.conn.poll():
+            while worker.tasks and worker.conn.poll():
                 message = worker.conn.recv()
                 if message[0] == "stage":
                     worker.stage = Stage(message[1], message[2], message[3], time.monotonic())
                 else:
-                    task, worker.task, worker.stage = worker.task, None, None
+                    task = worker.tasks.popleft()
+                    worker.stage = worker.starting()
                     self._learn_pace(task, message[1])
                     if len(message[1].errors) < len(message[1].positions):
                         self._strikes[task.unit.spec] = 0
@@ -196,7 +202,7 @@ class LocalPool:
         except (EOFError, OSError):
             self._lost(worker, None)
             return
-        if worker.task is not None and not worker.process.is_alive():
+        if worker.tasks and not worker.process.is_alive():
             self._lost(worker, None)
 
     def _lost(self, worker: Worker, reason: str | None) -> None:
@@ -205,9 +211,10 @@ class LocalPool:
         self._workers.remove(worker)
         if reason is None:
             reason = describe_exit(worker.process.exitcode)
-        task, stage = worker.task, worker.stage
-        if task is None:
+        if not worker.tasks:
             return
+        task, stage = worker.tasks.popleft(), worker.stage
+        self._queue.extendleft(reversed(worker.tasks))  # sent but not started: run elsewhere
         message = f"{reason} while {stage.what}"
         if stage.what in SETUP_STAGES:
             if stage.what == "creating the codec":
@@ -252,7 +259,7 @@ class LocalPool:
         if stage.count <= 1:
             return self.timeout
         limit = self.timeout * stage.count
-        pace = self._pace.get(worker.task.unit.spec)
+        pace = self._pace.get(worker.tasks[0].unit.spec)
         return limit if pace is None else min(limit, self.timeout + PACE_SLACK * pace * stage.count)
 
     def _deadline(self, worker: Worker) -> float:
@@ -283,7 +290,8 @@ class Worker:
         self.process.start()
         child.close()
         _LIVE.add(self)
-        self.task: Task | None = None
+        #: tasks sent, in order; the first is the one it is on
+        self.tasks: deque[Task] = deque()
         self.stage: Stage | None = None
 
     def give(self, task: Task) -> bool:
@@ -291,8 +299,16 @@ class Worker:
             self.conn.send((task.unit, task.positions, task.single))
         except OSError:
             return False
-        self.task, self.stage = task, Stage("starting", None, len(task.positions), time.monotonic())
+        self.tasks.append(task)
+        if len(self.tasks) == 1:
+            self.stage = self.starting()
         return True
+
+    def starting(self) -> Stage | None:
+        """The stage of a task just begun (before the worker's first report)."""
+        if not self.tasks:
+            return None
+        return Stage("starting", None, len(self.tasks[0].positions), time.monotonic())
 
     def kill(self) -> None:
         pid = self.process.pid

@@ -53,6 +53,9 @@ class WorkerState:
             self._sources[data] = self.registry.dataset(data.dataset).open(data.split, **data.kwargs)
         return self._sources[data].read(list(positions))
 
+    def has_codec(self, spec: CodecSpec) -> bool:
+        return spec in self._codecs
+
     def codec(self, spec: CodecSpec) -> Codec:
         if spec not in self._codecs:
             self._codecs[spec] = self.registry.codec(spec.name).create(**spec.kwargs)
@@ -72,7 +75,8 @@ def run_piece(state: WorkerState, unit: WorkUnit, positions: Sequence[int] | Non
     if images.dtype != np.uint8 or images.shape[1:] != tuple(unit.shape):
         return UnitResult.failed(unit, positions, f"the dataset gave {images.dtype} images of shape "
                                  f"{images.shape[1:]}, expected uint8 {tuple(unit.shape)}")
-    report("creating the codec", None, n)
+    if not state.has_codec(unit.spec):
+        report("creating the codec", None, n)
     try:
         codec = state.codec(unit.spec)
     except Exception as exc:

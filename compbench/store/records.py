@@ -48,6 +48,13 @@ def unit_records(result, source, class_names, dataset: str, split: str,
     unit = result.unit
     positions = np.asarray(result.positions, dtype=int)
     labels = np.asarray(source.labels)[positions]
+    names = np.array([_one_line(name) for name in class_names] +
+                     [str(label) for label in range(len(class_names), int(labels.max(initial=0)) + 1)], dtype=object)
+    errors = np.full(len(positions), "", dtype=object)
+    if result.errors:
+        row = {int(p): i for i, p in enumerate(positions)}
+        for position, message in result.errors.items():
+            errors[row[position]] = _one_line(message)
     frame = pd.DataFrame({
         "codec": unit.spec.name,
         "setting": unit.spec.label,
@@ -55,12 +62,11 @@ def unit_records(result, source, class_names, dataset: str, split: str,
         "split": split,
         "index": np.asarray(source.indices)[positions],
         "label": labels,
-        "class": [_one_line(class_names[label]) if label < len(class_names) else str(label)
-                  for label in labels],
+        "class": names[labels],
         "pixels": result.pixels,
         **result.metrics,
+        "error": errors,
     })
-    frame["error"] = [_one_line(result.errors.get(int(p), "")) for p in positions]
     return frame.reindex(columns=list(columns))
 
 
