@@ -75,13 +75,28 @@ def passthrough_seconds(repeat: int) -> float:
     return best_of(repeat, lambda: api.run("passthrough", write=False, registry=registry))
 
 
-def passthrough_seconds_in(python_path: str | None, repeat: int) -> float:
-    """The pass-through run in a fresh interpreter, with the compbench found at ``python_path``
-    (or this checkout's), so that the two revisions are measured alike."""
+def passthrough_cpu_seconds(repeat: int) -> float:
+    """CPU seconds (this process and its workers) of the pass-through run, the least of
+    ``repeat``: steadier than wall time on a machine others are using."""
+    registry = passthrough_registry()
+    api.run("passthrough", write=False, registry=registry)  # warm: imports, page cache
+    spent = []
+    for _ in range(repeat):
+        before = os.times()
+        api.run("passthrough", write=False, registry=registry)
+        after = os.times()
+        spent.append(sum(after[:4]) - sum(before[:4]))
+    return min(spent)
+
+
+def passthrough_seconds_in(python_path: str | None, repeat: int) -> tuple[float, float]:
+    """Wall and CPU seconds of the pass-through run in a fresh interpreter, with the compbench
+    found at ``python_path`` (or this checkout's), so that two revisions are measured alike."""
     env = {**os.environ, **({"PYTHONPATH": python_path} if python_path else {})}
     done = subprocess.run([sys.executable, __file__, "--passthrough-only", "--repeat", str(repeat)], env=env,
                           check=True, capture_output=True, text=True, cwd=Path(__file__).parent)
-    return float(done.stdout.strip().splitlines()[-1])
+    wall, cpu = done.stdout.strip().splitlines()[-1].split()
+    return float(wall), float(cpu)
 
 
 def default_before() -> str | None:
@@ -98,7 +113,7 @@ def main() -> int:
     parser.add_argument("--passthrough-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.passthrough_only:
-        print(passthrough_seconds(args.repeat))
+        print(passthrough_seconds(args.repeat), passthrough_cpu_seconds(args.repeat))
         return 0
     print(f"{os.cpu_count()} cores; best of {args.repeat}")
 
@@ -123,11 +138,14 @@ def main() -> int:
             old = unpack_revision(before, tmp)
             # interleaved, so load from other users of the machine falls on both alike
             now_main, old_main = time_cli(MAIN_JOB, args.repeat), time_cli(MAIN_JOB, args.repeat, python_path=old)
-            now_pass, old_pass = passthrough_seconds_in(None, args.repeat), passthrough_seconds_in(old, args.repeat)
+            (now_pass, now_cpu), (old_pass, old_cpu) = (passthrough_seconds_in(None, args.repeat),
+                                                        passthrough_seconds_in(old, args.repeat))
         print(f"main job (ddcae,jpeg,jpeg2000, 10k images, cold): now {now_main:.2f} s, at {before[:10]} {old_main:.2f} s")
         ok &= verdict("main job now / before", now_main / old_main, ISOLATION_TARGET, unit="x")
         print(f"pass-through run: now {now_pass:.3f} s, at {before[:10]} {old_pass:.3f} s")
         ok &= verdict("pass-through now / before", now_pass / old_pass, ISOLATION_TARGET, unit="x")
+        print(f"pass-through CPU (run and workers): now {now_cpu:.3f} s, before {old_cpu:.3f} s, "
+              f"ratio {now_cpu / old_cpu:.2f} x")
     return 0 if ok else 1
 
 
