@@ -182,15 +182,15 @@ def run(
                                              source, refused, declared)):
             keep(result)
 
-    manifest["notes"] = notes
-    manifest["seconds"] = round(time.perf_counter() - clock, 3)
-    rel = {int(p): i for i, p in enumerate(selection)}
-    data = source.take(selection) if hasattr(source, "take") else ImageSet(
-        source.read(selection), source.labels[selection], source.indices[selection], class_names)
-    return finish_run(records, manifest, out_dir, data, class_names,
-                      {label: {rel[p]: image for p, image in by.items()} for label, by in samples.items()},
-                      {label: {rel[p]: named for p, named in by.items()} for label, by in panels.items()},
-                      anchor, figures, figure_formats, table_format)
+        manifest["notes"] = notes
+        manifest["seconds"] = round(time.perf_counter() - clock, 3)
+        rel = {int(p): i for i, p in enumerate(selection)}
+        data = source.take(selection) if hasattr(source, "take") else ImageSet(
+            source.read(selection), source.labels[selection], source.indices[selection], class_names)
+        return finish_run(records, manifest, out_dir, data, class_names,
+                          {label: {rel[p]: image for p, image in by.items()} for label, by in samples.items()},
+                          {label: {rel[p]: named for p, named in by.items()} for label, by in panels.items()},
+                          anchor, figures, figure_formats, table_format)
 
 
 def finish_run(records: pd.DataFrame, manifest: dict, out_dir: Path | None, data: ImageSet, class_names,
