@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -21,14 +22,32 @@ def best_of(repeat: int, fn) -> float:
     return min(times)
 
 
-def time_cli(args: list[str], repeat: int = 1) -> float:
+def time_cli(args: list[str], repeat: int = 1, python_path: str | None = None) -> float:
     """Wall time of a cold ``compbench`` process (a new interpreter each time), results to a
-    throwaway folder."""
+    throwaway folder. ``python_path``: run the compbench package found there instead (e.g. an
+    older revision unpacked by :func:`unpack_revision`)."""
+    command = [str(COMPBENCH)]
+    env = None
+    if python_path:
+        command = [sys.executable, "-m", "compbench"]
+        env = {**os.environ, "PYTHONPATH": python_path}
+
     def once():
         with tempfile.TemporaryDirectory() as tmp:
-            subprocess.run([str(COMPBENCH), *args, "--out", f"{tmp}/run", "--quiet"], check=True,
-                           capture_output=True)
+            subprocess.run([*command, *args, "--out", f"{tmp}/run", "--quiet"], check=True,
+                           capture_output=True, env=env)
     return best_of(repeat, once)
+
+
+def unpack_revision(revision: str, into: str) -> str:
+    """The ``compbench`` package of a git revision of this checkout, unpacked into ``into`` (for
+    before/after timings in one session); returns the folder to put on PYTHONPATH. Codecs and
+    datasets stay the installed ones."""
+    root = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(["git", "-C", str(root), "archive", revision, "compbench"], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", into], input=archive, check=True)
+    return into
 
 
 def verdict(label: str, measured: float, target: float, unit: str = "s", higher_is_better: bool = False) -> bool:

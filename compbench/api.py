@@ -2,38 +2,36 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
+import signal
 import sys
+import threading
 import time
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .contracts.codec import CodecFactory
 from .contracts.dataset import DatasetAdapter, ImageSet, ImageSource, select
 from .contracts.errors import CompbenchError
 from .contracts.params import resolve_settings
 from .contracts.registry import Registry, build_registry
 from .present.tables import check_table_format, write_summary_files, write_table_file
-from .run.metric_set import DEFAULT_RD_METRICS, MetricSet, measuring, metric_error_counts
+from .run.metric_set import DEFAULT_RD_METRICS, MetricSet, metric_error_counts
+from .run.pool import DEFAULT_TIMEOUT, LocalPool
 from .run.progress import ProgressBar
-from .run.runner import execute, plan_units
 from .run.spec import CodecSpec, parse_codec_specs
-from .store.folder import (
-    NEW,
-    OVERWRITE,
-    RESUME,
-    claim_folder,
-    default_folder,
-    read_manifest,
-    write_atomic,
-    write_json,
-)
+from .run.units import DataRef, plan_units
+from .store.files import write_atomic, write_json
+from .store.folder import NEW, OVERWRITE, RESUME, claim_folder, default_folder, read_manifest
 from .store.manifest import environment, now_iso, plugin_requirements
-from .store.records import RecordsWriter, record_frame, unit_records
+from .store.records import RecordsFile, read_records, record_columns, record_frame, unit_records
 from .store.summary import summarize
 
 DEFAULT_CODECS = "ddcae,jpeg,jpeg2000"
@@ -80,111 +78,337 @@ def run(
     command: str | None = None,
     resume: bool = False,
     overwrite: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
     rd_metrics: str | tuple[str, ...] | None = None,
 ) -> RunResult:
     """Run codecs over a dataset (``name`` or ``name:key=value``); write the results folder
     (unless ``write=False``).
 
     Everything a user can get wrong is checked before any image is coded or any folder made.
-    ``out`` must not hold another run unless ``resume`` (continue it: the same command) or
-    ``overwrite`` (replace it whole). ``rd_metrics``: the quality metrics of the RD plots and BD
-    tables (default psnr, ssim), any declared with ``quality_axis=True``, e.g. "psnr,ms_ssim".
+    ``out`` must not hold another run unless ``resume`` (continue it: the same command; only the
+    images its records.csv lacks are run) or ``overwrite`` (replace it whole). ``timeout`` is
+    the seconds one image may take in one stage. ``rd_metrics``: the quality metrics of the RD
+    plots and BD tables (default psnr, ssim), any declared with ``quality_axis=True``. SIGTERM
+    is handled like Ctrl-C: :class:`RunInterrupted` with every finished unit on disk.
     """
+    given_registry = registry
     registry = registry or build_registry()
     specs = parse_codec_specs(codecs, registry, sweep=sweep)
-    metric_set = MetricSet.for_run(registry, [registry.codec(n) for n in dict.fromkeys(s.name for s in specs)])
+    factories = {spec.name: registry.codec(spec.name) for spec in specs}
+    for name, factory in factories.items():
+        require_available(factory, f"codec {name!r}")
+    metric_set = MetricSet.for_run(registry, factories.values())
     if isinstance(rd_metrics, str):
         rd_metrics = rd_metrics.split(",")
     rd_metrics = metric_set.check_rd_metrics(rd_metrics or DEFAULT_RD_METRICS)
-    for name in dict.fromkeys(spec.name for spec in specs):
-        require_available(registry.codec(name), f"codec {name!r}")
     check_table_format(table_format)
     if anchor not in registry.codecs:
         raise CompbenchError(f"unknown --anchor {anchor!r}; valid: {', '.join(sorted(registry.codecs))}")
     if write and figures:
         check_figure_formats(figure_formats)
-    dataset_name, dataset_settings = parse_dataset_spec(dataset)
-    adapter = registry.dataset(dataset_name)
+    dataset, dataset_text = parse_dataset_spec(dataset)
+    adapter = registry.dataset(dataset)
     split = split or adapter.default_split
     for value, flag in ((limit, "--limit"), (per_class, "--per-class")):
         if value is not None and value < 1:
             raise CompbenchError(f"{flag} {value} must be at least 1")
+    if not timeout > 0:
+        raise CompbenchError(f"--timeout {timeout} must be more than 0 seconds")
     if resume and overwrite:
         raise CompbenchError("--resume and --overwrite exclude each other: continue the run, or replace it")
     if (resume or overwrite) and (out is None or not write):
         raise CompbenchError(f"--{'resume' if resume else 'overwrite'} needs --out DIR, the folder of the run")
-    source = open_dataset(adapter, split, dataset_settings)
-    dataset = dataset_name
-    data = source.take(select(source.labels, limit, per_class))
-    if len(data) == 0:
+    require_available(adapter, f"dataset {dataset!r}")
+    adapter.check_split(split)
+    dataset_settings = resolve_settings(adapter.params, dataset_text, owner=f"dataset {dataset}")
+    source = adapter.open(split, **dataset_settings)
+    selection = select(source.labels, limit, per_class)
+    if len(selection) == 0:
         raise CompbenchError(f"dataset {dataset!r} split {split!r} selected no images; "
                              "check --limit/--per-class")
     jobs = jobs or os.cpu_count() or 1
-    config = {"codecs": [spec.label for spec in specs], "dataset": dataset_name,
-              "dataset_settings": dataset_settings, "split": split, "limit": limit, "per_class": per_class}
-
-    out_dir = None
-    if write:
-        out_dir = _claim_out_dir(out, specs, config, resume, overwrite)
     started, clock = now_iso(), time.perf_counter()
-    factories = [(spec, registry.codec(spec.name)) for spec in specs]
-    units = plan_units(factories, len(data), jobs)
-    sample_positions = frozenset(_sample_positions(data.labels, SAMPLES_PER_CLASS))
-    bar = ProgressBar(len(specs) * len(data), enabled=progress)
-    frames: list[pd.DataFrame] = []
-    samples: dict[str, dict[int, np.ndarray]] = {spec.label: {} for spec in specs}
-    panels: dict[str, dict[int, dict[str, np.ndarray]]] = {spec.label: {} for spec in specs}
-    if resume:  # until records are resumed image by image, a resumed run codes everything again
-        (out_dir / "records.csv").unlink(missing_ok=True)
-    writer = RecordsWriter(out_dir / "records.csv") if out_dir else None
-    # Units are planned in the order records are kept (setting, then index); results arrive as
-    # workers finish, so hold each until its predecessors are in, then persist it.
-    # (units come back from worker processes as copies: key them by setting and first image)
-    ordinal = {(unit.spec.label, unit.start): i for i, unit in enumerate(units)}
-    waiting: dict[int, pd.DataFrame] = {}
 
-    def on_result(result) -> None:
-        frame = unit_records(result, data.labels, data.indices, adapter.class_names, dataset, split)
-        samples[result.unit.spec.label].update(result.samples)
-        panels[result.unit.spec.label].update(result.panels)
-        waiting[ordinal[result.unit.spec.label, result.unit.start]] = frame
-        while len(frames) in waiting:
-            frames.append(waiting.pop(len(frames)))
-            if writer is not None:
-                writer.append(frames[-1])
-        bar.advance(len(frame), result.unit.spec.label)
-
-    with measuring(metric_set):
-        execute(units, data.images, jobs=jobs, sample_positions=sample_positions, on_result=on_result)
-    bar.close()
-
-    records = record_frame(frames)
-    if writer is not None:
-        writer.finish(records)
-    summary = summarize(records, adapter.class_names, metric_set)
+    shapes = image_shapes(source, selection)
+    factories = {spec.name: registry.codec(spec.name) for spec in specs}
+    refused = not_applicable(factories, shapes)
+    declared = {name: tuple(m.name for m in factory.metrics) for name, factory in factories.items()}
+    columns = record_columns(metric_set.names)
+    class_names = getattr(source, "class_names", ()) or adapter.class_names
+    sample_positions = [int(selection[i]) for i in _sample_positions(source.labels[selection], SAMPLES_PER_CLASS)]
+    data_ref = DataRef(dataset, split, tuple(sorted(dataset_settings.items())))
+    config = {"codecs": [spec.label for spec in specs], "dataset": dataset, "dataset_settings": dataset_text,
+              "split": split, "limit": limit, "per_class": per_class}
     manifest = {
         "command": command or " ".join(shlex.quote(a) for a in sys.argv),
+        "status": "running",
         "started": started,
-        "seconds": round(time.perf_counter() - clock, 3),
         **environment(),
         "plugins": plugin_requirements(registry),
         "codecs": {spec.label: {"codec": spec.name, "settings": spec.kwargs} for spec in specs},
-        "codec_libraries": {name: registry.codec(name).library_versions() for name in dict.fromkeys(s.name for s in specs)},
-        "status": "complete",
+        "codec_libraries": {name: factory.library_versions() for name, factory in factories.items()},
         "config": config,
-        "run": {"dataset": dataset, "split": split, "images": len(data), "limit": limit,
-                "per_class": per_class, "jobs": jobs},
+        "run": {"dataset": dataset, "split": split, "images": len(selection), "limit": limit,
+                "per_class": per_class, "jobs": jobs, "timeout": timeout},
         "failed_plugins": dict(registry.failures),
-        "dataset_checksums": adapter.checksums(split),
-        "errors": int((records["error"] != "").sum()),
+        **dataset_facts(adapter, source, split),
+        "not_applicable": {name: describe_refusal(by_shape, shapes) for name, by_shape in refused.items()},
         "metrics": metric_set.declarations(),
-        **({"metric_errors": notes} if (notes := metric_error_counts(records)) else {}),
+        "rd_metrics": list(rd_metrics),
     }
-    result = RunResult(records, summary, out_dir, manifest, data, samples, adapter.class_names, panels,
-                       bd_tables(summary, anchor, rd_metrics), rd_metrics)
+
+    out_dir, writer = None, None
+    ordinal_of = {spec.label: i for i, spec in enumerate(specs)}
+    if write:
+        out_dir = claim_out_dir(out, specs, config, resume, overwrite)
+        path = out_dir / "records.csv"
+        if resume:
+            position_of = {int(source.indices[p]): int(p) for p in selection}
+            writer = RecordsFile.resume(path, columns, ordinal_of, position_of)
+        else:
+            writer = RecordsFile.create(path, columns)
+        write_json(out_dir / "manifest.json", manifest)
+    units = plan_units(specs, data_ref, selection, shapes, jobs, done=writer.recorded() if writer else set(),
+                       skip={name: set(by_shape) for name, by_shape in refused.items()},
+                       samples=sample_positions, extra_metrics=declared)
+
+    frames: list[tuple[np.ndarray, pd.DataFrame]] = []
+    samples: dict[str, dict[int, np.ndarray]] = {spec.label: {} for spec in specs}
+    panels: dict[str, dict[int, dict[str, np.ndarray]]] = {spec.label: {} for spec in specs}
+    notes: dict[str, list[str]] = {}
+    bar = ProgressBar(sum(len(unit.positions) for unit in units), enabled=progress)
+    pool_registry = given_registry  # None: each worker builds its own from the entry points
+
+    def keep(result) -> None:
+        label = result.unit.spec.label
+        samples[label].update(result.samples)
+        panels[label].update(result.panels)
+        for note in result.notes:
+            if note not in notes.setdefault(label, []):
+                notes[label].append(note)
+
+    with interrupts_raised(), _stopping(writer, out_dir), \
+            LocalPool(jobs, timeout, pool_registry, metric_set) as pool:
+        for result in pool.run(units):
+            frame = unit_records(result, source, class_names, dataset, split, columns)
+            keys = np.column_stack([np.full(len(frame), ordinal_of[result.unit.spec.label]),
+                                    np.asarray(result.positions)])
+            if writer is not None:
+                writer.append(frame, keys)
+            frames.append((keys, frame))
+            keep(result)
+            bar.advance(len(frame), result.unit.spec.label)
+        bar.close()
+        if writer is not None:
+            writer.finish()
+        if resume:
+            records = read_records(writer.path)
+        else:
+            records = _in_order(frames, columns)
+        # reconstructions for the figure grids of images recorded by an earlier (resumed) run
+        for result in pool.run(_sample_units(specs, data_ref, records, samples, sample_positions, shapes,
+                                             source, refused, declared)):
+            keep(result)
+
+        manifest["notes"] = notes
+        manifest["seconds"] = round(time.perf_counter() - clock, 3)
+        rel = {int(p): i for i, p in enumerate(selection)}
+        data = source.take(selection) if hasattr(source, "take") else ImageSet(
+            source.read(selection), source.labels[selection], source.indices[selection], class_names)
+        return finish_run(records, manifest, out_dir, data, class_names,
+                          {label: {rel[p]: image for p, image in by.items()} for label, by in samples.items()},
+                          {label: {rel[p]: named for p, named in by.items()} for label, by in panels.items()},
+                          anchor, figures, figure_formats, table_format, metric_set, rd_metrics)
+
+
+def finish_run(records: pd.DataFrame, manifest: dict, out_dir: Path | None, data: ImageSet, class_names,
+               samples: dict, panels: dict, anchor: str = DEFAULT_ANCHOR, figures: bool = True,
+               figure_formats=("png",), table_format: str = "github", metrics: MetricSet | None = None,
+               rd_metrics=DEFAULT_RD_METRICS) -> RunResult:
+    """Summary, BD table, figures, manifest and report from a run's records: the end of every
+    run, and all that a folder whose records are complete still needs (:func:`finish`)."""
+    metrics = metrics or MetricSet.stored(manifest)
+    summary = summarize(records, class_names, metrics)
+    manifest = {**manifest, "status": "complete", "errors": int((records["error"] != "").sum())}
+    if counts := metric_error_counts(records):
+        manifest["metric_errors"] = counts
+    result = RunResult(records, summary, out_dir, manifest, data, samples, tuple(class_names), panels,
+                       bd_tables(summary, anchor, rd_metrics), tuple(rd_metrics))
     if out_dir is not None:
         write_results_folder(result, figures, figure_formats, table_format)
     return result
+
+
+def finish(out: str | Path, figures: bool = True, figure_formats: tuple[str, ...] = ("png",),
+           anchor: str = DEFAULT_ANCHOR, table_format: str = "github", registry: Registry | None = None,
+           reencode_samples: bool = True) -> RunResult:
+    """Finish a results folder from its records.csv without recomputing the records: summary,
+    BD table, figures and report. The image grids need reconstructions: the few sample images
+    are encoded again when the run's codecs and dataset are here (``reencode_samples``), else
+    the grids are left out and a note says so in the manifest."""
+    out_dir = Path(out)
+    records = read_records(out_dir / "records.csv")
+    if records.empty:
+        raise CompbenchError(f"{out_dir / 'records.csv'} holds no records; run the command again")
+    manifest_path = out_dir / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    except (OSError, ValueError) as exc:
+        raise CompbenchError(f"{manifest_path} is not readable ({exc}); remove it to finish from records.csv") from None
+    registry = registry or build_registry()
+    dataset, split = str(records["dataset"].iloc[0]), str(records["split"].iloc[0])
+    adapter = registry.dataset(dataset)
+    source = open_dataset(adapter, split, manifest.get("config", {}).get("dataset_settings", {}))
+    position_of = {int(index): p for p, index in enumerate(source.indices)}
+    selection = np.array(sorted({position_of[int(i)] for i in records["index"]}), dtype=int)
+    class_names = getattr(source, "class_names", ()) or adapter.class_names
+    labels = dict(records.groupby("setting", sort=False)["codec"].first())
+    described = manifest.get("codecs", {})
+    specs = [CodecSpec(codec, tuple(described.get(label, {}).get("settings", {}).items()), label)
+             for label, codec in labels.items()]
+    sample_positions = [int(selection[i]) for i in _sample_positions(source.labels[selection], SAMPLES_PER_CLASS)]
+    samples: dict[str, dict[int, np.ndarray]] = {spec.label: {} for spec in specs}
+    panels: dict[str, dict[int, dict]] = {spec.label: {} for spec in specs}
+    notes = dict(manifest.get("notes", {}))
+    if reencode_samples and all(label in described for label in labels):
+        shapes = image_shapes(source, sample_positions)
+        units = _sample_units(specs, DataRef(dataset, split), records, samples, sample_positions, shapes,
+                              source, {}, {})
+        with interrupts_raised(), LocalPool(1, DEFAULT_TIMEOUT, registry) as pool:
+            for result in pool.run(units):
+                samples[result.unit.spec.label].update(result.samples)
+                panels[result.unit.spec.label].update(result.panels)
+    else:
+        notes["figures"] = ["image grids left out: the samples were not encoded again"]
+    rel = {int(p): i for i, p in enumerate(selection)}
+    data = source.take(selection) if hasattr(source, "take") else ImageSet(
+        source.read(selection), source.labels[selection], source.indices[selection], class_names)
+    manifest = {**manifest, "notes": notes}
+    manifest.setdefault("run", {"dataset": dataset, "split": split, "images": len(selection)})
+    return finish_run(records, manifest, out_dir, data, class_names,
+                      {label: {rel[p]: image for p, image in by.items()} for label, by in samples.items()},
+                      {label: {rel[p]: named for p, named in by.items()} for label, by in panels.items()},
+                      anchor, figures, figure_formats, table_format, MetricSet.stored(manifest),
+                      manifest.get("rd_metrics") or DEFAULT_RD_METRICS)
+
+
+def dataset_facts(adapter: DatasetAdapter, source: ImageSource, split: str) -> dict:
+    """What the manifest records of the images: a checksum of every file used, and every file
+    skipped or converted on the way in (with the reason)."""
+    facts = {"dataset_checksums": source.checksums() or adapter.checksums(split)}
+    if source.skipped:
+        facts["dataset_skipped"] = dict(source.skipped)
+    if getattr(source, "conversions", ()):
+        facts["dataset_conversions"] = dict(source.conversions)
+    return facts
+
+
+def image_shapes(source: ImageSource, positions) -> dict[int, tuple[int, ...]]:
+    """Position -> image shape, read once per image (or once, for an array of one shape)."""
+    images = getattr(source, "images", None)
+    if isinstance(images, np.ndarray):
+        return dict.fromkeys((int(p) for p in positions), tuple(images.shape[1:]))
+    return {int(p): tuple(source.shape(int(p))) for p in positions}
+
+
+def _sample_units(specs, data_ref, records, samples, sample_positions, shapes, source, refused, declared):
+    """Units that encode again the sample images a resumed run did not encode this time (they
+    were recorded before, without an error), for the figure grids; not recorded."""
+    if all(p in samples[spec.label] for spec in specs for p in sample_positions):
+        return []
+    recorded_ok = set(zip(records.loc[records["error"] == "", "setting"], records.loc[records["error"] == "", "index"].astype(int)))
+    units = []
+    for spec in specs:
+        missing = [p for p in sample_positions if p not in samples[spec.label]
+                   and (spec.label, int(source.indices[p])) in recorded_ok]
+        for unit in plan_units([spec], data_ref, missing, shapes, 1, samples=missing,
+                               skip={k: set(v) for k, v in refused.items()}, extra_metrics=declared,
+                               chunk=max(1, len(missing))):
+            units.append(replace(unit, ordinal=len(units)))
+    return units
+
+
+def _in_order(frames: list[tuple[np.ndarray, pd.DataFrame]], columns) -> pd.DataFrame:
+    """The records of this run in canonical order (setting, then position), as records.csv."""
+    if not frames:
+        return record_frame([], columns)
+    keys = np.concatenate([k for k, _ in frames])
+    records = record_frame([f for _, f in frames], columns)
+    return records.iloc[np.lexsort((keys[:, 1], keys[:, 0]))].reset_index(drop=True)
+
+
+def not_applicable(factories: dict[str, CodecFactory], shapes: dict[int, tuple]) -> dict[str, dict[tuple, str]]:
+    """Codec name -> {shape it does not take: the codec's reason}, asked once per shape."""
+    refused: dict[str, dict[tuple, str]] = {}
+    for name, factory in factories.items():
+        for shape in dict.fromkeys(shapes.values()):
+            try:
+                reason = factory.not_applicable(shape)
+            except Exception as exc:
+                reason = f"not_applicable check failed: {type(exc).__name__}: {exc}"
+            if reason:
+                refused.setdefault(name, {})[shape] = str(reason)
+    return refused
+
+
+def describe_refusal(by_shape: dict[tuple, str], shapes: dict[int, tuple]) -> dict:
+    skipped = sum(1 for shape in shapes.values() if shape in by_shape)
+    return {"images": skipped, "of": len(shapes), "reasons": list(dict.fromkeys(by_shape.values()))}
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C or SIGTERM; every finished unit's records are on disk."""
+
+    def __init__(self, signal_name: str, records: int, out_dir: Path | None) -> None:
+        super().__init__(signal_name)
+        self.signal_name, self.records, self.out_dir = signal_name, records, out_dir
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal number, as a shell reports it: 130 for SIGINT, 143 for SIGTERM."""
+        return 128 + int(getattr(signal.Signals, self.signal_name, signal.SIGINT))
+
+    def message(self) -> str:
+        where = f"{self.records} records kept in {self.out_dir}; finish with --resume" if self.out_dir \
+            else "nothing was written"
+        return f"compbench: interrupted ({self.signal_name}); {where}"
+
+
+class _Terminated(KeyboardInterrupt):
+    pass
+
+
+@contextmanager
+def interrupts_raised():
+    """SIGTERM (what a supervisor sends) takes the same way out as Ctrl-C (KeyboardInterrupt)."""
+    def on_term(signum, frame):
+        raise _Terminated("SIGTERM")
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _stopping(writer: RecordsFile | None, out_dir: Path | None):
+    """Turn an interrupt into :class:`RunInterrupted` once the records on disk are whole."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, RunInterrupted):
+            raise
+        if writer is not None:
+            writer.close()
+        name = "SIGTERM" if isinstance(exc, _Terminated) else "SIGINT"
+        raise RunInterrupted(name, writer.rows if writer else 0, out_dir) from None
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def write_results_folder(result: RunResult, figures: bool, figure_formats, table_format: str) -> None:
@@ -246,7 +470,9 @@ def parse_dataset_spec(text: str) -> tuple[str, dict[str, str]]:
     return name, settings
 
 
-def _claim_out_dir(out, specs: list[CodecSpec], config: dict, resume: bool, overwrite: bool) -> Path:
+def claim_out_dir(out, specs: list[CodecSpec], config: dict, resume: bool, overwrite: bool) -> Path:
+    """This run's folder: a new default one, or ``out`` claimed (a resumed run's command must be
+    the one its manifest recorded)."""
     if out is None:
         return default_folder(spec.name for spec in specs)
     mode = RESUME if resume else OVERWRITE if overwrite else NEW
@@ -259,8 +485,6 @@ def _claim_out_dir(out, specs: list[CodecSpec], config: dict, resume: bool, over
             raise CompbenchError(f"--resume: this command differs from the run in {out_dir} in "
                                  f"{', '.join(differ)} (the run has {before}); repeat the run's own "
                                  "command with --resume, or use --overwrite")
-    else:
-        write_json(out_dir / "manifest.json", {"status": "running", "started": now_iso(), "config": config})
     return out_dir
 
 

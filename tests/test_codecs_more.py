@@ -6,14 +6,11 @@ import pytest
 
 from compbench.contracts.registry import build_registry
 from compbench.run.spec import make_spec
-from compbench.testing import codec_checks, sample_images
 
 REGISTRY = build_registry()
 NEW = ("png", "jpegls", "qoi", "zstd", "none", "webp-lossless", "jpegxl-lossless")
 COLOUR = sorted(name for name, r in REGISTRY.codecs.items() if 3 in r.obj.channels)
 LOSSLESS = sorted(name for name, r in REGISTRY.codecs.items() if r.obj.lossless)
-RGB_CASES = [(name, check) for name in COLOUR
-             for check in codec_checks(REGISTRY.codec(name), sample_images(shape=(32, 48, 3)))]
 
 
 def codec(name, **given):
@@ -36,9 +33,7 @@ def test_the_new_codecs_are_registered_and_declare_colour():
     assert "ddcae" not in COLOUR
 
 
-@pytest.mark.parametrize("name,check", RGB_CASES, ids=[f"{n}-rgb-{c.__name__}" for n, c in RGB_CASES])
-def test_conformance_on_rgb(name, check):
-    check()
+# the conformance kit runs on every codec at every declared shape, RGB included: tests/test_kit.py
 
 
 @pytest.mark.parametrize("name", LOSSLESS)

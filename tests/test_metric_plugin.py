@@ -38,7 +38,7 @@ def run(plugin_env, tmp_path_factory):
 def test_records_hold_the_plugin_metric_as_defined(run, registry, mnist_test):
     out, _ = run
     records = pd.read_csv(out / "records.csv", dtype={"class": str})
-    assert list(records.columns[-2:]) == ["mae", "error"]
+    assert list(records.columns[-3:]) == ["mae", "metric_error", "error"]
     for quality in (20, 80):
         rows = records[records["setting"] == f"jpeg:quality={quality}"]
         factory = registry.codec("jpeg")

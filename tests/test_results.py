@@ -45,16 +45,20 @@ def test_failed_images_are_counted_not_averaged():
     assert overall["bpp_pooled"] == 0.8
 
 
-def test_records_writer_keeps_one_header_when_a_plugin_metric_appears(tmp_path):
-    from compbench.store.records import RecordsWriter, record_frame
+def test_records_file_appends_whole_rows_and_ends_in_canonical_order(tmp_path):
+    from compbench.store.records import RecordsFile, read_records, record_columns
 
-    first = records(psnr=[30.0], mse=[65.025], nbytes=[10], classes=["0"])
-    second = records(psnr=[31.0], mse=[50.0], nbytes=[12], classes=["1"]).assign(my_metric=[0.5])
-    writer = RecordsWriter(tmp_path / "records.csv")
-    writer.append(first)
-    writer.append(second)
-    writer.finish(record_frame([first, second]))
-    on_disk = pd.read_csv(tmp_path / "records.csv", keep_default_na=False)
-    assert len(on_disk) == 2 and on_disk["my_metric"].tolist() == ["", "0.5"]
-    # a codec's own metric (ddcae's code_entropy) is a column only when that codec runs
-    assert list(on_disk.columns)[-1] == "error" and "code_entropy" not in on_disk.columns
+    columns = record_columns(["my_metric"])
+    first = records(psnr=[30.0, 31.0], mse=[65.025, 50.0], nbytes=[10, 12], classes=["0", "1"])
+    second = records(psnr=[np.inf], mse=[0.0], nbytes=[9], classes=["1"], errors=["encode failed: x, y"])
+    second = second.assign(index=[2], my_metric=[0.5])
+    path = tmp_path / "records.csv"
+    writer = RecordsFile.create(path, columns)
+    writer.append(second, np.array([[0, 2]]))  # finished first, belongs last
+    writer.append(first, np.array([[0, 0], [0, 1]]))
+    writer.finish()
+    on_disk = read_records(path)
+    assert on_disk["index"].tolist() == [0, 1, 2] and list(on_disk.columns) == columns
+    assert on_disk["my_metric"].isna().tolist() == [True, True, False]
+    assert on_disk["error"].tolist() == ["", "", "encode failed: x, y"] and on_disk["psnr"].iloc[2] == np.inf
+    assert path.read_bytes().endswith(b"\n")

@@ -17,7 +17,7 @@ from ..contracts.errors import CompbenchError
 from ..present.tables import class_table, overall_table
 from ..store.folder import check_not_inside
 from ..store.summary import ALL
-from .arguments import ArgumentParser, folder_path, positive_int
+from .arguments import ArgumentParser, folder_path, positive_float, positive_int
 
 
 def build_parser() -> ArgumentParser:
@@ -41,12 +41,17 @@ def build_parser() -> ArgumentParser:
     run.add_argument("--sweep", action="store_true", help="run each codec over its default quality ladder")
     run.add_argument("--out", type=folder_path, help="results folder (default: results/<time>-<codecs>/); "
                      "refused if it holds another run, unless --resume or --overwrite")
-    run.add_argument("--resume", action="store_true",
-                     help="continue the interrupted run in --out (the command must be the run's own)")
     run.add_argument("--overwrite", action="store_true", help="replace the run in --out whole")
     run.add_argument("--allow-errors", action="store_true",
                      help="exit 0 even when images failed (default: exit 1 after writing everything)")
     run.add_argument("--jobs", type=positive_int, help="worker processes (default: one per core)")
+    run.add_argument("--timeout", type=positive_float, default=api.DEFAULT_TIMEOUT,
+                     help="seconds one image may take to encode (or decode) before it is recorded as "
+                          f"timed out and its worker replaced (default: {api.DEFAULT_TIMEOUT:g}; a batch "
+                          "call gets this per image)")
+    run.add_argument("--resume", action="store_true",
+                     help="continue the interrupted run in --out: run only the images records.csv lacks "
+                          "(the command must be the run's own)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--anchor", default=api.DEFAULT_ANCHOR,
                      help=f"codec that BD-rate/BD-PSNR compare against (default: {api.DEFAULT_ANCHOR})")
@@ -158,7 +163,7 @@ def cmd_run(args, rest) -> int:
                      per_class=args.per_class, out=args.out, jobs=args.jobs, sweep=args.sweep,
                      progress=not args.quiet, figures=not args.no_figures, figure_formats=formats,
                      anchor=args.anchor, table_format=args.table_format, resume=args.resume,
-                     overwrite=args.overwrite, rd_metrics=args.rd_metrics)
+                     overwrite=args.overwrite, rd_metrics=args.rd_metrics, timeout=args.timeout)
     summary = result.summary
     settings = list(dict.fromkeys(summary["setting"]))
     if len(settings) <= 4:
@@ -172,6 +177,13 @@ def cmd_run(args, rest) -> int:
         for quality, table in overall.groupby("quality", sort=False):
             print(f"\nBD metrics against {args.anchor} ({quality}):")
             print(format_bd_table(table, tablefmt=args.table_format))
+    for name, refused in result.manifest.get("not_applicable", {}).items():
+        print(f"note: {name} is not applicable to {refused['images']} of {refused['of']} images of "
+              f"{args.dataset}: {'; '.join(refused['reasons'])}", file=sys.stderr)
+    for setting, notes in result.manifest.get("notes", {}).items():
+        for note in notes:
+            print(f"warning: {setting}: {note}", file=sys.stderr)
+    report_dataset_notes(result.manifest)
     print(f"results: {result.out_dir}  ({result.manifest['seconds']:.1f}s; report: "
           f"{result.out_dir / 'report.html'})")
     status = 0
@@ -186,9 +198,26 @@ def cmd_run(args, rest) -> int:
     return status
 
 
+def report_dataset_notes(manifest: dict, shown: int = 20) -> None:
+    """Files the dataset skipped (each with its reason) and converted, on stderr; the manifest
+    lists them all."""
+    skipped = list(manifest.get("dataset_skipped", {}).items())
+    for name, reason in skipped[:shown]:
+        print(f"note: skipped {name}: {reason}", file=sys.stderr)
+    if len(skipped) > shown:
+        print(f"note: ... and {len(skipped) - shown} more skipped (manifest.json: dataset_skipped)", file=sys.stderr)
+    converted = manifest.get("dataset_conversions", {})
+    if converted:
+        print(f"note: {len(converted)} image(s) converted to 8-bit gray or RGB, e.g. "
+              f"{next(iter(converted))}: {next(iter(converted.values()))} (manifest.json: dataset_conversions)",
+              file=sys.stderr)
+
+
 def report_failures(summary) -> int:
     """Warn about failed images on stderr, naming every setting that failed on all of them;
     return the number of failed images."""
+    if summary.empty:
+        return 0
     overall = summary[summary["class"] == ALL]
     errors = int(overall["errors"].sum())
     if errors:
@@ -234,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args, rest)
     except CompbenchError as exc:
         print(f"compbench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except api.RunInterrupted as exc:  # Ctrl-C or SIGTERM during a run: the records are kept
+        print(exc.message(), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("compbench: interrupted", file=sys.stderr)

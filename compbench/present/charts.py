@@ -8,7 +8,6 @@ the Figure itself so tests can inspect the artists.
 
 from __future__ import annotations
 
-import os
 import re
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,6 +22,7 @@ from matplotlib.figure import Figure
 
 from ..contracts.errors import CompbenchError
 from ..run.metric_set import CORE, MetricSet
+from ..store.files import replacing
 from ..store.summary import ALL
 
 #: a qualitative palette (matplotlib's tab10): codecs take its colors in sorted-name order
@@ -86,14 +86,9 @@ def save(fig: Figure, out_dir: str | Path, stem: str, formats: Sequence[str] = (
 
 def save_figure(fig: Figure, path: Path, **options) -> Path:
     """Write a figure whole or not at all (a temp file renamed into place)."""
-    temp = path.with_name(f".{path.name}.partial")
     options.setdefault("format", path.suffix.lstrip(".") or "png")
-    try:
+    with replacing(path) as temp:
         fig.savefig(temp, **options)
-        os.replace(temp, path)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise CompbenchError(f"cannot write {path} ({exc.strerror or exc}); free space or choose another path") from None
     return path
 
 

@@ -23,7 +23,7 @@ from ..contracts.errors import CompbenchError
 from ..contracts.metric import PER_IMAGE_ONLY
 from ..present.tables import declared_metrics, format_value, table_metrics
 from ..run.metric_set import CORE_NAMES, MetricSet
-from ..store.folder import write_atomic
+from ..store.files import write_atomic
 from ..store.summary import ALL
 
 #: overall table: the whole-row numbers before the declared metrics: (summary column, header,

@@ -14,7 +14,7 @@ from tabulate import tabulate
 
 from ..contracts.errors import CompbenchError
 from ..run.metric_set import CORE, MetricSet
-from ..store.folder import write_atomic, write_json
+from ..store.files import write_atomic, write_json
 from ..store.summary import ALL
 
 #: what the terminal and summary.md show per class when only core metrics ran

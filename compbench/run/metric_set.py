@@ -10,7 +10,6 @@ declarations in manifest.json (:meth:`MetricSet.declarations`), so it is read ba
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -189,7 +188,8 @@ class MetricSet:
         return {name: np.full(n, np.nan) for name in self._metrics}
 
     def measure(self, originals, reconstructions, nbytes, overhead, codec=None,
-                notes: list[str] | None = None) -> dict[str, np.ndarray]:
+                notes: list[str] | None = None, declared_extras=None,
+                ignored: list[str] | None = None) -> dict[str, np.ndarray]:
         """Every metric of a batch of same-shape images: name -> N floats.
 
         The core pixel metrics come from one fused pass (:func:`image_metrics`); each metric with
@@ -210,9 +210,14 @@ class MetricSet:
                 extras = {}
                 _note(notes, "codec extra metrics", exc)
             for name, column in extras.items():
+                # the codec's own misreporting costs no value: dropped, and said (``ignored``)
                 if name in CORE_NAMES or (name in self and self[name].compute is not None):
-                    _note(notes, name, f"the codec reported a metric named like one compbench "
-                                       f"or a plugin computes ({name!r}); ignored")
+                    _note(ignored, name, f"the codec reported a metric named like one compbench "
+                                         f"or a plugin computes ({name!r}); ignored")
+                    continue
+                if declared_extras is not None and name not in declared_extras:
+                    _note(ignored, name, "the codec reported a metric it does not declare "
+                                         "(CodecFactory.metrics); ignored")
                     continue
                 values[name] = _guarded(name, lambda c=column: c, n, notes)
         return values
@@ -257,54 +262,12 @@ def _note(notes: list[str] | None, name: str, problem) -> None:
 
 # -- the metric set of the running run (inherited by forked worker processes) --------------------
 
-_ACTIVE = CORE
-
-
-@contextlib.contextmanager
-def measuring(metric_set: MetricSet):
-    """Make ``metric_set`` the one :func:`measure_unit` uses while a run executes (worker
-    processes fork inside, so they inherit it)."""
-    global _ACTIVE
-    previous, _ACTIVE = _ACTIVE, metric_set
-    try:
-        yield metric_set
-    finally:
-        _ACTIVE = previous
-
-
-def empty_columns(n: int) -> dict[str, np.ndarray]:
-    """NaN columns of every metric of the running run (a unit where every image failed)."""
-    return _ACTIVE.empty_columns(n)
-
-
-def measure_unit(codec, images: np.ndarray, reconstructions: np.ndarray, good: np.ndarray,
-                 nbytes, encode_s: float, decode_s: float) -> dict[str, np.ndarray]:
-    """The metric columns of one work unit: every metric of the running run for the images at
-    positions ``good`` (NaN elsewhere), and the unit's timings. ``nbytes``: the bitstream
-    lengths of the good images. A metric that failed on the unit leaves its reason per image in
-    a ``metric_error`` column."""
-    n = len(images)
-    columns = _ACTIVE.empty_columns(n)
-    if len(good):
-        notes: list[str] = []
-        overhead = codec.overhead_bytes(images.shape[1:])
-        measured = _ACTIVE.measure(images[good], reconstructions[good], np.asarray(nbytes), overhead,
-                                   codec=codec, notes=notes)
-        for name, values in measured.items():
-            columns.setdefault(name, np.full(n, np.nan))[good] = values
-        if notes:
-            columns[METRIC_ERROR] = np.full(n, "", dtype=object)
-            columns[METRIC_ERROR][good] = "; ".join(notes)
-    columns["encode_s"][:] = encode_s
-    columns["decode_s"][:] = decode_s
-    return columns
-
 
 def metric_error_counts(records, limit: int = 20) -> dict[str, int]:
     """The distinct ``metric_error`` notes of a run's records with their image counts (for the
     manifest); empty when every metric was measured."""
     if METRIC_ERROR not in records:
         return {}
-    notes = records[METRIC_ERROR].fillna("")
+    notes = records[METRIC_ERROR].astype(object).fillna("")
     counts = notes[notes != ""].value_counts(sort=False)
     return {str(note): int(count) for note, count in list(counts.items())[:limit]}

@@ -1,13 +1,11 @@
-"""A results folder belongs to one run: claiming it (new, resumed or replaced), unique default
-names for runs started together, and files that are never left half-written."""
+"""A results folder belongs to one run: claiming it (new, resumed or replaced), and unique default
+names for runs started together."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -83,28 +81,6 @@ def check_not_inside(out: Path, baseline: Path) -> None:
                              "the baseline it is compared with; choose another --out")
 
 
-def write_atomic(path: Path, data: str | bytes) -> Path:
-    """Write a file whole or not at all: a temp file in the same folder, then a rename. A full
-    disk or a kill leaves the previous file (or none), never a torn one."""
-    mode = "w" if isinstance(data, str) else "wb"
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode) as stream:
-            stream.write(data)
-        os.replace(temp, path)
-    except OSError as exc:
-        _discard(temp)
-        raise _unwritable(path, exc) from None
-    except BaseException:
-        _discard(temp)
-        raise
-    return path
-
-
-def write_json(path: Path, value) -> Path:
-    return write_atomic(path, json.dumps(value, indent=2, default=str) + "\n")
-
-
 def read_manifest(folder: Path) -> dict:
     path = folder / "manifest.json"
     try:
@@ -115,13 +91,6 @@ def read_manifest(folder: Path) -> dict:
     if not isinstance(manifest, dict):
         raise CompbenchError(f"{path} is not a compbench manifest; use --overwrite or another --out")
     return manifest
-
-
-def _discard(temp: str) -> None:
-    try:
-        os.unlink(temp)
-    except OSError:
-        pass
 
 
 def _make_parents(folder: Path) -> None:

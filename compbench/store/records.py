@@ -1,41 +1,78 @@
-"""Per-image records: their columns, one frame per finished work unit, and records.csv."""
+"""Per-image records: their columns, one frame per finished work unit, and records.csv.
+
+records.csv is the run's ground truth and is never torn: each finished unit's rows are appended
+with one write as soon as the unit finishes (whatever order units finish in), a failed write is
+cut back to the last whole row, and at the end the rows are put into canonical order (setting,
+then image position) by copying each row's bytes. A killed run leaves whole rows that
+``--resume`` continues (:meth:`RecordsFile.resume`) and that :func:`read_records` reads.
+"""
 
 from __future__ import annotations
 
+import io
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..contracts.errors import CompbenchError
-from ..run.metric_set import CORE_METRICS, METRIC_ERROR
+from ..run.metric_set import CORE_METRICS, METRIC_ERROR, TIMING_NAMES
+from .files import cannot_write, write_atomic
 
 KEY_COLUMNS = ["codec", "setting", "dataset", "split", "index", "label", "class"]
 #: per-record columns that are neither keys nor metrics (metric_error: why a metric is NaN)
 INFO_COLUMNS = ["pixels", METRIC_ERROR, "error"]
 #: the core metrics (declared in compbench.run.metric_set), in column order
 SUMMARY_METRICS = [metric.name for metric in CORE_METRICS]
-#: records.csv columns in order; codec-declared and plugin metrics go before "error"
-RECORD_COLUMNS = KEY_COLUMNS + ["pixels"] + SUMMARY_METRICS + ["error"]
+#: records.csv columns of a run with core metrics only; plugin and codec metrics go before
+#: metric_error
+RECORD_COLUMNS = KEY_COLUMNS + ["pixels"] + SUMMARY_METRICS + [METRIC_ERROR, "error"]
+#: columns that differ between two runs of the same command (wall times)
+TIMING_COLUMNS = list(TIMING_NAMES)
+#: dtypes of the text columns when reading records back (class "0" stays text)
+TEXT_COLUMNS = {"codec": str, "setting": str, "dataset": str, "split": str, "class": str,
+                METRIC_ERROR: str, "error": str}
 
 
-def unit_records(result, labels: np.ndarray, indices: np.ndarray, class_names, dataset: str, split: str) -> pd.DataFrame:
-    """One row per image of a finished work unit."""
+def record_columns(metrics: Sequence[str] = ()) -> list[str]:
+    """records.csv's columns for a run measuring these metrics (its MetricSet's names)."""
+    extra = [name for name in dict.fromkeys(metrics) if name not in RECORD_COLUMNS]
+    return RECORD_COLUMNS[:-2] + extra + [METRIC_ERROR, "error"]
+
+
+def unit_records(result, source, class_names, dataset: str, split: str,
+                 columns: Sequence[str] = RECORD_COLUMNS) -> pd.DataFrame:
+    """One row per image of a finished work unit, in the unit's position order."""
     unit = result.unit
-    positions = result.positions
+    positions = np.asarray(result.positions, dtype=int)
+    labels = np.asarray(source.labels)[positions]
+    names = np.array([_one_line(name) for name in class_names] +
+                     [str(label) for label in range(len(class_names), int(labels.max(initial=0)) + 1)], dtype=object)
+    errors = np.full(len(positions), "", dtype=object)
+    if result.errors:
+        row = {int(p): i for i, p in enumerate(positions)}
+        for position, message in result.errors.items():
+            errors[row[position]] = _one_line(message)
     frame = pd.DataFrame({
         "codec": unit.spec.name,
         "setting": unit.spec.label,
         "dataset": dataset,
         "split": split,
-        "index": indices[positions],
-        "label": labels[positions],
-        "class": [class_names[label] for label in labels[positions]],
+        "index": np.asarray(source.indices)[positions],
+        "label": labels,
+        "class": names[labels],
         "pixels": result.pixels,
         **result.metrics,
+        "error": errors,
     })
-    frame["error"] = [result.errors.get(int(p), "") for p in positions]
-    return frame
+    return frame.reindex(columns=list(columns))
+
+
+def _one_line(text) -> str:
+    # one row is one line: that is what makes a torn row detectable and rows copyable by bytes
+    return str(text).replace("\r", " ").replace("\n", " ")
 
 
 def prepare_out_dir(out: Path) -> Path:
@@ -52,35 +89,197 @@ def prepare_out_dir(out: Path) -> Path:
     return out
 
 
-class RecordsWriter:
-    """Appends each finished unit's rows to records.csv, so a killed run keeps what it did.
+def csv_rows(frame: pd.DataFrame) -> bytes:
+    """The frame's rows as CSV lines (no header), as records.csv holds them."""
+    return frame.to_csv(index=False, header=False, lineterminator="\n").encode("utf-8")
 
-    Writing the CSV is the slow part of a big run (~7 s for 240,000 rows here), so it is written
-    once, as units finish, in the run's final order; only a plugin metric that appears mid-run
-    (a column the header lacks) makes :meth:`finish` write the file again.
+
+class RecordsFile:
+    """records.csv being written: whole rows appended per unit, canonical order at the end.
+
+    Each row has a key (setting ordinal, image position) that defines the canonical order; the
+    writer keeps every row's key and byte length, so :meth:`finish` reorders by copying bytes
+    instead of parsing and re-formatting the rows.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path, self.columns, self.rows, self.stale = path, list(RECORD_COLUMNS), 0, False
+    def __init__(self, path: Path, columns: Sequence[str], header_size: int) -> None:
+        self.path, self.columns = Path(path), list(columns)
+        self.header_size = header_size
+        self._keys: list[np.ndarray] = []  # (n, 2) int64 per write, in file order
+        self._lengths: list[np.ndarray] = []
+        try:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            self.size = os.fstat(self._fd).st_size
+        except OSError as exc:
+            raise cannot_write(self.path, exc) from None
 
-    def append(self, frame: pd.DataFrame) -> None:
-        if self.rows and set(frame.columns) - set(self.columns):
-            self.stale = True
-        if not self.rows:
-            extra = [c for c in frame.columns if c not in self.columns]
-            self.columns = self.columns[:-1] + extra + self.columns[-1:]
-        frame.reindex(columns=self.columns).to_csv(self.path, mode="a", header=not self.rows, index=False)
-        self.rows += len(frame)
+    @classmethod
+    def create(cls, path: Path, columns: Sequence[str]) -> RecordsFile:
+        """A new records.csv holding the header only (replacing any file of that name)."""
+        header = (",".join(columns) + "\n").encode("utf-8")
+        write_atomic(path, header)
+        return cls(path, columns, len(header))
 
-    def finish(self, records: pd.DataFrame) -> None:
-        if self.stale:
-            records.to_csv(self.path, index=False)
+    @classmethod
+    def resume(cls, path: Path, columns: Sequence[str], settings: Mapping[str, int],
+               positions: Mapping[int, int]) -> RecordsFile:
+        """Continue an existing records.csv: a torn last line is cut off, and the rows already
+        there are keyed by ``settings`` (label -> ordinal) and ``positions`` (index -> position).
+        A missing or empty file starts afresh."""
+        path = Path(path)
+        data = _whole_rows(path) if path.exists() else b""
+        if b"\n" not in data:
+            return cls.create(path, columns)
+        header_size = data.index(b"\n") + 1
+        found = data[: header_size - 1].decode("utf-8").split(",")
+        if found != list(columns):
+            raise CompbenchError(
+                f"{path} has other columns than this run writes ({', '.join(sorted(set(found) ^ set(columns)))}); "
+                "resume with the command that started it (see manifest.json), or start a new --out folder")
+        if os.path.getsize(path) != len(data):  # a torn last line: cut back to the last whole row
+            try:
+                os.truncate(path, len(data))
+            except OSError as exc:
+                raise cannot_write(path, exc) from None
+        records = cls(path, columns, header_size)
+        body = data[header_size:]
+        if body:
+            keys = _parse_keys(path, body, settings, positions)
+            records._keys.append(keys)
+            records._lengths.append(_line_lengths(body))
+        return records
+
+    @property
+    def rows(self) -> int:
+        return int(sum(len(k) for k in self._keys))
+
+    def recorded(self) -> set[tuple[int, int]]:
+        """The (setting ordinal, position) pairs already in the file."""
+        if not self._keys:
+            return set()
+        return set(map(tuple, np.concatenate(self._keys).tolist()))
+
+    def append(self, frame: pd.DataFrame, keys: np.ndarray) -> None:
+        """Append a unit's rows (``keys``: (n, 2) setting ordinal and position per row) with
+        one write; on any failure the file is cut back to its last whole row."""
+        data = csv_rows(frame.reindex(columns=self.columns))
+        lengths = _line_lengths(data)
+        if len(lengths) != len(frame):
+            raise AssertionError("a record spans more than one line")
+        view, written = memoryview(data), 0
+        try:
+            while written < len(data):
+                written += os.write(self._fd, view[written:])
+        except OSError as exc:
+            self._cut_back()
+            raise cannot_write(self.path, exc) from None
+        except BaseException:  # interrupted mid-write: never leave a torn row behind
+            self._cut_back()
+            raise
+        self.size += len(data)
+        self._keys.append(np.asarray(keys, dtype=np.int64).reshape(-1, 2))
+        self._lengths.append(lengths)
+
+    def _cut_back(self) -> None:
+        try:
+            os.ftruncate(self._fd, self.size)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def finish(self) -> None:
+        """Put the rows in canonical order (setting, then position), dropping repeated keys;
+        written through a temporary file, so the old file stays whole until the new is."""
+        self.close()
+        if not self._keys:
+            return
+        keys = np.concatenate(self._keys)
+        lengths = np.concatenate(self._lengths)
+        order = np.lexsort((keys[:, 1], keys[:, 0]))  # stable: the first of repeated keys first
+        ordered = keys[order]
+        keep = np.ones(len(order), dtype=bool)
+        keep[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+        order = order[keep]
+        if len(order) == len(keys) and (np.diff(order) == 1).all():
+            return  # already canonical
+        starts = self.header_size + np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        with open(self.path, "rb") as file:
+            data = file.read()
+        body = b"".join([data[s : s + n] for s, n in zip(starts[order].tolist(), lengths[order].tolist())])
+        write_atomic(self.path, data[: self.header_size] + body)
+        self._keys, self._lengths = [keys[order]], [lengths[order]]
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    _fd: int | None = None
 
 
-def record_frame(frames: list[pd.DataFrame]) -> pd.DataFrame:
+def _whole_rows(path: Path) -> bytes:
+    """The file's bytes up to and including its last newline (a torn last line dropped)."""
+    data = path.read_bytes()
+    end = data.rfind(b"\n")
+    return data[: end + 1]
+
+
+def _line_lengths(data: bytes) -> np.ndarray:
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+    return np.diff(np.concatenate(([-1], ends))).astype(np.int64)
+
+
+def _parse_keys(path: Path, body: bytes, settings: Mapping[str, int], positions: Mapping[int, int]) -> np.ndarray:
+    header = ["setting", "index"]
+    try:
+        rows = pd.read_csv(io.BytesIO(body), header=None, dtype=str, keep_default_na=False,
+                           skip_blank_lines=False)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise CompbenchError(f"{path} does not parse as records ({exc}); start a new --out folder") from None
+    setting_col, index_col = RECORD_COLUMNS.index(header[0]), RECORD_COLUMNS.index(header[1])
+    keys = np.empty((len(rows), 2), dtype=np.int64)
+    for row, (label, index) in enumerate(zip(rows[setting_col], rows[index_col])):
+        if label not in settings:
+            raise CompbenchError(f"{path} holds records of setting {label!r}, which this run does not have; "
+                                 "resume with the command that started it (see manifest.json)")
+        try:
+            keys[row] = settings[label], positions[int(index)]
+        except (KeyError, ValueError):
+            raise CompbenchError(f"{path} holds a record of image {index!r}, which this run does not select; "
+                                 "resume with the command that started it (see manifest.json)") from None
+    return keys
+
+
+def read_records(path: str | Path) -> pd.DataFrame:
+    """records.csv as a frame (a torn last line is ignored): text columns stay text, missing
+    metrics are NaN, ``error`` is "" for images that came through."""
+    path = Path(path)
+    try:
+        data = _whole_rows(path)
+    except OSError as exc:
+        raise CompbenchError(f"cannot read {path} ({exc.strerror or exc})") from None
+    if b"\n" not in data:
+        raise CompbenchError(f"{path} holds no records (not even a header); run the command again")
+    try:
+        records = pd.read_csv(io.BytesIO(data), dtype=TEXT_COLUMNS, keep_default_na=False, na_values=[""])
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise CompbenchError(f"{path} does not parse as records ({exc})") from None
+    for column in TEXT_COLUMNS:
+        if column in records:
+            records[column] = records[column].fillna("")
+    return records
+
+
+def record_frame(frames: list[pd.DataFrame], columns: Sequence[str] | None = None) -> pd.DataFrame:
     """The run's records: every unit's rows, with the columns of records.csv."""
+    if not frames:
+        return pd.DataFrame(columns=list(columns or RECORD_COLUMNS))
     records = pd.concat(frames, ignore_index=True)
-    ordered = RECORD_COLUMNS[:-1] + [c for c in records if c not in RECORD_COLUMNS] + ["error"]
-    return records.reindex(columns=ordered)
-
-
+    if columns is None:
+        columns = record_columns([c for c in records if c not in RECORD_COLUMNS])
+    return records.reindex(columns=list(columns))

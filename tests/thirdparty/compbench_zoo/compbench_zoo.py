@@ -53,6 +53,8 @@ class ZooCodec(Codec):
             os.abort()
         if fault == "oom-kill" and unlucky(image, self.settings.get("one_in", 64)):
             os.kill(os.getpid(), signal.SIGKILL)  # what the OOM killer does
+        if fault == "slow":  # honest, but takes its time: lets a test stop a run midway
+            time.sleep(self.settings.get("ms", 0) / 1000)
         if fault == "str":
             return data.hex()
         if fault == "ndarray":  # constriction's get_compressed() without .tobytes(): uint32 words
@@ -132,6 +134,12 @@ class BoundsFactory(ZooFactory):
         return super().create(**settings)
 
 
+class SlowFactory(ZooFactory):
+    """Honest zlib, ``ms`` milliseconds per image."""
+
+    params = (Param("ms", int, 5, "milliseconds per image", low=0, high=60_000),)
+
+
 FAULTS = {
     "good": "honest lossless zlib on raw pixels",
     "raises": "raises on some images",
@@ -160,3 +168,4 @@ def register_codecs(register):
         register(ZooFactory(fault, description))
     bounds = BoundsFactory("bounds", "declares level 0..9 but fails at level 0")
     register(bounds)
+    register(SlowFactory("slow", "honest lossless zlib, slowly (ms per image)"))

@@ -1,0 +1,377 @@
+"""The local executor: work units on a small pool of worker processes, isolated from the run.
+
+Each worker reports over its pipe what it is about to do (which stage, on which image when it is
+on one), so when it dies or overruns its time the pool knows what it cost:
+
+- a batch call (``encode_batch`` over a unit) that crashes or overruns is redone image by image
+  in a fresh worker, which pins the culprit;
+- a worker that dies on one image (segfault, abort, OOM kill) costs that image, recorded as
+  "worker killed by signal 11 (SIGSEGV) while encoding"; a fresh worker carries on with the rest;
+- an image that takes longer than ``timeout`` seconds is recorded as timed out, the same way.
+
+Time limits: one image gets ``timeout`` seconds per stage; a batch of n gets n x timeout, but
+once a setting's pace is known (from its finished parts) a batch that takes more than ten times
+that pace (plus ``timeout``) is redone image by image, so a hang in a large batch costs about
+``timeout``, not n x timeout. The first part of each setting's first unit runs image by image
+(a probe) so the pace is known early. Opening the dataset and creating the codec get
+``max(timeout, SETUP_SECONDS)``.
+
+Workers die with the run: each asks the kernel for SIGKILL when its parent dies (Linux
+``PR_SET_PDEATHSIG``), leaves if its parent has already changed, runs in its own process group
+(a terminal's Ctrl-C goes to the run, which stops them) and is killed with its group when the
+run ends, however it ends. ``--jobs 1`` uses one worker too, so a crash never takes the run.
+
+Another executor (e.g. Dask) needs only :meth:`LocalPool.run`'s contract: take units, yield one
+:class:`UnitResult` per unit as it finishes; per-image exceptions are handled by the worker side
+(:func:`compbench.run.worker.run_piece`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from .units import UnitResult, WorkUnit
+from .worker import SETUP_STAGES, WorkerState, one_line, run_piece
+
+#: seconds an image may take in one stage, unless told otherwise (--timeout)
+DEFAULT_TIMEOUT = 60.0
+#: at least this long to open the dataset and create a codec (loading a model takes a while)
+SETUP_SECONDS = 120.0
+#: images of each setting's first unit run one by one to learn the setting's pace
+PROBE_IMAGES = 16
+#: a batch may take this many times the setting's known pace (plus the timeout) before it is
+#: redone image by image
+PACE_SLACK = 10.0
+#: a setting whose worker dies (or overruns) on this many images in a row, with none coming
+#: through between, is given up: its other images are recorded as not run, with the reason
+MAX_STRIKES = 10
+#: thread-count variables set in each worker so `jobs` workers share the cores
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@dataclass
+class Task:
+    """Positions of a unit given to one worker; ``single``: one codec call per image."""
+
+    unit: WorkUnit
+    positions: tuple[int, ...]
+    single: bool
+
+
+@dataclass
+class Stage:
+    what: str
+    position: int | None  # the image it is on, when it is on one
+    count: int
+    started: float
+
+
+class LocalPool:
+    """Runs work units on ``jobs`` worker processes; see the module docstring.
+
+    ``registry`` is handed to the workers (fork start) for plugins registered in-process, as
+    tests and benchmarks do; by default each worker builds its own.
+    """
+
+    def __init__(self, jobs: int = 1, timeout: float = DEFAULT_TIMEOUT, registry=None, metrics=None) -> None:
+        self.jobs, self.timeout, self.registry = max(1, jobs), float(timeout), registry
+        self.metrics = metrics  # the run's MetricSet (None: each worker builds core + plugins + codec's)
+        self._context = multiprocessing.get_context("fork")
+        self._workers: list[Worker] = []
+        self._queue: deque[Task] = deque()
+        self._parts: dict[int, list[UnitResult]] = {}
+        self._left: dict[int, int] = {}
+        self._finished: list[UnitResult] = []
+        self._broken: dict = {}  # spec -> why its codec cannot be set up
+        self._pace: dict = {}  # spec -> seconds per image, the slowest part seen
+        self._strikes: dict = {}  # spec -> images in a row that killed or overran a worker
+        self._threads = str(max(1, (os.cpu_count() or 1) // self.jobs))
+
+    def __enter__(self) -> LocalPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def run(self, units: Iterable[WorkUnit]) -> Iterator[UnitResult]:
+        """Yield one result per unit, as units finish (in any order). The pool can run again
+        after; :meth:`close` (or leaving a ``with`` block) stops its workers."""
+        probed = set()
+        for unit in units:
+            if not unit.positions:
+                continue
+            self._parts[unit.ordinal], self._left[unit.ordinal] = [], len(unit.positions)
+            head = unit.positions
+            if unit.spec not in probed and len(head) > 1:
+                probed.add(unit.spec)
+                head = unit.positions[:PROBE_IMAGES]
+                self._queue.append(Task(unit, head, True))
+                head = unit.positions[len(head):]
+            if head:
+                self._queue.append(Task(unit, head, False))
+        try:
+            while self._queue or self._busy():
+                self._dispatch()
+                self._wait()
+                self._dispatch()  # hand out work before the caller spends time on the results
+                yield from self._take_finished()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop every worker now (they hold nothing that is not in a result already)."""
+        for worker in self._workers:
+            worker.kill()
+        self._workers.clear()
+
+    # -- scheduling ------------------------------------------------------------------------------
+
+    def _busy(self) -> list[Worker]:
+        return [w for w in self._workers if w.tasks]
+
+    def _take_finished(self) -> Iterator[UnitResult]:
+        while self._finished:
+            yield self._finished.pop(0)
+
+    def _dispatch(self) -> None:
+        """Give each worker a task, and a second one while the queue is long (so a worker
+        never waits for the run to handle its last result)."""
+        while self._queue:
+            task = self._queue[0]
+            if task.unit.spec in self._broken:
+                self._queue.popleft()
+                self._settle(UnitResult.failed(task.unit, task.positions, self._broken[task.unit.spec]))
+                continue
+            idle = [w for w in self._workers if not w.tasks]
+            if idle or len(self._workers) < self.jobs:
+                worker = idle[0] if idle else self._start_worker()
+            elif len(self._queue) >= self.jobs and (spare := [w for w in self._workers if len(w.tasks) < 2]):
+                worker = spare[0]
+            else:
+                return
+            self._queue.popleft()
+            if not worker.give(task):  # it died between tasks: a fresh one takes its tasks
+                self._workers.remove(worker)
+                worker.kill()
+                self._queue.extendleft(reversed([*worker.tasks, task]))
+
+    def _start_worker(self) -> Worker:
+        worker = Worker(self._context, self.registry, self._threads, self.metrics)
+        self._workers.append(worker)
+        return worker
+
+    def _wait(self) -> None:
+        busy = self._busy()
+        if not busy:
+            return
+        now = time.monotonic()
+        wait_s = max(0.0, min(self._deadline(w) for w in busy) - now)
+        handles = [w.conn for w in busy] + [w.process.sentinel for w in busy]
+        ready = set(multiprocessing.connection.wait(handles, timeout=wait_s))
+        for worker in busy:
+            if worker.conn in ready or worker.process.sentinel in ready:
+                self._receive(worker)
+        now = time.monotonic()
+        for worker in self._busy():
+            if now > self._deadline(worker):
+                self._lost(worker, f"timed out after {self._limit(worker):g} s")
+
+    def _receive(self, worker: Worker) -> None:
+        try:
+            while worker.tasks and worker.conn.poll():
+                message = worker.conn.recv()
+                if message[0] == "stage":
+                    worker.stage = Stage(message[1], message[2], message[3], time.monotonic())
+                else:
+                    task = worker.tasks.popleft()
+                    worker.stage = worker.starting()
+                    self._learn_pace(task, message[1])
+                    if len(message[1].errors) < len(message[1].positions):
+                        self._strikes[task.unit.spec] = 0
+                    self._settle(message[1])
+        except (EOFError, OSError):
+            self._lost(worker, None)
+            return
+        if worker.tasks and not worker.process.is_alive():
+            self._lost(worker, None)
+
+    def _lost(self, worker: Worker, reason: str | None) -> None:
+        """A worker died or overran: replace it and charge what it was doing."""
+        worker.kill()
+        self._workers.remove(worker)
+        if reason is None:
+            reason = describe_exit(worker.process.exitcode)
+        if not worker.tasks:
+            return
+        task, stage = worker.tasks.popleft(), worker.stage
+        self._queue.extendleft(reversed(worker.tasks))  # sent but not started: run elsewhere
+        message = f"{reason} while {stage.what}"
+        if stage.what in SETUP_STAGES:
+            if stage.what == "creating the codec":
+                self._broken[task.unit.spec] = message
+            self._settle(UnitResult.failed(task.unit, task.positions, message))
+        elif stage.position is None:  # a batch call: redo it image by image to find the culprit
+            self._queue.appendleft(Task(task.unit, task.positions, True))
+        else:
+            cut = task.positions.index(stage.position)
+            after, before = task.positions[cut + 1 :], task.positions[:cut]
+            self._settle(UnitResult.failed(task.unit, (stage.position,), message))
+            spec = task.unit.spec
+            self._strikes[spec] = self._strikes.get(spec, 0) + 1
+            if self._strikes[spec] >= MAX_STRIKES:
+                self._broken[spec] = f"not run: {MAX_STRIKES} images in a row cost a worker (the last: {message})"
+            if after:
+                self._queue.appendleft(Task(task.unit, after, True))
+            if before:  # these came through on their own: back to one batch call
+                self._queue.appendleft(Task(task.unit, before, False))
+
+    def _settle(self, result: UnitResult) -> None:
+        ordinal = result.unit.ordinal
+        if result.setup_error:
+            self._broken[result.unit.spec] = result.setup_error
+        self._parts[ordinal].append(result)
+        self._left[ordinal] -= len(result.positions)
+        if self._left[ordinal] == 0:
+            self._finished.append(UnitResult.merge(result.unit, self._parts.pop(ordinal)))
+
+    # -- time limits -----------------------------------------------------------------------------
+
+    def _learn_pace(self, task: Task, result: UnitResult) -> None:
+        per_image = result.metrics["encode_s"] + result.metrics["decode_s"]
+        if np.isfinite(per_image).any():
+            pace = float(np.nanmax(per_image))
+            self._pace[task.unit.spec] = max(pace, self._pace.get(task.unit.spec, 0.0))
+
+    def _limit(self, worker: Worker) -> float:
+        stage = worker.stage
+        if stage.what in SETUP_STAGES:
+            return max(self.timeout, SETUP_SECONDS)
+        if stage.count <= 1:
+            return self.timeout
+        limit = self.timeout * stage.count
+        pace = self._pace.get(worker.tasks[0].unit.spec)
+        return limit if pace is None else min(limit, self.timeout + PACE_SLACK * pace * stage.count)
+
+    def _deadline(self, worker: Worker) -> float:
+        return worker.stage.started + self._limit(worker)
+
+
+def describe_exit(code: int | None) -> str:
+    """'worker killed by signal 11 (SIGSEGV)' or 'worker exited with code 3'."""
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = "unknown signal"
+        return f"worker killed by signal {-code} ({name})"
+    return f"worker exited with code {code}"
+
+
+# -- the worker processes ---------------------------------------------------------------------------
+
+
+class Worker:
+    """One worker process and the pipe to it."""
+
+    def __init__(self, context, registry, threads: str, metrics=None) -> None:
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=worker_main, args=(child, registry, os.getpid(), threads, metrics),
+                                       name="compbench-worker")
+        self.process.start()
+        child.close()
+        _LIVE.add(self)
+        #: tasks sent, in order; the first is the one it is on
+        self.tasks: deque[Task] = deque()
+        self.stage: Stage | None = None
+
+    def give(self, task: Task) -> bool:
+        try:
+            self.conn.send((task.unit, task.positions, task.single))
+        except OSError:
+            return False
+        self.tasks.append(task)
+        if len(self.tasks) == 1:
+            self.stage = self.starting()
+        return True
+
+    def starting(self) -> Stage | None:
+        """The stage of a task just begun (before the worker's first report)."""
+        if not self.tasks:
+            return None
+        return Stage("starting", None, len(self.tasks[0].positions), time.monotonic())
+
+    def kill(self) -> None:
+        pid = self.process.pid
+        for kill in (os.killpg, os.kill):  # the group takes any helper process a codec started
+            try:
+                kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self.process.join(5)
+        self.conn.close()
+        _LIVE.discard(self)
+
+
+#: workers not yet killed, for the exit handler
+_LIVE: set[Worker] = set()
+
+
+@atexit.register
+def _kill_live_workers() -> None:  # registered after multiprocessing's, so it runs before it
+    for worker in list(_LIVE):
+        worker.kill()
+
+
+def worker_main(conn, registry, parent_pid: int, threads: str, metrics=None) -> None:
+    """A worker process: run the tasks it is sent until told to stop or its parent is gone."""
+    _die_with_parent(parent_pid)
+    try:
+        os.setpgid(0, 0)
+    except OSError:
+        pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the run handles Ctrl-C and stops us
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for variable in THREAD_VARIABLES:  # read by numerical libraries when first imported
+        os.environ[variable] = threads
+    state = WorkerState(registry, metrics)
+
+    def report(stage: str, position: int | None, count: int) -> None:
+        conn.send(("stage", stage, position, count))
+
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        unit, positions, single = task
+        try:
+            result = run_piece(state, unit, positions, single, report)
+            conn.send(("done", result))
+        except (EOFError, OSError, BrokenPipeError):
+            return
+        except Exception as exc:  # a bug or an unpicklable result: costs this task, not the worker
+            conn.send(("done", UnitResult.failed(unit, positions, f"internal error: {one_line(exc)}")))
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent dies; leave if that already happened."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the run still kills its workers on exit
+        pass
+    if os.getppid() != parent_pid:
+        os._exit(1)

@@ -1,0 +1,139 @@
+"""Work units: self-describing pieces of a run, and what comes back from them.
+
+A unit names everything a worker needs and nothing it must inherit: the dataset (name,
+parameters, split), the image positions in that split (all of one shape, so a codec's batch call
+and the metrics run on one array), and the codec spec. Any executor (the local process pool, a
+future Dask one) can run it in any process that can build the registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .metric_set import CORE_METRICS
+from .spec import CodecSpec
+
+#: per-image metric columns every unit reports (NaN where an image failed): the core metrics;
+#: plugin and codec metrics come with the run's MetricSet
+METRIC_COLUMNS = tuple(metric.name for metric in CORE_METRICS)
+
+
+@dataclass(frozen=True)
+class DataRef:
+    """An opened dataset split, by name: enough for any process to open it again."""
+
+    dataset: str
+    split: str
+    settings: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.settings)
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """One codec setting over some images of one shape."""
+
+    spec: CodecSpec
+    data: DataRef
+    positions: tuple[int, ...]
+    #: the images' shape, (H, W) or (H, W, C)
+    shape: tuple[int, ...]
+    #: positions whose reconstructions (and figure panels) come back, for figure grids
+    samples: tuple[int, ...] = ()
+    #: the unit's number in its run (results are matched to units by it)
+    ordinal: int = 0
+    #: the codec's declared extra metrics: the only extras recorded
+    extra_metrics: tuple[str, ...] = ()
+
+    @property
+    def pixels(self) -> int:
+        return int(self.shape[0] * self.shape[1])
+
+
+@dataclass
+class UnitResult:
+    """What came back for some positions of a unit: per-image metric columns aligned with
+    ``positions``, errors (position -> message), sample reconstructions and figure panels, and
+    notes (codec misbehaviour that cost no image, e.g. an extra metric named like a core one)."""
+
+    unit: WorkUnit
+    positions: tuple[int, ...]
+    metrics: dict[str, np.ndarray]
+    errors: dict[int, str] = field(default_factory=dict)
+    samples: dict[int, np.ndarray] = field(default_factory=dict)
+    panels: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    #: a failure that every later unit of this codec setting would repeat (create() raised)
+    setup_error: str = ""
+
+    @property
+    def pixels(self) -> int:
+        return self.unit.pixels
+
+    @classmethod
+    def failed(cls, unit: WorkUnit, positions: Sequence[int], message: str, setup_error: str = "") -> UnitResult:
+        n = len(positions)
+        return cls(unit, tuple(positions), {name: np.full(n, np.nan) for name in METRIC_COLUMNS},
+                   {int(p): message for p in positions}, setup_error=setup_error)
+
+    @classmethod
+    def merge(cls, unit: WorkUnit, parts: Iterable[UnitResult]) -> UnitResult:
+        """One result for the whole unit from results over parts of its positions."""
+        parts = list(parts)
+        if len(parts) == 1 and parts[0].positions == unit.positions:
+            return parts[0]
+        row = {p: i for i, p in enumerate(unit.positions)}
+        kinds = {name: values.dtype for part in parts for name, values in part.metrics.items()}
+        # numbers start as NaN, text (why a metric failed) as ""
+        metrics = {name: np.full(len(unit.positions), np.nan) if dtype.kind in "fiu"
+                   else np.full(len(unit.positions), "", dtype=object) for name, dtype in kinds.items()}
+        merged = cls(unit, unit.positions, metrics)
+        for part in parts:
+            rows = [row[p] for p in part.positions]
+            for name, values in part.metrics.items():
+                metrics[name][rows] = values
+            merged.errors.update(part.errors)
+            merged.samples.update(part.samples)
+            merged.panels.update(part.panels)
+            merged.notes += tuple(n for n in part.notes if n not in merged.notes)
+            merged.setup_error = merged.setup_error or part.setup_error
+        return merged
+
+
+def plan_units(specs: Sequence[CodecSpec], data: DataRef, positions: Sequence[int],
+               shape_of: Mapping[int, tuple[int, ...]], jobs: int, *, done: set[tuple[int, int]] = frozenset(),
+               skip: Mapping[str, set[tuple[int, ...]]] | None = None, samples: Iterable[int] = (),
+               extra_metrics: Mapping[str, tuple[str, ...]] | None = None,
+               chunk: int | None = None) -> list[WorkUnit]:
+    """Units for every spec over the selected ``positions`` (in order), grouped by image shape and
+    sliced so each codec has a few units per worker (load balance) but units stay large enough
+    for batched codecs.
+
+    ``done`` holds (spec ordinal, position) pairs already recorded (``--resume``); ``skip`` maps
+    a codec name to the shapes it does not take; ``samples`` are positions whose reconstructions
+    come back for figure grids.
+    """
+    skip, extra_metrics = skip or {}, extra_metrics or {}
+    if chunk is None:
+        chunk = int(np.clip(np.ceil(len(positions) / (4 * max(jobs, 1))), 64, 2500))
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for p in positions:
+        by_shape.setdefault(tuple(shape_of[p]), []).append(int(p))
+    wanted = frozenset(int(p) for p in samples)
+    units: list[WorkUnit] = []
+    for ordinal, spec in enumerate(specs):
+        for shape, group in by_shape.items():
+            if shape in skip.get(spec.name, ()):
+                continue
+            todo = [p for p in group if (ordinal, p) not in done]
+            for start in range(0, len(todo), chunk):
+                part = tuple(todo[start : start + chunk])
+                units.append(WorkUnit(spec, data, part, shape, tuple(p for p in part if p in wanted),
+                                      len(units), extra_metrics.get(spec.name, ())))
+    return units

@@ -1,0 +1,234 @@
+"""The worker side of a run: one work unit (or part of one) through a codec, in whatever process
+an executor gives it.
+
+Faults a codec raises cost only the images they strike: a batch call that raises is redone
+image by image; a bitstream that is not bytes, or a reconstruction of the wrong type, shape or
+dtype, is an error on that image. ``report(stage, position, count)`` is called before each step
+so that the executor, which watches from outside, knows what a worker that hangs or dies was
+doing: with ``single=True`` every codec call takes one image, so a crash or a hang names it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from ..contracts.codec import Codec
+from .metric_set import METRIC_ERROR, MetricSet
+from .spec import CodecSpec
+from .units import DataRef, UnitResult, WorkUnit
+
+Report = Callable[[str, "int | None", int], None]
+#: what a worker does before any image: executors give these stages a setup time limit
+SETUP_STAGES = ("starting", "reading the images", "creating the codec")
+#: error prefixes for the codec calls made per image
+VERB = {"encoding": "encode", "decoding": "decode"}
+
+
+def _no_report(stage: str, position: int | None, count: int) -> None:
+    pass
+
+
+class WorkerState:
+    """What one worker keeps between units: the registry (built once, here, unless one is
+    given), the run's metrics (given, or core + plugin + the codec's own), opened dataset sources
+    and built codecs."""
+
+    def __init__(self, registry=None, metrics: MetricSet | None = None) -> None:
+        self._registry = registry
+        self._metrics = metrics
+        self._codec_metrics: dict[str, MetricSet] = {}
+        self._sources: dict[DataRef, object] = {}
+        self._codecs: dict[CodecSpec, Codec] = {}
+
+    def metrics(self, spec: CodecSpec) -> MetricSet:
+        if self._metrics is not None:
+            return self._metrics
+        if spec.name not in self._codec_metrics:
+            factory = self.registry.codec(spec.name)
+            self._codec_metrics[spec.name] = MetricSet.for_run(self.registry, [factory])
+        return self._codec_metrics[spec.name]
+
+    @property
+    def registry(self):
+        if self._registry is None:
+            from ..contracts.registry import build_registry
+
+            self._registry = build_registry()
+        return self._registry
+
+    def read(self, data: DataRef, positions: Sequence[int]) -> list[np.ndarray]:
+        if data not in self._sources:
+            self._sources[data] = self.registry.dataset(data.dataset).open(data.split, **data.kwargs)
+        return self._sources[data].read(list(positions))
+
+    def has_codec(self, spec: CodecSpec) -> bool:
+        return spec in self._codecs
+
+    def codec(self, spec: CodecSpec) -> Codec:
+        if spec not in self._codecs:
+            self._codecs[spec] = self.registry.codec(spec.name).create(**spec.kwargs)
+        return self._codecs[spec]
+
+
+def run_piece(state: WorkerState, unit: WorkUnit, positions: Sequence[int] | None = None,
+              single: bool = False, report: Report = _no_report) -> UnitResult:
+    """Encode, decode and measure ``positions`` of ``unit`` (default: all of them)."""
+    positions = tuple(unit.positions if positions is None else positions)
+    n = len(positions)
+    report("reading the images", None, n)
+    try:
+        images = np.stack(state.read(unit.data, positions))
+    except Exception as exc:
+        return UnitResult.failed(unit, positions, f"reading the images failed: {one_line(exc)}")
+    if images.dtype != np.uint8 or images.shape[1:] != tuple(unit.shape):
+        return UnitResult.failed(unit, positions, f"the dataset gave {images.dtype} images of shape "
+                                 f"{images.shape[1:]}, expected uint8 {tuple(unit.shape)}")
+    if not state.has_codec(unit.spec):
+        report("creating the codec", None, n)
+    try:
+        codec = state.codec(unit.spec)
+    except Exception as exc:
+        message = f"codec setup failed: {one_line(exc)}"
+        return UnitResult.failed(unit, positions, message, setup_error=message)
+
+    errors: dict[int, str] = {}  # row -> message
+    blobs, encode_s = _calls(codec.encode_batch, codec.encode, list(images), positions, "encoding",
+                             single, report, errors)
+    nbytes = np.zeros(n, dtype=np.int64)
+    for i, blob in enumerate(blobs):
+        if i not in errors:
+            problem = bytes_problem(blob)
+            if problem:
+                errors[i] = problem
+            else:
+                nbytes[i] = memoryview(blob).nbytes
+                blobs[i] = bytes(blob) if isinstance(blob, memoryview) else blob
+
+    encoded = [i for i in range(n) if i not in errors]
+    decode_errors: dict[int, str] = {}  # row of ``encoded`` -> message
+    decoded, decode_rows_s = _calls(codec.decode_batch, codec.decode, [blobs[i] for i in encoded],
+                                    tuple(positions[i] for i in encoded), "decoding", single, report,
+                                    decode_errors)
+    decode_s = np.full(n, np.nan)
+    decode_s[encoded] = decode_rows_s
+    reconstructions = np.zeros_like(images)
+    for k, i in enumerate(encoded):
+        problem = decode_errors.get(k) or reconstruction_problem(images[i], decoded[k])
+        if problem:
+            errors[i] = problem
+        else:
+            reconstructions[i] = decoded[k]
+
+    metrics = state.metrics(unit.spec)
+    columns = metrics.empty_columns(n)
+    notes: list[str] = []
+    good = [i for i in range(n) if i not in errors]
+    groups = [[i] for i in good] if single else ([good] if good else [])
+    for rows in groups:
+        report("measuring", positions[rows[0]] if len(rows) == 1 else None, len(rows))
+        try:
+            values, found = measure(metrics, codec, images[rows], reconstructions[rows], nbytes[rows],
+                                    unit.extra_metrics)
+        except Exception as exc:
+            for i in rows:
+                errors[i] = f"metrics failed: {one_line(exc)}"
+            continue
+        for name, column in values.items():
+            columns.setdefault(name, np.full(n, np.nan))[rows] = column
+        failed, ignored = found
+        if failed:  # why a metric is NaN, on the rows it concerns
+            columns.setdefault(METRIC_ERROR, np.full(n, "", dtype=object))[rows] = "; ".join(failed)
+        notes += [note for note in failed + ignored if note not in notes]
+    columns["encode_s"][:] = encode_s
+    columns["decode_s"][:] = decode_s
+
+    wanted = set(unit.samples)
+    sampled = [i for i in range(n) if i not in errors and positions[i] in wanted]
+    samples = {positions[i]: reconstructions[i] for i in sampled}
+    panels: dict[int, dict[str, np.ndarray]] = {}
+    for rows in ([[i] for i in sampled] if single else ([sampled] if sampled else [])):
+        report("drawing figure panels", positions[rows[0]] if len(rows) == 1 else None, len(rows))
+        panels.update(figure_panels(codec, images[rows], [positions[i] for i in rows]))
+    errors_by_position = {positions[i]: message for i, message in errors.items()}
+    return UnitResult(unit, positions, columns, errors_by_position, samples, panels, tuple(notes))
+
+
+def _calls(batch_fn, single_fn, items: list, positions: Sequence[int], stage: str, single: bool,
+           report: Report, errors: dict[int, str]) -> tuple[list, np.ndarray]:
+    """Outputs of the codec's batch method over ``items`` (one call per item when ``single``, or
+    when the batch call raises, so that only the failing items are lost). Failures go into
+    ``errors`` (row -> message); returns the outputs (None where failed) and seconds per item."""
+    seconds = np.full(len(items), np.nan)
+    if not items:
+        return [], seconds
+    if not single:
+        report(stage, positions[0] if len(items) == 1 else None, len(items))
+        start = time.perf_counter()
+        try:
+            outputs = list(batch_fn(items))
+            if len(outputs) == len(items):
+                seconds[:] = (time.perf_counter() - start) / len(items)
+                return outputs, seconds
+        except Exception:
+            pass
+    outputs = []
+    for i, item in enumerate(items):
+        report(stage, positions[i], 1)
+        start = time.perf_counter()
+        try:
+            outputs.append(single_fn(item))
+        except Exception as exc:
+            outputs.append(None)
+            errors[i] = f"{VERB[stage]} failed: {one_line(exc)}"
+        seconds[i] = time.perf_counter() - start
+    return outputs, seconds
+
+
+def measure(metrics: MetricSet, codec: Codec, originals: np.ndarray, reconstructions: np.ndarray,
+            nbytes: np.ndarray, extra_allowed: Sequence[str]):
+    """Every metric of the run on a batch: the core ones, plugin metrics, and the codec's
+    declared extras. Returns the values and two lists of notes: metrics that failed (NaN) and
+    extras that were dropped (named like a core metric, or undeclared): the images are fine,
+    the codec or metric is not."""
+    failed: list[str] = []
+    ignored: list[str] = []
+    overhead = codec.overhead_bytes(originals.shape[1:])
+    values = metrics.measure(originals, reconstructions, nbytes, overhead, codec=codec, notes=failed,
+                             declared_extras=set(extra_allowed), ignored=ignored)
+    return values, (failed, ignored)
+
+
+def figure_panels(codec: Codec, images: np.ndarray, positions: Sequence[int]) -> dict[int, dict[str, np.ndarray]]:
+    try:
+        panels = codec.figure_panels(images)
+        return {p: {name: np.asarray(stack[k]) for name, stack in panels.items()} for k, p in enumerate(positions)}
+    except Exception:  # illustrations are optional: never cost the measurements
+        return {}
+
+
+def bytes_problem(blob) -> str | None:
+    """Why an encoder's output is not a bitstream, or None: bytes, bytearray and memoryview are
+    (counted in bytes); anything else, even an array with a buffer, is refused by type."""
+    if isinstance(blob, (bytes, bytearray, memoryview)):
+        return None
+    kind = type(blob)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    hint = " (use .tobytes())" if hasattr(blob, "tobytes") else ""
+    return f"encode returned {name}, expected bytes{hint}"
+
+
+def reconstruction_problem(original: np.ndarray, image) -> str | None:
+    if not isinstance(image, np.ndarray):
+        return f"decode returned {type(image).__name__}, expected a numpy array"
+    if image.shape != original.shape or image.dtype != original.dtype:
+        return (f"decode returned {image.dtype} {image.shape}, expected "
+                f"{original.dtype} {original.shape}")
+    return None
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
