@@ -178,8 +178,10 @@ def cmd_run(args, rest) -> int:
             print(f"\nBD metrics against {args.anchor} ({quality}):")
             print(format_bd_table(table, tablefmt=args.table_format))
     for name, refused in result.manifest.get("not_applicable", {}).items():
+        reasons = refused["reasons"]
+        more = f" (and {len(reasons) - 2} more sizes: manifest.json)" if len(reasons) > 2 else ""
         print(f"note: {name} is not applicable to {refused['images']} of {refused['of']} images of "
-              f"{args.dataset}: {'; '.join(refused['reasons'])}", file=sys.stderr)
+              f"{args.dataset}: {'; '.join(reasons[:2])}{more}", file=sys.stderr)
     for setting, notes in result.manifest.get("notes", {}).items():
         for note in notes:
             print(f"warning: {setting}: {note}", file=sys.stderr)

@@ -123,6 +123,9 @@ class _Grid:
         x, y = self.layout.cell_origin(row, col)
         if image is not None:
             shown = to_display(image)
+            if max(shown.shape[:2]) > self.layout.cell:  # a photograph: every k-th pixel fits the cell
+                step = math.ceil(max(shown.shape[:2]) / self.layout.cell)
+                shown = shown[::step, ::step]
             factor = max(1, self.layout.cell // max(shown.shape[:2]))
             big = upscale(shown, factor)
             # centre a smaller panel (an 8x8 code) in the cell; figimage counts y from the bottom
@@ -138,8 +141,13 @@ class _Grid:
         return self.layout.cell_origin(0, col)[0] + self.layout.cell / 2
 
 
+#: the largest grid cell in pixels: small images are enlarged up to it, photographs thinned to it
+MAX_CELL = 192
+
+
 def _cell_size(images, scale: int) -> int:
-    return scale * max((max(to_display(im).shape[:2]) for im in images if im is not None), default=8)
+    side = max((max(np.shape(im)[:2]) for im in images if im is not None), default=8)
+    return min(scale * side, max(MAX_CELL, side if side <= MAX_CELL else 0))
 
 
 def _label(labels, class_names, i: int) -> str:
@@ -249,7 +257,7 @@ def write_run_figures(result, out_dir: str | Path, formats: Sequence[str] = ("pn
         reconstructions = {setting: [by_position.get(p) for p in positions]
                            for setting, by_position in result.samples.items() if setting in shown_settings}
         stats = {setting: _sample_stats(result.records, setting, indices) for setting in reconstructions}
-        fig = comparison_figure(data.images[positions], data.labels[positions], result.class_names,
+        fig = comparison_figure(data.read(positions), data.labels[positions], result.class_names,
                                 reconstructions, stats)
         paths += save(fig, out_dir, "fig7_comparison", formats)
 
@@ -262,7 +270,7 @@ def write_run_figures(result, out_dir: str | Path, formats: Sequence[str] = ("pn
         panels = {name: [by_position[p].get(name) for p in shown] for name in names}
         if "reconstruction" not in panels and setting in result.samples:
             panels["reconstruction"] = [result.samples[setting].get(p) for p in shown]
-        fig = panel_figure(data.images[shown], panels, data.labels[shown], result.class_names,
+        fig = panel_figure(data.read(shown), panels, data.labels[shown], result.class_names,
                            title=f"Fig. 6: {setting}")
         paths += save(fig, out_dir, f"fig6_{safe_name(setting)}", formats)
 
