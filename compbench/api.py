@@ -528,7 +528,8 @@ def describe_plugins(registry: Registry | None = None) -> dict:
     return {
         "codecs": [entry(r, {"params": [p.as_dict() for p in r.obj.params],
                              "ladder": list(r.obj.ladder)}) for r in sorted(registry.codecs.values(), key=lambda r: r.name)],
-        "datasets": [entry(r, {"splits": list(r.obj.splits), "classes": list(r.obj.class_names)})
+        "datasets": [entry(r, {"splits": list(r.obj.splits), "classes": list(r.obj.class_names),
+                               "params": [p.as_dict() for p in r.obj.params]})
                      for r in sorted(registry.datasets.values(), key=lambda r: r.name)],
         "trainers": [entry(r, {"params": [p.as_dict() for p in r.obj.params]})
                      for r in sorted(registry.trainers.values(), key=lambda r: r.name)],

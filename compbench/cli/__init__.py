@@ -138,8 +138,9 @@ def cmd_list(args, rest) -> int:
         for item in described[kind]:
             status = "yes" if item["available"] else f"no: {item['reason']} (fix: {item['fix']})"
             detail = ", ".join(f"{p['name']}={p['default']} [{p['range']}]" for p in item.get("params", []))
-            if kind == "datasets":
-                detail = f"splits {'/'.join(item['splits'])}; {len(item['classes'])} classes"
+            if kind == "datasets":  # a folder's classes are known only once it is opened
+                classes = f"; {len(item['classes'])} classes" if item["classes"] else ""
+                detail = "; ".join(filter(None, [detail, f"splits {'/'.join(item['splits'])}{classes}"]))
             rows.append([item["name"], f"{item['distribution']} {item['version']}", detail, status,
                          item["description"]])
         print(f"{kind}:")
