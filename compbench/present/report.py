@@ -19,11 +19,11 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
-from ..contracts.errors import CompbenchError
 from ..contracts.metric import PER_IMAGE_ONLY
 from ..present.tables import declared_metrics, format_value, table_metrics
 from ..run.metric_set import CORE_NAMES, MetricSet
 from ..store.files import write_atomic
+from ..store.reader import load_run, read_table
 from ..store.summary import ALL
 
 #: overall table: the whole-row numbers before the declared metrics: (summary column, header,
@@ -152,12 +152,8 @@ def write_report(results_dir: Path, out_name: str = "report.html") -> Path:
 def render_report(results_dir: Path) -> str:
     """The report page of a results folder, as a string."""
     results_dir = Path(results_dir)
-    problems: list[str] = []
-    manifest = _read_manifest(results_dir / "manifest.json", problems)
-    summary = _read_csv(results_dir / "summary.csv", problems)
-    if manifest is None and summary is None:
-        raise CompbenchError(f"{results_dir} is not a compbench results folder (no summary.csv or "
-                             "manifest.json); pass the folder a run wrote")
+    stored = load_run(results_dir, strict=False)  # a damaged part becomes a note on the page
+    manifest, summary, problems = stored.manifest, stored.summary, list(stored.problems)
     bdrate = _read_csv(results_dir / "bdrate.csv", problems)
     failures = _failures(results_dir / "records.csv", summary, problems)
     declared = declared_metrics(manifest=manifest)
@@ -188,29 +184,12 @@ def render_report(results_dir: Path) -> str:
 # ---------------------------------------------------------------- reading
 
 
-def _read_manifest(path: Path, problems: list[str]) -> dict | None:
-    if not path.exists():
-        return None
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        problems.append(f"could not read {path.name}: {exc}")
-        return None
-    return manifest if isinstance(manifest, dict) else None
-
-
 def _read_csv(path: Path, problems: list[str]) -> pd.DataFrame | None:
     if not path.exists():
         return None
-    try:
-        frame = pd.read_csv(path, dtype={"codec": str, "setting": str, "class": str, "anchor": str,
-                                         "warning": str, "error": str}, keep_default_na=True)
-    except (OSError, ValueError) as exc:  # pandas' parse errors are ValueErrors
-        problems.append(f"could not read {path.name}: {exc}")
-        return None
-    for column in ("codec", "setting", "class", "anchor", "warning", "error"):
-        if column in frame:
-            frame[column] = frame[column].fillna("")
+    frame = read_table(path)
+    if frame is None:
+        problems.append(f"could not read {path.name}")
     return frame
 
 
