@@ -165,9 +165,10 @@ def run(
         if resume:
             position_of = {int(source.indices[p]): int(p) for p in selection}
             writer = RecordsFile.resume(path, columns, ordinal_of, position_of)
-        else:
+            write_json(out_dir / "manifest.json", manifest)
+        else:  # the manifest first: records are never on disk without the run they belong to
+            write_json(out_dir / "manifest.json", manifest)
             writer = RecordsFile.create(path, columns)
-        write_json(out_dir / "manifest.json", manifest)
     units = plan_units(specs, data_ref, selection, shapes, jobs, done=writer.recorded() if writer else set(),
                        skip={name: set(by_shape) for name, by_shape in refused.items()},
                        samples=sample_positions, extra_metrics=declared)

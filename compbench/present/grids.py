@@ -146,7 +146,7 @@ MAX_CELL = 192
 
 
 def _cell_size(images, scale: int) -> int:
-    side = max((max(np.shape(im)[:2]) for im in images if im is not None), default=8)
+    side = max((max(to_display(im).shape[:2]) for im in images if im is not None), default=8)
     return min(scale * side, max(MAX_CELL, side if side <= MAX_CELL else 0))
 
 
