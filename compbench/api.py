@@ -38,6 +38,7 @@ DEFAULT_CODECS = "ddcae,jpeg,jpeg2000"
 DEFAULT_ANCHOR = "jpeg2000"
 #: images per class kept (originals and reconstructions) for figure grids
 SAMPLES_PER_CLASS = 2
+EXECUTORS = ("local", "dask")
 
 
 @dataclass
@@ -80,6 +81,8 @@ def run(
     overwrite: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
     rd_metrics: str | tuple[str, ...] | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
 ) -> RunResult:
     """Run codecs over a dataset (``name`` or ``name:key=value``); write the results folder
     (unless ``write=False``).
@@ -90,6 +93,8 @@ def run(
     the seconds one image may take in one stage. ``rd_metrics``: the quality metrics of the RD
     plots and BD tables (default psnr, ssim), any declared with ``quality_axis=True``. SIGTERM
     is handled like Ctrl-C: :class:`RunInterrupted` with every finished unit on disk.
+    ``executor``: "local" (worker processes here) or "dask" (a local Dask cluster of ``jobs``
+    workers, or the one whose scheduler is at ``scheduler``, ``tcp://HOST:PORT``).
     """
     given_registry = registry
     registry = registry or build_registry()
@@ -157,6 +162,24 @@ def run(
         "rd_metrics": list(rd_metrics),
     }
 
+    if executor not in EXECUTORS:
+        raise CompbenchError(f"unknown --executor {executor!r}; valid: {', '.join(EXECUTORS)}")
+    if scheduler and executor != "dask":
+        raise CompbenchError("--scheduler needs --executor dask")
+    pool_registry = given_registry  # None: each worker builds its own from the entry points
+    # Dask connects and checks its workers' versions here, before any folder is made
+    with open_executor(executor, jobs, timeout, pool_registry, metric_set, scheduler, registry) as pool:
+        if executor == "dask":
+            manifest["run"].update(executor="dask", scheduler=scheduler or "local cluster", jobs=pool.slots)
+        return _run_units(pool, manifest["run"]["jobs"], specs, data_ref, source, selection, shapes, refused,
+                          declared, columns, class_names, sample_positions, config, manifest, dataset, split,
+                          out, write, resume, overwrite, progress, clock, anchor, figures, figure_formats,
+                          table_format, metric_set, rd_metrics)
+
+
+def _run_units(pool, jobs, specs, data_ref, source, selection, shapes, refused, declared, columns, class_names,
+               sample_positions, config, manifest, dataset, split, out, write, resume, overwrite, progress,
+               clock, anchor, figures, figure_formats, table_format, metric_set, rd_metrics) -> RunResult:
     out_dir, writer = None, None
     ordinal_of = {spec.label: i for i, spec in enumerate(specs)}
     if write:
@@ -177,7 +200,6 @@ def run(
     panels: dict[str, dict[int, dict[str, np.ndarray]]] = {spec.label: {} for spec in specs}
     notes: dict[str, list[str]] = {}
     bar = ProgressBar(sum(len(unit.positions) for unit in units), enabled=progress)
-    pool_registry = given_registry  # None: each worker builds its own from the entry points
 
     def keep(result) -> None:
         label = result.unit.spec.label
@@ -187,8 +209,7 @@ def run(
             if note not in notes.setdefault(label, []):
                 notes[label].append(note)
 
-    with interrupts_raised(), _stopping(writer, out_dir), \
-            LocalPool(jobs, timeout, pool_registry, metric_set) as pool:
+    with interrupts_raised(), _stopping(writer, out_dir):
         for result in pool.run(units):
             frame = unit_records(result, source, class_names, dataset, split, columns)
             keys = np.column_stack([np.full(len(frame), ordinal_of[result.unit.spec.label]),
@@ -219,6 +240,15 @@ def run(
                           {label: {rel[p]: image for p, image in by.items()} for label, by in samples.items()},
                           {label: {rel[p]: named for p, named in by.items()} for label, by in panels.items()},
                           anchor, figures, figure_formats, table_format, metric_set, rd_metrics)
+
+
+def open_executor(executor: str, jobs: int, timeout: float, registry, metrics, scheduler, run_registry):
+    """The run's executor (a context manager with ``run(units)``): the local pool, or Dask."""
+    if executor == "dask":
+        from .run.dask_executor import DaskExecutor, installed_versions
+
+        return DaskExecutor(jobs, timeout, None, metrics, scheduler, expected=installed_versions(run_registry))
+    return LocalPool(jobs, timeout, registry, metrics)
 
 
 def finish_run(records: pd.DataFrame, manifest: dict, out_dir: Path | None, data: ImageSet, class_names,
