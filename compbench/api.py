@@ -31,22 +31,26 @@ from .run.units import DataRef, plan_units
 from .store.files import write_atomic, write_json
 from .store.folder import NEW, OVERWRITE, RESUME, claim_folder, default_folder, read_manifest
 from .store.manifest import environment, now_iso, plugin_requirements
-from .store.records import RecordsFile, read_records, record_columns, record_frame, unit_records
-from .store.summary import summarize
+from .store.records import RecordsFile, iter_records, read_records, record_columns, record_frame, unit_records
+from .store.summary import summarize, summarize_file
 
 DEFAULT_CODECS = "ddcae,jpeg,jpeg2000"
 DEFAULT_ANCHOR = "jpeg2000"
 #: images per class kept (originals and reconstructions) for figure grids
 SAMPLES_PER_CLASS = 2
+EXECUTORS = ("local", "dask")
 
 
 @dataclass
 class RunResult:
-    records: pd.DataFrame
+    #: the records (a frame), or the records.csv they are read from when first asked for
+    #: (:attr:`records`): a large run's records are never all in memory unless asked for
+    stored_records: pd.DataFrame | Path
     summary: pd.DataFrame
     out_dir: Path | None
     manifest: dict
-    data: ImageSet
+    #: the selected images: an ImageSet, or a :class:`Selection` read by position (:attr:`data`)
+    selection: ImageSet | Selection
     #: setting label -> {position in data: reconstruction}, a few images per class
     samples: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)
     class_names: tuple[str, ...] = ()
@@ -57,6 +61,52 @@ class RunResult:
     bdrate: pd.DataFrame | None = None
     #: quality metrics drawn as RD-plot y-axes (and BD tables), from ``rd_metrics``
     rd_metrics: tuple[str, ...] = DEFAULT_RD_METRICS
+    #: the records of the sample images (what the figure grids print beside them)
+    sample_records: pd.DataFrame | None = None
+
+    @property
+    def records(self) -> pd.DataFrame:
+        """Every record, in canonical order (read from records.csv when first asked for)."""
+        if isinstance(self.stored_records, Path):
+            self.stored_records = read_records(self.stored_records)
+        return self.stored_records
+
+    @property
+    def data(self) -> ImageSet:
+        """The selected images in memory (read when first asked for)."""
+        if isinstance(self.selection, Selection):
+            self.selection = self.selection.load()
+        return self.selection
+
+
+@dataclass
+class Selection:
+    """The selected images of a source, read by position only when wanted (figures read a few)."""
+
+    source: ImageSource
+    positions: np.ndarray
+    class_names: tuple[str, ...] = ()
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.asarray(self.source.labels)[self.positions]
+
+    @property
+    def indices(self) -> np.ndarray:
+        return np.asarray(self.source.indices)[self.positions]
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def read(self, positions) -> list[np.ndarray]:
+        return self.source.read([int(self.positions[int(p)]) for p in positions])
+
+    def load(self) -> ImageSet:
+        source, selection = self.source, self.positions
+        if hasattr(source, "take"):
+            return source.take(selection)
+        return ImageSet(source.read(selection), source.labels[selection], source.indices[selection],
+                        self.class_names)
 
 
 def run(
@@ -80,6 +130,8 @@ def run(
     overwrite: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
     rd_metrics: str | tuple[str, ...] | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
 ) -> RunResult:
     """Run codecs over a dataset (``name`` or ``name:key=value``); write the results folder
     (unless ``write=False``).
@@ -90,6 +142,8 @@ def run(
     the seconds one image may take in one stage. ``rd_metrics``: the quality metrics of the RD
     plots and BD tables (default psnr, ssim), any declared with ``quality_axis=True``. SIGTERM
     is handled like Ctrl-C: :class:`RunInterrupted` with every finished unit on disk.
+    ``executor``: "local" (worker processes here) or "dask" (a local Dask cluster of ``jobs``
+    workers, or the one whose scheduler is at ``scheduler``, ``tcp://HOST:PORT``).
     """
     given_registry = registry
     registry = registry or build_registry()
@@ -157,6 +211,24 @@ def run(
         "rd_metrics": list(rd_metrics),
     }
 
+    if executor not in EXECUTORS:
+        raise CompbenchError(f"unknown --executor {executor!r}; valid: {', '.join(EXECUTORS)}")
+    if scheduler and executor != "dask":
+        raise CompbenchError("--scheduler needs --executor dask")
+    pool_registry = given_registry  # None: each worker builds its own from the entry points
+    # Dask connects and checks its workers' versions here, before any folder is made
+    with open_executor(executor, jobs, timeout, pool_registry, metric_set, scheduler, registry) as pool:
+        if executor == "dask":
+            manifest["run"].update(executor="dask", scheduler=scheduler or "local cluster", jobs=pool.slots)
+        return _run_units(pool, manifest["run"]["jobs"], specs, data_ref, source, selection, shapes, refused,
+                          declared, columns, class_names, sample_positions, config, manifest, dataset, split,
+                          out, write, resume, overwrite, progress, clock, anchor, figures, figure_formats,
+                          table_format, metric_set, rd_metrics)
+
+
+def _run_units(pool, jobs, specs, data_ref, source, selection, shapes, refused, declared, columns, class_names,
+               sample_positions, config, manifest, dataset, split, out, write, resume, overwrite, progress,
+               clock, anchor, figures, figure_formats, table_format, metric_set, rd_metrics) -> RunResult:
     out_dir, writer = None, None
     ordinal_of = {spec.label: i for i, spec in enumerate(specs)}
     if write:
@@ -173,12 +245,12 @@ def run(
                        skip={name: set(by_shape) for name, by_shape in refused.items()},
                        samples=sample_positions, extra_metrics=declared)
 
+    # records go to records.csv only; a run that writes no folder keeps them in memory
     frames: list[tuple[np.ndarray, pd.DataFrame]] = []
     samples: dict[str, dict[int, np.ndarray]] = {spec.label: {} for spec in specs}
     panels: dict[str, dict[int, dict[str, np.ndarray]]] = {spec.label: {} for spec in specs}
     notes: dict[str, list[str]] = {}
     bar = ProgressBar(sum(len(unit.positions) for unit in units), enabled=progress)
-    pool_registry = given_registry  # None: each worker builds its own from the entry points
 
     def keep(result) -> None:
         label = result.unit.spec.label
@@ -188,24 +260,24 @@ def run(
             if note not in notes.setdefault(label, []):
                 notes[label].append(note)
 
-    with interrupts_raised(), _stopping(writer, out_dir), \
-            LocalPool(jobs, timeout, pool_registry, metric_set) as pool:
+    with interrupts_raised(), _stopping(writer, out_dir):
         for result in pool.run(units):
             frame = unit_records(result, source, class_names, dataset, split, columns)
             keys = np.column_stack([np.full(len(frame), ordinal_of[result.unit.spec.label]),
                                     np.asarray(result.positions)])
             if writer is not None:
                 writer.append(frame, keys)
-            frames.append((keys, frame))
+            else:
+                frames.append((keys, frame))
             keep(result)
             bar.advance(len(frame), result.unit.spec.label)
         bar.close()
         if writer is not None:
             writer.finish()
-        if resume:
-            records = read_records(writer.path)
+            records = writer.path
         else:
             records = _in_order(frames, columns)
+            del frames
         # reconstructions for the figure grids of images recorded by an earlier (resumed) run
         for result in pool.run(_sample_units(specs, data_ref, records, samples, sample_positions, shapes,
                                              source, refused, declared)):
@@ -214,12 +286,20 @@ def run(
         manifest["notes"] = notes
         manifest["seconds"] = round(time.perf_counter() - clock, 3)
         rel = {int(p): i for i, p in enumerate(selection)}
-        data = source.take(selection) if hasattr(source, "take") else ImageSet(
-            source.read(selection), source.labels[selection], source.indices[selection], class_names)
-        return finish_run(records, manifest, out_dir, data, class_names,
+        return finish_run(records, manifest, out_dir, Selection(source, np.asarray(selection), tuple(class_names)),
+                          class_names,
                           {label: {rel[p]: image for p, image in by.items()} for label, by in samples.items()},
                           {label: {rel[p]: named for p, named in by.items()} for label, by in panels.items()},
                           anchor, figures, figure_formats, table_format, metric_set, rd_metrics)
+
+
+def open_executor(executor: str, jobs: int, timeout: float, registry, metrics, scheduler, run_registry):
+    """The run's executor (a context manager with ``run(units)``): the local pool, or Dask."""
+    if executor == "dask":
+        from .run.dask_executor import DaskExecutor, installed_versions
+
+        return DaskExecutor(jobs, timeout, None, metrics, scheduler, expected=installed_versions(run_registry))
+    return LocalPool(jobs, timeout, registry, metrics)
 
 
 def finish_run(records: pd.DataFrame, manifest: dict, out_dir: Path | None, data: ImageSet, class_names,
@@ -229,15 +309,46 @@ def finish_run(records: pd.DataFrame, manifest: dict, out_dir: Path | None, data
     """Summary, BD table, figures, manifest and report from a run's records: the end of every
     run, and all that a folder whose records are complete still needs (:func:`finish`)."""
     metrics = metrics or MetricSet.stored(manifest)
-    summary = summarize(records, class_names, metrics)
-    manifest = {**manifest, "status": "complete", "errors": int((records["error"] != "").sum())}
-    if counts := metric_error_counts(records):
+    wanted = {int(i) for i in data.indices[sorted({int(p) for by in samples.values() for p in by})]}
+    if isinstance(records, Path):  # read a chunk at a time, never whole
+        tally = _Tally(wanted)
+        summary = summarize_file(records, class_names, metrics, keep=tally.add)
+    else:
+        tally = _Tally(wanted)
+        tally.add(records)
+        summary = summarize(records, class_names, metrics)
+    manifest = {**manifest, "status": "complete", "errors": tally.errors}
+    if counts := tally.metric_errors():
         manifest["metric_errors"] = counts
     result = RunResult(records, summary, out_dir, manifest, data, samples, tuple(class_names), panels,
-                       bd_tables(summary, anchor, rd_metrics), tuple(rd_metrics))
+                       bd_tables(summary, anchor, rd_metrics), tuple(rd_metrics), tally.sample_records())
     if out_dir is not None:
         write_results_folder(result, figures, figure_formats, table_format)
     return result
+
+
+class _Tally:
+    """What the manifest and figures need from a run's records, gathered a chunk at a time:
+    failed images, metric_error notes (counted in order of first appearance), and the rows of
+    the sample images."""
+
+    def __init__(self, sample_indices: set[int]) -> None:
+        self.wanted = np.array(sorted(sample_indices), dtype=np.int64)
+        self.errors = 0
+        self.notes: dict[str, int] = {}
+        self.picked: list[pd.DataFrame] = []
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        self.errors += int((chunk["error"] != "").sum())
+        for note, count in metric_error_counts(chunk, limit=None).items():
+            self.notes[note] = self.notes.get(note, 0) + count
+        self.picked.append(chunk[chunk["index"].isin(self.wanted)])
+
+    def metric_errors(self, limit: int = 20) -> dict[str, int]:
+        return dict(list(self.notes.items())[:limit])
+
+    def sample_records(self) -> pd.DataFrame | None:
+        return pd.concat(self.picked, ignore_index=True) if self.picked else None
 
 
 def finish(out: str | Path, figures: bool = True, figure_formats: tuple[str, ...] = ("png",),
@@ -317,6 +428,9 @@ def _sample_units(specs, data_ref, records, samples, sample_positions, shapes, s
     were recorded before, without an error), for the figure grids; not recorded."""
     if all(p in samples[spec.label] for spec in specs for p in sample_positions):
         return []
+    if isinstance(records, Path):  # only the rows of the sample images are needed
+        wanted = {int(source.indices[p]) for p in sample_positions}
+        records = pd.concat([chunk[chunk["index"].isin(wanted)] for chunk in iter_records(records, 50_000)])
     recorded_ok = set(zip(records.loc[records["error"] == "", "setting"], records.loc[records["error"] == "", "index"].astype(int)))
     units = []
     for spec in specs:

@@ -45,6 +45,11 @@ def build_parser() -> ArgumentParser:
     run.add_argument("--allow-errors", action="store_true",
                      help="exit 0 even when images failed (default: exit 1 after writing everything)")
     run.add_argument("--jobs", type=positive_int, help="worker processes (default: one per core)")
+    run.add_argument("--executor", choices=api.EXECUTORS, default="local",
+                     help="where the work runs: local worker processes, or Dask (a local cluster of --jobs "
+                          "workers, or the one at --scheduler; needs compbench[dask])")
+    run.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                     help="with --executor dask: the address of a running Dask scheduler")
     run.add_argument("--timeout", type=positive_float, default=api.DEFAULT_TIMEOUT,
                      help="seconds one image may take to encode (or decode) before it is recorded as "
                           f"timed out and its worker replaced (default: {api.DEFAULT_TIMEOUT:g}; a batch "
@@ -164,7 +169,8 @@ def cmd_run(args, rest) -> int:
                      per_class=args.per_class, out=args.out, jobs=args.jobs, sweep=args.sweep,
                      progress=not args.quiet, figures=not args.no_figures, figure_formats=formats,
                      anchor=args.anchor, table_format=args.table_format, resume=args.resume,
-                     overwrite=args.overwrite, rd_metrics=args.rd_metrics, timeout=args.timeout)
+                     overwrite=args.overwrite, rd_metrics=args.rd_metrics, timeout=args.timeout,
+                     executor=args.executor, scheduler=args.scheduler)
     summary = result.summary
     settings = list(dict.fromkeys(summary["setting"]))
     if len(settings) <= 4:

@@ -240,7 +240,9 @@ def write_run_figures(result, out_dir: str | Path, formats: Sequence[str] = ("pn
     ``fig6_<setting>`` for each setting whose codec provided panels, Figs. 8-10 and, when some
     codec ran at two settings or more, the rate-distortion curves. Colors are fixed once for
     the run, so a codec looks the same in every plot."""
-    summary, data = result.summary, result.data
+    # the selection read by position and the sample images' records: never the whole run
+    summary, data = result.summary, getattr(result, "selection", None) or result.data
+    sample_records = getattr(result, "sample_records", None)
     if summary.empty:
         return []
     colors = codec_colors(summary["codec"])
@@ -256,7 +258,8 @@ def write_run_figures(result, out_dir: str | Path, formats: Sequence[str] = ("pn
         indices = data.indices[positions]
         reconstructions = {setting: [by_position.get(p) for p in positions]
                            for setting, by_position in result.samples.items() if setting in shown_settings}
-        stats = {setting: _sample_stats(result.records, setting, indices) for setting in reconstructions}
+        records = sample_records if sample_records is not None else result.records
+        stats = {setting: _sample_stats(records, setting, indices) for setting in reconstructions}
         fig = comparison_figure(data.read(positions), data.labels[positions], result.class_names,
                                 reconstructions, stats)
         paths += save(fig, out_dir, "fig7_comparison", formats)

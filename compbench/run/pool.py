@@ -84,10 +84,13 @@ class LocalPool:
     tests and benchmarks do; by default each worker builds its own.
     """
 
-    def __init__(self, jobs: int = 1, timeout: float = DEFAULT_TIMEOUT, registry=None, metrics=None) -> None:
+    def __init__(self, jobs: int = 1, timeout: float = DEFAULT_TIMEOUT, registry=None, metrics=None,
+                 start_method: str = "fork", threads: int | None = None) -> None:
         self.jobs, self.timeout, self.registry = max(1, jobs), float(timeout), registry
         self.metrics = metrics  # the run's MetricSet (None: each worker builds core + plugins + codec's)
-        self._context = multiprocessing.get_context("fork")
+        # "fork" starts a worker in milliseconds; "spawn" is for a multi-threaded host process
+        # (a Dask worker), where a forked child could inherit a lock another thread held
+        self._context = multiprocessing.get_context(start_method)
         self._workers: list[Worker] = []
         self._queue: deque[Task] = deque()
         self._parts: dict[int, list[UnitResult]] = {}
@@ -96,7 +99,8 @@ class LocalPool:
         self._broken: dict = {}  # spec -> why its codec cannot be set up
         self._pace: dict = {}  # spec -> seconds per image, the slowest part seen
         self._strikes: dict = {}  # spec -> images in a row that killed or overran a worker
-        self._threads = str(max(1, (os.cpu_count() or 1) // self.jobs))
+        self._threads = str(threads or max(1, (os.cpu_count() or 1) // self.jobs))
+        self._probed: set = set()  # specs whose pace is being learned (a pool kept across runs probes once)
 
     def __enter__(self) -> LocalPool:
         return self
@@ -106,15 +110,15 @@ class LocalPool:
 
     def run(self, units: Iterable[WorkUnit]) -> Iterator[UnitResult]:
         """Yield one result per unit, as units finish (in any order). The pool can run again
-        after; :meth:`close` (or leaving a ``with`` block) stops its workers."""
-        probed = set()
+        after, on the same workers; :meth:`close` (or leaving a ``with`` block) stops them, as
+        does leaving the loop early or an error."""
         for unit in units:
             if not unit.positions:
                 continue
             self._parts[unit.ordinal], self._left[unit.ordinal] = [], len(unit.positions)
             head = unit.positions
-            if unit.spec not in probed and len(head) > 1:
-                probed.add(unit.spec)
+            if unit.spec not in self._probed and len(head) > 1:
+                self._probed.add(unit.spec)
                 head = unit.positions[:PROBE_IMAGES]
                 self._queue.append(Task(unit, head, True))
                 head = unit.positions[len(head):]
@@ -126,8 +130,9 @@ class LocalPool:
                 self._wait()
                 self._dispatch()  # hand out work before the caller spends time on the results
                 yield from self._take_finished()
-        finally:
+        except BaseException:  # also GeneratorExit: a caller that stops early leaves no workers
             self.close()
+            raise
 
     def close(self) -> None:
         """Stop every worker now (they hold nothing that is not in a result already)."""
