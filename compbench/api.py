@@ -30,7 +30,7 @@ from .run.spec import CodecSpec, parse_codec_specs
 from .run.units import DataRef, plan_units
 from .store.files import write_atomic, write_json
 from .store.folder import NEW, OVERWRITE, RESUME, claim_folder, default_folder, read_manifest
-from .store.manifest import environment, now_iso, plugin_requirements
+from .store.manifest import now_iso, run_manifest
 from .store.records import RecordsFile, iter_records, read_records, record_columns, record_frame, unit_records
 from .store.summary import summarize, summarize_file
 
@@ -193,23 +193,13 @@ def run(
     data_ref = DataRef(dataset, split, tuple(sorted(dataset_settings.items())))
     config = {"codecs": [spec.label for spec in specs], "dataset": dataset, "dataset_settings": dataset_text,
               "split": split, "limit": limit, "per_class": per_class}
-    manifest = {
-        "command": command or " ".join(shlex.quote(a) for a in sys.argv),
-        "status": "running",
-        "started": started,
-        **environment(),
-        "plugins": plugin_requirements(registry),
-        "codecs": {spec.label: {"codec": spec.name, "settings": spec.kwargs} for spec in specs},
-        "codec_libraries": {name: factory.library_versions() for name, factory in factories.items()},
-        "config": config,
-        "run": {"dataset": dataset, "split": split, "images": len(selection), "limit": limit,
-                "per_class": per_class, "jobs": jobs, "timeout": timeout},
-        "failed_plugins": dict(registry.failures),
-        **dataset_facts(adapter, source, split),
-        "not_applicable": {name: describe_refusal(by_shape, shapes) for name, by_shape in refused.items()},
-        "metrics": metric_set.declarations(),
-        "rd_metrics": list(rd_metrics),
-    }
+    manifest = run_manifest(
+        command=command or " ".join(shlex.quote(a) for a in sys.argv), started=started, registry=registry,
+        specs=specs, factories=factories, config=config,
+        run={"dataset": dataset, "split": split, "images": len(selection), "limit": limit,
+             "per_class": per_class, "jobs": jobs, "timeout": timeout},
+        adapter=adapter, source=source, split=split, refused=refused, shapes=shapes, metrics=metric_set,
+        rd_metrics=rd_metrics)
 
     if executor not in EXECUTORS:
         raise CompbenchError(f"unknown --executor {executor!r}; valid: {', '.join(EXECUTORS)}")
@@ -404,17 +394,6 @@ def finish(out: str | Path, figures: bool = True, figure_formats: tuple[str, ...
                       manifest.get("rd_metrics") or DEFAULT_RD_METRICS)
 
 
-def dataset_facts(adapter: DatasetAdapter, source: ImageSource, split: str) -> dict:
-    """What the manifest records of the images: a checksum of every file used, and every file
-    skipped or converted on the way in (with the reason)."""
-    facts = {"dataset_checksums": source.checksums() or adapter.checksums(split)}
-    if source.skipped:
-        facts["dataset_skipped"] = dict(source.skipped)
-    if getattr(source, "conversions", ()):
-        facts["dataset_conversions"] = dict(source.conversions)
-    return facts
-
-
 def image_shapes(source: ImageSource, positions) -> dict[int, tuple[int, ...]]:
     """Position -> image shape, read once per image (or once, for an array of one shape)."""
     images = getattr(source, "images", None)
@@ -464,11 +443,6 @@ def not_applicable(factories: dict[str, CodecFactory], shapes: dict[int, tuple])
             if reason:
                 refused.setdefault(name, {})[shape] = str(reason)
     return refused
-
-
-def describe_refusal(by_shape: dict[tuple, str], shapes: dict[int, tuple]) -> dict:
-    skipped = sum(1 for shape in shapes.values() if shape in by_shape)
-    return {"images": skipped, "of": len(shapes), "reasons": list(dict.fromkeys(by_shape.values()))}
 
 
 class RunInterrupted(KeyboardInterrupt):

@@ -84,3 +84,44 @@ def plugin_requirements(registry) -> list[str]:
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def run_manifest(*, command: str, started: str, registry, specs, factories: dict, config: dict, run: dict,
+                 adapter, source, split: str, refused: dict, shapes: dict, metrics, rd_metrics) -> dict:
+    """What a run records about itself when it starts (``status: running``; the end adds the
+    counts): the command and the software, the codecs and their libraries, the images (a
+    checksum of every file used, files skipped or converted), codecs not applicable to some
+    images and why, and the declarations of every metric measured."""
+    return {
+        "command": command,
+        "status": "running",
+        "started": started,
+        **environment(),
+        "plugins": plugin_requirements(registry),
+        "codecs": {spec.label: {"codec": spec.name, "settings": spec.kwargs} for spec in specs},
+        "codec_libraries": {name: factory.library_versions() for name, factory in factories.items()},
+        "config": config,
+        "run": run,
+        "failed_plugins": dict(registry.failures),
+        **dataset_facts(adapter, source, split),
+        "not_applicable": {name: describe_refusal(by_shape, shapes) for name, by_shape in refused.items()},
+        "metrics": metrics.declarations(),
+        "rd_metrics": list(rd_metrics),
+    }
+
+
+def dataset_facts(adapter, source, split: str) -> dict:
+    """A checksum of every file used, and every file skipped or converted on the way in (with
+    the reason)."""
+    facts = {"dataset_checksums": source.checksums() or adapter.checksums(split)}
+    if source.skipped:
+        facts["dataset_skipped"] = dict(source.skipped)
+    if getattr(source, "conversions", ()):
+        facts["dataset_conversions"] = dict(source.conversions)
+    return facts
+
+
+def describe_refusal(by_shape: dict[tuple, str], shapes: dict[int, tuple]) -> dict:
+    """A codec's refusal of some image shapes: how many images, of how many, and why."""
+    skipped = sum(1 for shape in shapes.values() if shape in by_shape)
+    return {"images": skipped, "of": len(shapes), "reasons": list(dict.fromkeys(by_shape.values()))}
