@@ -49,8 +49,8 @@ def test_local_cluster_records_match_the_local_pool(with_zoo, tmp_path):
 
 @pytest.mark.slow
 def test_faults_on_dask_are_recorded_as_locally(with_zoo, tmp_path, mnist_test):
-    local, expected = run_records(tmp_path, "local", "--codecs", FAULTS, "--timeout", 1, "--jobs", 2)
-    dask, found = run_records(tmp_path, "dask", "--codecs", FAULTS, "--timeout", 1, "--jobs", 2,
+    local, expected = run_records(tmp_path, "local", "--codecs", FAULTS, "--timeout", test_faults.TIMEOUT, "--jobs", 2)
+    dask, found = run_records(tmp_path, "dask", "--codecs", FAULTS, "--timeout", test_faults.TIMEOUT, "--jobs", 2,
                               "--executor", "dask")
     assert local.returncode == dask.returncode == 1, dask.stderr  # images failed: exit 1
     pd.testing.assert_frame_equal(without_timings(found), without_timings(expected))
