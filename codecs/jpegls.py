@@ -4,7 +4,6 @@ from compbench.contracts.hookspecs import hookimpl
 
 from ._imaging import ImagecodecsCodec, ImagecodecsFactory
 
-
 EOI = b"\xff\xd9"
 
 
