@@ -16,6 +16,7 @@ byte for byte, with any number of workers (tested).
 from __future__ import annotations
 
 import csv
+import json
 import math
 import multiprocessing
 import os
@@ -43,8 +44,12 @@ FINAL_LR_FRACTION = 0.05
 FINETUNE_LR = 1e-3
 #: test images the progress lines and the log are measured on
 EVAL_IMAGES = 1000
-LOG_NAME = "training-log.csv"
-PLOT_NAME = "loss-curve.png"
+#: beside the weights file, one per dataset (the shipped folder holds both datasets')
+LOG_NAME = "training-log-{dataset}.csv"
+PLOT_NAME = "loss-curve-{dataset}.png"
+#: how long the run took and under what load: kept out of the weights file, whose bytes
+#: depend only on the seed and the data
+TIMING_NAME = "training-time-{dataset}.json"
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,8 @@ def run(settings: dict, out: Path, log: Callable[[str], None]) -> Path:
     # this process and every worker it started and joined (their imports and data loading too)
     cpu = time.process_time() - cpu_started + _children_cpu() - children_started
     config = {
-        "trainer": dict(settings),
+        # the worker count does not change the weights, so it stays out of their file
+        "trainer": {name: value for name, value in settings.items() if name != "workers"},
         "dataset": f"{settings['dataset']}/train",
         "train_images": _train_images(settings),
         "architecture": f"4x4 fold, 3x3 convs {HIDDEN} wide, {LATENT}x7x7 latent, linear paths, "
@@ -127,11 +133,6 @@ def run(settings: dict, out: Path, log: Callable[[str], None]) -> Path:
                 "uniform noise in place of rounding",
         "torch": torch.__version__,
         "torch_threads_per_job": 1,
-        "wall_seconds": round(wall, 1),
-        "cpu_seconds": round(cpu, 1),
-        # the machine is shared: the 1-minute load average at the start and at the end
-        "load_average": [round(load_started, 2), round(os.getloadavg()[0], 2)],
-        "cpus": os.cpu_count(),
         "points": [{"lambda": p.job.lmbda, "test_bpp": round(p.rows[-1].test_bpp, 4),
                     "test_psnr": round(p.rows[-1].test_psnr, 3)} for p in points],
     }
@@ -139,9 +140,14 @@ def run(settings: dict, out: Path, log: Callable[[str], None]) -> Path:
     path = weights_file.default_path(settings["dataset"]).name
     weights_file.save(out / path, settings["dataset"], HIDDEN, LATENT,
                       [(p.job.lmbda, p.state) for p in points], config)
+    timing = {"wall_seconds": round(wall, 1), "cpu_seconds": round(cpu, 1), "workers": workers,
+              "cpus": os.cpu_count(),
+              # the machine is shared: the 1-minute load average at the start and at the end
+              "load_average": [round(load_started, 2), round(os.getloadavg()[0], 2)]}
+    (out / TIMING_NAME.format(dataset=settings["dataset"])).write_text(json.dumps(timing, indent=1) + "\n")
     rows = [row for result in results.values() for row in result.rows]
-    _write_log(out / LOG_NAME, rows)
-    _plot(out / PLOT_NAME, results, settings)
+    _write_log(out / LOG_NAME.format(dataset=settings["dataset"]), rows)
+    _plot(out / PLOT_NAME.format(dataset=settings["dataset"]), results, settings)
     log(f"done in {wall:.0f} s wall, {cpu:.0f} s CPU")
     return out / path
 
@@ -217,7 +223,7 @@ def _train(job: Job, state: dict[str, np.ndarray] | None, log: Callable[[str], N
                   time.perf_counter() - started, time.process_time() - cpu_started)
         result.rows.append(row)
         if step:
-            log(f"{job.name} (lambda {job.lmbda:g}): epoch {row.epoch:g}/{job.epochs:g}: train loss "
+            log(f"{job.name} (lambda {job.lmbda:g}): epoch {row.epoch:.3g}/{job.epochs:g}: train loss "
                 f"{row.train_loss:.4f}, test {row.test_bpp:.3f} bpp {row.test_psnr:.2f} dB "
                 f"({row.seconds:.0f} s)")
 
