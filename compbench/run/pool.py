@@ -51,7 +51,7 @@ DEFAULT_TIMEOUT = 60.0
 #: at least this long to open the dataset and create a codec (loading a model takes a while)
 SETUP_SECONDS = 120.0
 #: images of each setting's first unit run one by one to learn the setting's pace
-PROBE_IMAGES = 16
+PROBE_IMAGES = 8
 #: a batch may take this many times the setting's known pace (plus the timeout) before it is
 #: redone image by image
 PACE_SLACK = 10.0
@@ -128,6 +128,8 @@ class LocalPool:
                 head = unit.positions[len(head):]
             if head:
                 self._queue.append(Task(unit, head, False))
+        while len(self._workers) < min(self.jobs, len(self._queue)):  # forks overlap the probes
+            self._start_worker()
         try:
             while self._queue or self._busy():
                 self._dispatch()
@@ -139,6 +141,8 @@ class LocalPool:
 
     def close(self) -> None:
         """Stop every worker now (they hold nothing that is not in a result already)."""
+        for worker in self._workers:
+            worker.kill(wait=False)
         for worker in self._workers:
             worker.kill()
         self._workers.clear()
@@ -337,13 +341,15 @@ class Worker:
             return posted[1]
         return Stage("starting", None, len(self.tasks[0].positions) if self.tasks else 0, self._head_since)
 
-    def kill(self) -> None:
+    def kill(self, wait: bool = True) -> None:
         pid = self.process.pid
         for kill in (os.killpg, os.kill):  # the group takes any helper process a codec started
             try:
                 kill(pid, signal.SIGKILL)
             except OSError:
                 pass
+        if not wait:
+            return
         self.process.join(5)
         self.conn.close()
         _LIVE.discard(self)
