@@ -11,6 +11,8 @@
    cold (target: at most 10% slower) and the pass-through run (same target).
 4. Scaling: jpeg2000 over 8,000 images with ``jobs=2`` against ``jobs=1`` (api.run, no files;
    target >= 1.7x on 2 cores).
+5. Dask: ``executor="dask"`` on a LocalCluster of 2 workers against the local pool's 2 workers,
+   jpeg,jpeg2000 over the 10,000 test images (target: at least 0.8x the throughput).
 
 Run: python benchmarks/bench_harness.py [--repeat 3] [--before REV | --before none]
 """
@@ -37,6 +39,7 @@ WALL_TARGET_S = 15.0
 THROUGHPUT_TARGET = 0.5
 ISOLATION_TARGET = 1.10  # after / before wall time
 SCALING_TARGET = 1.7  # jobs=1 time / jobs=2 time
+DASK_TARGET = 0.8  # Dask LocalCluster throughput / local pool throughput
 MAIN_JOB = ["run", "--codecs", "ddcae,jpeg,jpeg2000"]
 
 
@@ -131,6 +134,13 @@ def main() -> int:
     two = best_of(args.repeat, lambda: api.run("jpeg2000", limit=8000, jobs=2, write=False))
     print(f"jpeg2000, 8,000 images: jobs=1 {one:.2f} s, jobs=2 {two:.2f} s")
     ok &= verdict("jobs=2 speed-up over jobs=1", one / two, SCALING_TARGET, unit="x", higher_is_better=True)
+
+    # Dask (issue 12): a LocalCluster of 2 workers against the local pool's 2 workers, same run
+    local = best_of(1, lambda: api.run("jpeg,jpeg2000", jobs=2, write=False))
+    dask = best_of(1, lambda: api.run("jpeg,jpeg2000", jobs=2, write=False, executor="dask"))
+    print(f"jpeg,jpeg2000, 10k images, 2 workers: local pool {local:.2f} s, Dask LocalCluster {dask:.2f} s "
+          "(cluster start included)")
+    ok &= verdict("Dask / local pool throughput", local / dask, DASK_TARGET, unit="x", higher_is_better=True)
 
     before = default_before() if args.before is None else (None if args.before == "none" else args.before)
     if before:

@@ -44,6 +44,10 @@ class ImagecodecsCodec(Codec):
     def encoder_kwargs(self) -> dict:
         return {}
 
+    def output_bound(self, image: np.ndarray) -> int | None:
+        """A buffer size for the encoder, when the library's own estimate can be too small."""
+        return None
+
     def encode(self, image: np.ndarray) -> bytes:
         import imagecodecs
 
@@ -53,7 +57,11 @@ class ImagecodecsCodec(Codec):
             flag = GRAY_AS_RGB if image.ndim == 2 else AS_IS
             if image.ndim == 2:
                 image = np.repeat(image[:, :, None], 3, axis=2)
-        return flag + bytes(getattr(imagecodecs, self.encoder)(image, **self.encoder_kwargs()))
+        kwargs = self.encoder_kwargs()
+        bound = self.output_bound(image)
+        if bound is not None:
+            kwargs["out"] = bound
+        return flag + bytes(getattr(imagecodecs, self.encoder)(image, **kwargs))
 
     def decode(self, data: bytes) -> np.ndarray:
         import imagecodecs
@@ -87,10 +95,11 @@ def imagecodecs_availability(encoder: str) -> Availability:
 
 
 class ImagecodecsFactory(CodecFactory):
-    """The factory of an :class:`ImagecodecsCodec`: availability and versions come from the
-    codec's imagecodecs functions; subclasses declare name, params and ladder."""
+    """The factory of a codec built on imagecodecs: availability and versions come from the
+    codec class's ``encoder`` (an imagecodecs function name); subclasses declare name, params
+    and ladder."""
 
-    codec_class: type[ImagecodecsCodec] = ImagecodecsCodec
+    codec_class: type[Codec] = ImagecodecsCodec
 
     def available(self) -> Availability:
         return imagecodecs_availability(self.codec_class.encoder)

@@ -26,7 +26,9 @@ class AvifFactory(ImagecodecsFactory):
         Param("speed", int, 6, "encoder speed (0 slow .. 10 fast)", low=0, high=10),
     )
     rate_params = ("quality",)
-    ladder = tuple({"quality": q} for q in (10, 20, 30, 40, 50, 60, 75, 90))
+    # 0 is libavif's lowest rate, 99 its near-lossless end (100 is lossless)
+    ladder = tuple({"quality": q} for q in (0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99))
+    channels = (1, 3)
 
 
 @hookimpl

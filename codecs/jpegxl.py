@@ -1,4 +1,5 @@
-"""JPEG XL (libjxl through imagecodecs), lossy by Butteraugli distance."""
+"""JPEG XL (libjxl through imagecodecs): lossy by Butteraugli distance, and lossless as a codec
+of its own, so the lossy one is a rate curve and the lossless one a single point."""
 
 from compbench.contracts.hookspecs import hookimpl
 from compbench.contracts.params import Param
@@ -14,6 +15,14 @@ class JpegXlCodec(ImagecodecsCodec):
         return {"distance": self.settings["distance"], "effort": self.settings["effort"], "numthreads": 1}
 
 
+class JpegXlLosslessCodec(JpegXlCodec):
+    def encoder_kwargs(self) -> dict:
+        return {"lossless": True, "effort": self.settings["effort"], "numthreads": 1}
+
+
+EFFORT = Param("effort", int, 7, "encoder effort (1 fast .. 9 small)", low=1, high=9)
+
+
 class JpegXlFactory(ImagecodecsFactory):
     codec_class = JpegXlCodec
     name = "jpegxl"
@@ -21,12 +30,23 @@ class JpegXlFactory(ImagecodecsFactory):
     params = (
         Param("distance", float, 1.0, "Butteraugli distance (0.1 near-lossless .. 25 coarse)",
               low=0.1, high=25),
-        Param("effort", int, 7, "encoder effort (1 fast .. 9 small)", low=1, high=9),
+        EFFORT,
     )
     rate_params = ("distance",)
-    ladder = tuple({"distance": d} for d in (0.3, 0.6, 1.0, 1.5, 2.5, 4.0, 6.0, 10.0))
+    ladder = tuple({"distance": d} for d in (25, 15, 10, 6, 4, 2.5, 1.5, 1.0, 0.5, 0.25, 0.1))
+    channels = (1, 3)
+
+
+class JpegXlLosslessFactory(ImagecodecsFactory):
+    codec_class = JpegXlLosslessCodec
+    name = "jpegxl-lossless"
+    description = "JPEG XL lossless (libjxl modular mode via imagecodecs)"
+    params = (EFFORT,)
+    channels = (1, 3)
+    lossless = True
 
 
 @hookimpl
 def register_codecs(register):
     register(JpegXlFactory())
+    register(JpegXlLosslessFactory())

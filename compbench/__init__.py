@@ -13,6 +13,7 @@ from .contracts.hookspecs import hookimpl
 from .contracts.metric import Metric
 from .contracts.params import Param
 from .contracts.trainer import Trainer
+from .testing.kit import check_codec
 
 __all__ = [
     "AVAILABLE",
@@ -28,10 +29,10 @@ __all__ = [
     "PluginError",
     "Trainer",
     "__version__",
+    "check_codec",
     "hookimpl",
     "load_dataset",
 ]
-
 
 
 def load_dataset(name: str, split: str | None = None, **settings) -> ImageSource:
@@ -40,3 +41,4 @@ def load_dataset(name: str, split: str | None = None, **settings) -> ImageSource
     from .api import load_dataset as load
 
     return load(name, split, **settings)
+

@@ -17,35 +17,40 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .contracts.codec import CodecFactory
 from .contracts.dataset import DatasetAdapter, ImageSet, ImageSource, select
 from .contracts.errors import CompbenchError
 from .contracts.params import resolve_settings
 from .contracts.registry import Registry, build_registry
 from .present.tables import check_table_format, write_summary_files, write_table_file
-from .contracts.codec import CodecFactory
+from .run.metric_set import DEFAULT_RD_METRICS, MetricSet, metric_error_counts
 from .run.pool import DEFAULT_TIMEOUT, LocalPool
 from .run.progress import ProgressBar
 from .run.spec import CodecSpec, parse_codec_specs
 from .run.units import DataRef, plan_units
-from .store.files import write_atomic
-from .store.manifest import environment, now_iso, plugin_requirements
-from .store.records import (OPTIONAL_METRICS, RecordsFile, prepare_out_dir, read_records, record_columns,
-                            record_frame, unit_records)
-from .store.summary import summarize
+from .store.files import write_atomic, write_json
+from .store.folder import NEW, OVERWRITE, RESUME, claim_folder, default_folder, read_manifest
+from .store.manifest import now_iso, run_manifest
+from .store.records import RecordsFile, iter_records, read_records, record_columns, record_frame, unit_records
+from .store.summary import summarize, summarize_file
 
 DEFAULT_CODECS = "ddcae,jpeg,jpeg2000"
 DEFAULT_ANCHOR = "jpeg2000"
 #: images per class kept (originals and reconstructions) for figure grids
 SAMPLES_PER_CLASS = 2
+EXECUTORS = ("local", "dask")
 
 
 @dataclass
 class RunResult:
-    records: pd.DataFrame
+    #: the records (a frame), or the records.csv they are read from when first asked for
+    #: (:attr:`records`): a large run's records are never all in memory unless asked for
+    stored_records: pd.DataFrame | Path
     summary: pd.DataFrame
     out_dir: Path | None
     manifest: dict
-    data: ImageSet
+    #: the selected images: an ImageSet, or a :class:`Selection` read by position (:attr:`data`)
+    selection: ImageSet | Selection
     #: setting label -> {position in data: reconstruction}, a few images per class
     samples: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)
     class_names: tuple[str, ...] = ()
@@ -54,6 +59,54 @@ class RunResult:
     #: BD-rate/BD-quality against the anchor (PSNR and SSIM, overall and per class), when the
     #: anchor and another codec each ran at two or more settings
     bdrate: pd.DataFrame | None = None
+    #: quality metrics drawn as RD-plot y-axes (and BD tables), from ``rd_metrics``
+    rd_metrics: tuple[str, ...] = DEFAULT_RD_METRICS
+    #: the records of the sample images (what the figure grids print beside them)
+    sample_records: pd.DataFrame | None = None
+
+    @property
+    def records(self) -> pd.DataFrame:
+        """Every record, in canonical order (read from records.csv when first asked for)."""
+        if isinstance(self.stored_records, Path):
+            self.stored_records = read_records(self.stored_records)
+        return self.stored_records
+
+    @property
+    def data(self) -> ImageSet:
+        """The selected images in memory (read when first asked for)."""
+        if isinstance(self.selection, Selection):
+            self.selection = self.selection.load()
+        return self.selection
+
+
+@dataclass
+class Selection:
+    """The selected images of a source, read by position only when wanted (figures read a few)."""
+
+    source: ImageSource
+    positions: np.ndarray
+    class_names: tuple[str, ...] = ()
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.asarray(self.source.labels)[self.positions]
+
+    @property
+    def indices(self) -> np.ndarray:
+        return np.asarray(self.source.indices)[self.positions]
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def read(self, positions) -> list[np.ndarray]:
+        return self.source.read([int(self.positions[int(p)]) for p in positions])
+
+    def load(self) -> ImageSet:
+        source, selection = self.source, self.positions
+        if hasattr(source, "take"):
+            return source.take(selection)
+        return ImageSet(source.read(selection), source.labels[selection], source.indices[selection],
+                        self.class_names)
 
 
 def run(
@@ -74,32 +127,55 @@ def run(
     registry: Registry | None = None,
     command: str | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
+    rd_metrics: str | tuple[str, ...] | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
 ) -> RunResult:
-    """Run codecs over a dataset; write the results folder (unless ``write=False``).
+    """Run codecs over a dataset (``name`` or ``name:key=value``); write the results folder
+    (unless ``write=False``).
 
-    ``resume`` continues the records.csv already in ``out`` (running only the images it lacks)
-    and then finishes the folder; ``timeout`` is the seconds one image may take in one stage.
-    SIGTERM is handled like Ctrl-C: :class:`RunInterrupted` with every finished unit on disk.
+    Everything a user can get wrong is checked before any image is coded or any folder made.
+    ``out`` must not hold another run unless ``resume`` (continue it: the same command; only the
+    images its records.csv lacks are run) or ``overwrite`` (replace it whole). ``timeout`` is
+    the seconds one image may take in one stage. ``rd_metrics``: the quality metrics of the RD
+    plots and BD tables (default psnr, ssim), any declared with ``quality_axis=True``. SIGTERM
+    is handled like Ctrl-C: :class:`RunInterrupted` with every finished unit on disk.
+    ``executor``: "local" (worker processes here) or "dask" (a local Dask cluster of ``jobs``
+    workers, or the one whose scheduler is at ``scheduler``, ``tcp://HOST:PORT``).
     """
     given_registry = registry
     registry = registry or build_registry()
     specs = parse_codec_specs(codecs, registry, sweep=sweep)
-    for name in dict.fromkeys(spec.name for spec in specs):
-        require_available(registry.codec(name), f"codec {name!r}")
+    factories = {spec.name: registry.codec(spec.name) for spec in specs}
+    for name, factory in factories.items():
+        require_available(factory, f"codec {name!r}")
+    metric_set = MetricSet.for_run(registry, factories.values())
+    if isinstance(rd_metrics, str):
+        rd_metrics = rd_metrics.split(",")
+    rd_metrics = metric_set.check_rd_metrics(rd_metrics or DEFAULT_RD_METRICS)
     check_table_format(table_format)
+    if anchor not in registry.codecs:
+        raise CompbenchError(f"unknown --anchor {anchor!r}; valid: {', '.join(sorted(registry.codecs))}")
+    if write and figures:
+        check_figure_formats(figure_formats)
+    dataset, dataset_text = parse_dataset_spec(dataset)
     adapter = registry.dataset(dataset)
-    require_available(adapter, f"dataset {dataset!r}")
     split = split or adapter.default_split
-    adapter.check_split(split)
     for value, flag in ((limit, "--limit"), (per_class, "--per-class")):
         if value is not None and value < 1:
             raise CompbenchError(f"{flag} {value} must be at least 1")
     if not timeout > 0:
         raise CompbenchError(f"--timeout {timeout} must be more than 0 seconds")
-    if resume and not (write and out):
-        raise CompbenchError("--resume needs the results folder to continue: give it with --out")
-    source = open_dataset(adapter, split, {})
+    if resume and overwrite:
+        raise CompbenchError("--resume and --overwrite exclude each other: continue the run, or replace it")
+    if (resume or overwrite) and (out is None or not write):
+        raise CompbenchError(f"--{'resume' if resume else 'overwrite'} needs --out DIR, the folder of the run")
+    require_available(adapter, f"dataset {dataset!r}")
+    adapter.check_split(split)
+    dataset_settings = resolve_settings(adapter.params, dataset_text, owner=f"dataset {dataset}")
+    source = adapter.open(split, **dataset_settings)
     selection = select(source.labels, limit, per_class)
     if len(selection) == 0:
         raise CompbenchError(f"dataset {dataset!r} split {split!r} selected no images; "
@@ -110,47 +186,61 @@ def run(
     shapes = image_shapes(source, selection)
     factories = {spec.name: registry.codec(spec.name) for spec in specs}
     refused = not_applicable(factories, shapes)
-    declared = {name: tuple(m.name for m in factory.metrics) + tuple(OPTIONAL_METRICS)
-                for name, factory in factories.items()}
-    columns = record_columns([m for names in declared.values() for m in names])
-    class_names = adapter.class_names or getattr(source, "class_names", ())
+    declared = {name: tuple(m.name for m in factory.metrics) for name, factory in factories.items()}
+    columns = record_columns(metric_set.names)
+    class_names = getattr(source, "class_names", ()) or adapter.class_names
     sample_positions = [int(selection[i]) for i in _sample_positions(source.labels[selection], SAMPLES_PER_CLASS)]
-    data_ref = DataRef(dataset, split)
-    manifest = {
-        "command": command or " ".join(shlex.quote(a) for a in sys.argv),
-        "status": "running",
-        "started": started,
-        **environment(),
-        "plugins": plugin_requirements(registry),
-        "codecs": {spec.label: {"codec": spec.name, "settings": spec.kwargs} for spec in specs},
-        "codec_libraries": {name: factory.library_versions() for name, factory in factories.items()},
-        "run": {"dataset": dataset, "split": split, "images": len(selection), "limit": limit,
-                "per_class": per_class, "jobs": jobs, "timeout": timeout},
-        "dataset_checksums": adapter.checksums(split),
-        "not_applicable": {name: describe_refusal(by_shape, shapes) for name, by_shape in refused.items()},
-    }
+    data_ref = DataRef(dataset, split, tuple(sorted(dataset_settings.items())))
+    config = {"codecs": [spec.label for spec in specs], "dataset": dataset, "dataset_settings": dataset_text,
+              "split": split, "limit": limit, "per_class": per_class}
+    manifest = run_manifest(
+        command=command or " ".join(shlex.quote(a) for a in sys.argv), started=started, registry=registry,
+        specs=specs, factories=factories, config=config,
+        run={"dataset": dataset, "split": split, "images": len(selection), "limit": limit,
+             "per_class": per_class, "jobs": jobs, "timeout": timeout},
+        adapter=adapter, source=source, split=split, refused=refused, shapes=shapes, metrics=metric_set,
+        rd_metrics=rd_metrics)
 
+    if executor not in EXECUTORS:
+        raise CompbenchError(f"unknown --executor {executor!r}; valid: {', '.join(EXECUTORS)}")
+    if scheduler and executor != "dask":
+        raise CompbenchError("--scheduler needs --executor dask")
+    pool_registry = given_registry  # None: each worker builds its own from the entry points
+    # Dask connects and checks its workers' versions here, before any folder is made
+    with open_executor(executor, jobs, timeout, pool_registry, metric_set, scheduler, registry) as pool:
+        if executor == "dask":
+            manifest["run"].update(executor="dask", scheduler=scheduler or "local cluster", jobs=pool.slots)
+        return _run_units(pool, manifest["run"]["jobs"], specs, data_ref, source, selection, shapes, refused,
+                          declared, columns, class_names, sample_positions, config, manifest, dataset, split,
+                          out, write, resume, overwrite, progress, clock, anchor, figures, figure_formats,
+                          table_format, metric_set, rd_metrics)
+
+
+def _run_units(pool, jobs, specs, data_ref, source, selection, shapes, refused, declared, columns, class_names,
+               sample_positions, config, manifest, dataset, split, out, write, resume, overwrite, progress,
+               clock, anchor, figures, figure_formats, table_format, metric_set, rd_metrics) -> RunResult:
     out_dir, writer = None, None
     ordinal_of = {spec.label: i for i, spec in enumerate(specs)}
     if write:
-        out_dir = prepare_out_dir(Path(out) if out else default_out_dir(specs))
+        out_dir = claim_out_dir(out, specs, config, resume, overwrite)
         path = out_dir / "records.csv"
         if resume:
             position_of = {int(source.indices[p]): int(p) for p in selection}
             writer = RecordsFile.resume(path, columns, ordinal_of, position_of)
-        else:
+            write_json(out_dir / "manifest.json", manifest)
+        else:  # the manifest first: records are never on disk without the run they belong to
+            write_json(out_dir / "manifest.json", manifest)
             writer = RecordsFile.create(path, columns)
-        write_atomic(out_dir / "manifest.json", manifest_json(manifest))
     units = plan_units(specs, data_ref, selection, shapes, jobs, done=writer.recorded() if writer else set(),
                        skip={name: set(by_shape) for name, by_shape in refused.items()},
                        samples=sample_positions, extra_metrics=declared)
 
+    # records go to records.csv only; a run that writes no folder keeps them in memory
     frames: list[tuple[np.ndarray, pd.DataFrame]] = []
     samples: dict[str, dict[int, np.ndarray]] = {spec.label: {} for spec in specs}
     panels: dict[str, dict[int, dict[str, np.ndarray]]] = {spec.label: {} for spec in specs}
     notes: dict[str, list[str]] = {}
     bar = ProgressBar(sum(len(unit.positions) for unit in units), enabled=progress)
-    pool_registry = given_registry  # None: each worker builds its own from the entry points
 
     def keep(result) -> None:
         label = result.unit.spec.label
@@ -160,23 +250,24 @@ def run(
             if note not in notes.setdefault(label, []):
                 notes[label].append(note)
 
-    with interrupts_raised(), _stopping(writer, out_dir), LocalPool(jobs, timeout, pool_registry) as pool:
+    with interrupts_raised(), _stopping(writer, out_dir):
         for result in pool.run(units):
             frame = unit_records(result, source, class_names, dataset, split, columns)
             keys = np.column_stack([np.full(len(frame), ordinal_of[result.unit.spec.label]),
                                     np.asarray(result.positions)])
             if writer is not None:
                 writer.append(frame, keys)
-            frames.append((keys, frame))
+            else:
+                frames.append((keys, frame))
             keep(result)
             bar.advance(len(frame), result.unit.spec.label)
         bar.close()
         if writer is not None:
             writer.finish()
-        if resume:
-            records = read_records(writer.path)
+            records = writer.path
         else:
             records = _in_order(frames, columns)
+            del frames
         # reconstructions for the figure grids of images recorded by an earlier (resumed) run
         for result in pool.run(_sample_units(specs, data_ref, records, samples, sample_positions, shapes,
                                              source, refused, declared)):
@@ -185,26 +276,69 @@ def run(
         manifest["notes"] = notes
         manifest["seconds"] = round(time.perf_counter() - clock, 3)
         rel = {int(p): i for i, p in enumerate(selection)}
-        data = source.take(selection) if hasattr(source, "take") else ImageSet(
-            source.read(selection), source.labels[selection], source.indices[selection], class_names)
-        return finish_run(records, manifest, out_dir, data, class_names,
+        return finish_run(records, manifest, out_dir, Selection(source, np.asarray(selection), tuple(class_names)),
+                          class_names,
                           {label: {rel[p]: image for p, image in by.items()} for label, by in samples.items()},
                           {label: {rel[p]: named for p, named in by.items()} for label, by in panels.items()},
-                          anchor, figures, figure_formats, table_format)
+                          anchor, figures, figure_formats, table_format, metric_set, rd_metrics)
+
+
+def open_executor(executor: str, jobs: int, timeout: float, registry, metrics, scheduler, run_registry):
+    """The run's executor (a context manager with ``run(units)``): the local pool, or Dask."""
+    if executor == "dask":
+        from .run.dask_executor import DaskExecutor, installed_versions
+
+        return DaskExecutor(jobs, timeout, None, metrics, scheduler, expected=installed_versions(run_registry))
+    return LocalPool(jobs, timeout, registry, metrics)
 
 
 def finish_run(records: pd.DataFrame, manifest: dict, out_dir: Path | None, data: ImageSet, class_names,
                samples: dict, panels: dict, anchor: str = DEFAULT_ANCHOR, figures: bool = True,
-               figure_formats=("png",), table_format: str = "github") -> RunResult:
+               figure_formats=("png",), table_format: str = "github", metrics: MetricSet | None = None,
+               rd_metrics=DEFAULT_RD_METRICS) -> RunResult:
     """Summary, BD table, figures, manifest and report from a run's records: the end of every
     run, and all that a folder whose records are complete still needs (:func:`finish`)."""
-    summary = summarize(records, class_names)
-    manifest = {**manifest, "status": "complete", "errors": int((records["error"] != "").sum())}
+    metrics = metrics or MetricSet.stored(manifest)
+    wanted = {int(i) for i in data.indices[sorted({int(p) for by in samples.values() for p in by})]}
+    if isinstance(records, Path):  # read a chunk at a time, never whole
+        tally = _Tally(wanted)
+        summary = summarize_file(records, class_names, metrics, keep=tally.add)
+    else:
+        tally = _Tally(wanted)
+        tally.add(records)
+        summary = summarize(records, class_names, metrics)
+    manifest = {**manifest, "status": "complete", "errors": tally.errors}
+    if counts := tally.metric_errors():
+        manifest["metric_errors"] = counts
     result = RunResult(records, summary, out_dir, manifest, data, samples, tuple(class_names), panels,
-                       bd_tables(summary, anchor))
+                       bd_tables(summary, anchor, rd_metrics), tuple(rd_metrics), tally.sample_records())
     if out_dir is not None:
         write_results_folder(result, figures, figure_formats, table_format)
     return result
+
+
+class _Tally:
+    """What the manifest and figures need from a run's records, gathered a chunk at a time:
+    failed images, metric_error notes (counted in order of first appearance), and the rows of
+    the sample images."""
+
+    def __init__(self, sample_indices: set[int]) -> None:
+        self.wanted = np.array(sorted(sample_indices), dtype=np.int64)
+        self.errors = 0
+        self.notes: dict[str, int] = {}
+        self.picked: list[pd.DataFrame] = []
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        self.errors += int((chunk["error"] != "").sum())
+        for note, count in metric_error_counts(chunk, limit=None).items():
+            self.notes[note] = self.notes.get(note, 0) + count
+        self.picked.append(chunk[chunk["index"].isin(self.wanted)])
+
+    def metric_errors(self, limit: int = 20) -> dict[str, int]:
+        return dict(list(self.notes.items())[:limit])
+
+    def sample_records(self) -> pd.DataFrame | None:
+        return pd.concat(self.picked, ignore_index=True) if self.picked else None
 
 
 def finish(out: str | Path, figures: bool = True, figure_formats: tuple[str, ...] = ("png",),
@@ -226,10 +360,10 @@ def finish(out: str | Path, figures: bool = True, figure_formats: tuple[str, ...
     registry = registry or build_registry()
     dataset, split = str(records["dataset"].iloc[0]), str(records["split"].iloc[0])
     adapter = registry.dataset(dataset)
-    source = open_dataset(adapter, split, {})
+    source = open_dataset(adapter, split, manifest.get("config", {}).get("dataset_settings", {}))
     position_of = {int(index): p for p, index in enumerate(source.indices)}
     selection = np.array(sorted({position_of[int(i)] for i in records["index"]}), dtype=int)
-    class_names = adapter.class_names or getattr(source, "class_names", ())
+    class_names = getattr(source, "class_names", ()) or adapter.class_names
     labels = dict(records.groupby("setting", sort=False)["codec"].first())
     described = manifest.get("codecs", {})
     specs = [CodecSpec(codec, tuple(described.get(label, {}).get("settings", {}).items()), label)
@@ -256,7 +390,8 @@ def finish(out: str | Path, figures: bool = True, figure_formats: tuple[str, ...
     return finish_run(records, manifest, out_dir, data, class_names,
                       {label: {rel[p]: image for p, image in by.items()} for label, by in samples.items()},
                       {label: {rel[p]: named for p, named in by.items()} for label, by in panels.items()},
-                      anchor, figures, figure_formats, table_format)
+                      anchor, figures, figure_formats, table_format, MetricSet.stored(manifest),
+                      manifest.get("rd_metrics") or DEFAULT_RD_METRICS)
 
 
 def image_shapes(source: ImageSource, positions) -> dict[int, tuple[int, ...]]:
@@ -272,6 +407,9 @@ def _sample_units(specs, data_ref, records, samples, sample_positions, shapes, s
     were recorded before, without an error), for the figure grids; not recorded."""
     if all(p in samples[spec.label] for spec in specs for p in sample_positions):
         return []
+    if isinstance(records, Path):  # only the rows of the sample images are needed
+        wanted = {int(source.indices[p]) for p in sample_positions}
+        records = pd.concat([chunk[chunk["index"].isin(wanted)] for chunk in iter_records(records, 50_000)])
     recorded_ok = set(zip(records.loc[records["error"] == "", "setting"], records.loc[records["error"] == "", "index"].astype(int)))
     units = []
     for spec in specs:
@@ -309,11 +447,6 @@ def not_applicable(factories: dict[str, CodecFactory], shapes: dict[int, tuple])
             if reason:
                 refused.setdefault(name, {})[shape] = str(reason)
     return refused
-
-
-def describe_refusal(by_shape: dict[tuple, str], shapes: dict[int, tuple]) -> dict:
-    skipped = sum(1 for shape in shapes.values() if shape in by_shape)
-    return {"images": skipped, "of": len(shapes), "reasons": list(dict.fromkeys(by_shape.values()))}
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -371,10 +504,6 @@ def _stopping(writer: RecordsFile | None, out_dir: Path | None):
             writer.close()
 
 
-def manifest_json(manifest: dict) -> str:
-    return json.dumps(manifest, indent=2, default=str) + "\n"
-
-
 def write_results_folder(result: RunResult, figures: bool, figure_formats, table_format: str) -> None:
     """Everything a run leaves behind: tables, BD table, figures, manifest, report.html."""
     from .present.grids import write_run_figures  # matplotlib loads only when a run writes figures
@@ -391,15 +520,16 @@ def write_results_folder(result: RunResult, figures: bool, figure_formats, table
     write_report(out_dir)
 
 
-def bd_tables(summary: pd.DataFrame, anchor: str) -> pd.DataFrame | None:
+def bd_tables(summary: pd.DataFrame, anchor: str, qualities=DEFAULT_RD_METRICS) -> pd.DataFrame | None:
     """BD metrics when there are curves to compare: the anchor and another codec each with at
-    least two settings; PSNR and SSIM rows, overall and per class."""
+    least two settings; one row per quality metric (PSNR and SSIM unless told), overall and
+    per class."""
     from .analysis.bdrate import bd_table
 
     settings = summary.groupby("codec")["setting"].nunique()
     if settings.get(anchor, 0) < 2 or (settings.drop(anchor) < 2).all():
         return None
-    return pd.concat([bd_table(summary, anchor, quality=q, by_class=True) for q in ("psnr", "ssim")],
+    return pd.concat([bd_table(summary, anchor, quality=q, by_class=True) for q in qualities],
                      ignore_index=True)
 
 
@@ -417,16 +547,54 @@ def open_dataset(adapter: DatasetAdapter, split: str | None, settings: dict) -> 
     return adapter.open(split, **resolve_settings(adapter.params, settings, owner=f"dataset {adapter.name}"))
 
 
+def parse_dataset_spec(text: str) -> tuple[str, dict[str, str]]:
+    """``folder:path=/data/kodak`` -> ("folder", {"path": "/data/kodak"}). A value may hold ``:``
+    (only ``:key=`` starts a new parameter)."""
+    name, *parts = re.split(r":(?=[A-Za-z_][\w-]*=)", text.strip())
+    settings: dict[str, str] = {}
+    for part in parts:
+        key, _, value = part.partition("=")
+        if key in settings:
+            raise CompbenchError(f"dataset spec {text!r} gives {key}= twice; give each parameter once")
+        settings[key] = value
+    if not name or ":" in name:
+        raise CompbenchError(f"dataset spec {text!r} is not name[:key=value...]; write e.g. "
+                             "--dataset folder:path=DIR")
+    return name, settings
+
+
+def claim_out_dir(out, specs: list[CodecSpec], config: dict, resume: bool, overwrite: bool) -> Path:
+    """This run's folder: a new default one, or ``out`` claimed (a resumed run's command must be
+    the one its manifest recorded)."""
+    if out is None:
+        return default_folder(spec.name for spec in specs)
+    mode = RESUME if resume else OVERWRITE if overwrite else NEW
+    out_dir = claim_folder(Path(out), mode)
+    if resume:
+        stored = read_manifest(out_dir).get("config")
+        differ = [key for key in config if stored is None or stored.get(key) != config[key]]
+        if differ:
+            before = "(none recorded)" if stored is None else ", ".join(f"{k}={stored.get(k)!r}" for k in differ)
+            raise CompbenchError(f"--resume: this command differs from the run in {out_dir} in "
+                                 f"{', '.join(differ)} (the run has {before}); repeat the run's own "
+                                 "command with --resume, or use --overwrite")
+    return out_dir
+
+
+def check_figure_formats(formats) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    supported = FigureCanvasAgg(Figure()).get_supported_filetypes()
+    unknown = [f for f in formats if f not in supported]
+    if unknown or not formats:
+        raise CompbenchError(f"unknown figure format {(unknown or [''])[0]!r}; valid: {', '.join(sorted(supported))}")
+
+
 def require_available(plugin, what: str) -> None:
     status = plugin.available()
     if not status.ok:
         raise CompbenchError(f"{what} is not available: {status.reason}; fix: {status.fix}")
-
-
-def default_out_dir(specs: list[CodecSpec]) -> Path:
-    names = "+".join(dict.fromkeys(spec.name for spec in specs))
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path("results") / f"{stamp}-{re.sub(r'[^A-Za-z0-9+_-]', '_', names)[:80]}"
 
 
 def _sample_positions(labels: np.ndarray, per_class: int) -> list[int]:
@@ -453,7 +621,8 @@ def describe_plugins(registry: Registry | None = None) -> dict:
     return {
         "codecs": [entry(r, {"params": [p.as_dict() for p in r.obj.params],
                              "ladder": list(r.obj.ladder)}) for r in sorted(registry.codecs.values(), key=lambda r: r.name)],
-        "datasets": [entry(r, {"splits": list(r.obj.splits), "classes": list(r.obj.class_names)})
+        "datasets": [entry(r, {"splits": list(r.obj.splits), "classes": list(r.obj.class_names),
+                               "params": [p.as_dict() for p in r.obj.params]})
                      for r in sorted(registry.datasets.values(), key=lambda r: r.name)],
         "trainers": [entry(r, {"params": [p.as_dict() for p in r.obj.params]})
                      for r in sorted(registry.trainers.values(), key=lambda r: r.name)],

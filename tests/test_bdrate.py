@@ -18,6 +18,7 @@ from compbench.analysis.bdrate import (
     format_bd_table,
 )
 from compbench.contracts.errors import CompbenchError
+from compbench.contracts.registry import build_registry
 
 bd = pytest.importorskip("bjontegaard")
 
@@ -70,8 +71,6 @@ def test_real_sweep_matches_bjontegaard_in_every_class(sweep, quality):
             # interpolate rate over a non-monotonic quality; we compute and say so
             assert any(w.startswith(f"jpeg: {name} does not increase with bpp") for w in by_rate.warnings)
             assert math.isfinite(by_rate.value)
-    overall_anchor, overall_test = curve(sweep, "jpeg2000", "all", quality), curve(sweep, "jpeg", "all", quality)
-    assert same(bd_rate(*overall_anchor, *overall_test).value, reference(bd.bd_rate, *overall_anchor, *overall_test))
 
 
 def test_real_sweep_jpeg_needs_more_bits_than_jpeg2000(sweep):
@@ -82,7 +81,9 @@ def test_real_sweep_jpeg_needs_more_bits_than_jpeg2000(sweep):
     anchor, test = curve(sweep, "jpeg2000", "all"), curve(sweep, "jpeg", "all")
     assert overall["bd_rate_pct"] == pytest.approx(reference(bd.bd_rate, *anchor, *test), rel=1e-9)
     assert overall["bd_rate_pct"] > 20  # on 28x28 digits JPEG's headers and 8x8 blocks cost a lot
-    assert (overall["points"], overall["anchor_points"]) == (8, 8)
+    registry = build_registry()
+    ladders = (len(registry.codec("jpeg").ladder), len(registry.codec("jpeg2000").ladder))
+    assert (overall["points"], overall["anchor_points"]) == ladders
     assert overall["overlap_low"] == pytest.approx(max(anchor[1].min(), test[1].min()))
 
 

@@ -1,23 +1,13 @@
-"""Every registered codec passes the conformance kit; codec-specific behaviour below."""
+"""Codec-specific behaviour of the built-in codecs (the conformance kit runs on every one of
+them in test_kit.py)."""
 
 import numpy as np
 import pytest
 
 from compbench.contracts.registry import build_registry
 from compbench.run.spec import make_spec
-from compbench.testing import codec_checks, sample_images
 
 REGISTRY = build_registry()
-CASES = [
-    (name, check)
-    for name, registered in sorted(REGISTRY.codecs.items())
-    for check in codec_checks(registered.obj, sample_images())
-]
-
-
-@pytest.mark.parametrize("name,check", CASES, ids=[f"{n}-{c.__name__}" for n, c in CASES])
-def test_conformance(name, check):
-    check()
 
 
 def codec(name, **given):
@@ -27,7 +17,7 @@ def codec(name, **given):
 
 def psnr(x, y):
     mse = np.mean((x.astype(float) - y) ** 2)
-    return 10 * np.log10(255**2 / mse)
+    return np.inf if mse == 0 else 10 * np.log10(255**2 / mse)
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY.codecs))
@@ -82,6 +72,7 @@ def test_jpeg2000_imagecodecs_backend_reads_the_same_format(digits):
     np.testing.assert_array_equal(via_glymur.decode(data), via_imagecodecs.decode(data))
 
 
-def test_jpeg2000_too_many_resolutions_is_a_clear_error(digits):
-    with pytest.raises(ValueError, match="numres<=3"):
-        codec("jpeg2000", numres=5).encode(digits[0])
+def test_jpeg2000_numres_is_an_upper_bound(digits):
+    # a 28x28 image holds 3 resolutions: asking for more codes the same 3, not an error
+    assert codec("jpeg2000", numres=5).encode(digits[0]) == codec("jpeg2000", numres=3).encode(digits[0])
+    assert codec("jpeg2000", numres=2).encode(digits[0]) != codec("jpeg2000", numres=3).encode(digits[0])

@@ -228,7 +228,10 @@ def test_rows_missing_from_the_new_run_are_named(baseline, tmp_path):
     def drop(summary):
         return summary[summary["setting"] != J2K]
 
-    one_line_error(baseline, edited_copy(baseline, tmp_path / "missing", drop),
+    def unlist(manifest):  # a run of fewer codecs: its manifest does not list the missing one
+        del manifest["codecs"][J2K]
+
+    one_line_error(baseline, edited_copy(baseline, tmp_path / "missing", drop, unlist),
                    rf"the new run lacks 11 baseline row\(s\): {J2K} \(classes 0, 1, 2, .*all\)")
     # the other way round it is only a warning: new rows are not compared
     extra = compare(tmp_path / "missing", baseline)
@@ -290,3 +293,26 @@ def test_bad_tolerance_configs_are_refused(tmp_path):
 def test_load_run_keeps_class_labels_as_text(baseline):
     summary = load_run(baseline).summary
     assert list(dict.fromkeys(summary["class"])) == [str(c) for c in range(10)] + ["all"]
+
+
+def test_damaged_summaries_are_refused_not_judged(baseline, tmp_path):
+    """A summary cut short, or missing rows its manifest lists, is a damaged file (exit 2), never
+    a regression and never a pass."""
+    cut = tmp_path / "cut"
+    shutil.copytree(baseline, cut)
+    text = (cut / "summary.csv").read_text()
+    (cut / "summary.csv").write_text(text[: len(text) - 40])
+    one_line_error(baseline, cut, r"cut/summary.csv is damaged: its last row is cut short")
+    short = tmp_path / "short"
+    shutil.copytree(baseline, short)
+    lines = (short / "summary.csv").read_text().splitlines(keepends=True)
+    (short / "summary.csv").write_text("".join(lines[:-1]) + ",".join(lines[-1].split(",")[:5]) + "\n")
+    one_line_error(baseline, short, r"short/summary.csv is damaged: row \d+ has a different number of fields")
+    lost = edited_copy(baseline, tmp_path / "lost", lambda s: s[s["setting"] != J2K])
+    one_line_error(baseline, lost, rf"lost is damaged or incomplete: its manifest lists {J2K}")
+
+
+def test_a_gated_metric_missing_from_either_side_is_an_error(baseline, tmp_path):
+    no_ssim = edited_copy(baseline, tmp_path / "no-ssim", lambda s: s.drop(columns=["ssim_mean", "ssim_std"]))
+    one_line_error(baseline, no_ssim, r"gated metric\(s\) ssim are in the baseline but not the new run")
+    one_line_error(no_ssim, baseline, r"gated metric\(s\) ssim are in the new run but not the baseline")

@@ -60,6 +60,9 @@ def test_a_setting_missing_from_a_run_is_nan(stored_runs, tmp_path):
     shutil.copytree(stored_runs / "run-c", partial)
     summary = pd.read_csv(partial / "summary.csv", dtype={"class": str})
     summary[summary["setting"] != J2K].to_csv(partial / "summary.csv", index=False)
+    manifest = json.loads((partial / "manifest.json").read_text())
+    del manifest["codecs"][J2K]  # a run of fewer codecs
+    (partial / "manifest.json").write_text(json.dumps(manifest))
     frame = history([stored_runs / "run-a", partial])
     assert math.isnan(frame.loc["partial", J2K]) and not math.isnan(frame.loc["run-a", J2K])
 

@@ -162,6 +162,8 @@ def test_bitstreams_must_be_bytes_like_and_are_counted_in_bytes():
 
 
 def test_extra_metrics_cannot_overwrite_core_metrics_and_must_be_declared():
+    from compbench import Metric
+    from compbench.run.metric_set import MetricSet
     from compbench.run.worker import measure
 
     class Sneaky(Raw):
@@ -170,10 +172,14 @@ def test_extra_metrics_cannot_overwrite_core_metrics_and_must_be_declared():
             return {"psnr": np.full(n, 99.0), "bytes": np.zeros(n), "mine": np.ones(n), "other": np.ones(n)}
 
     images = np.zeros((2, 8, 8), np.uint8)
-    columns, notes = measure(Sneaky(), images, images, np.array([10, 12]), extra_allowed=("mine",))
+    metrics = MetricSet.for_run(None, [type("F", (), {"name": "sneaky", "metrics": (Metric("mine", "mine"),)})()])
+    columns, (failed, ignored) = measure(metrics, Sneaky(), images, images, np.array([10, 12]),
+                                         extra_allowed=("mine",))
     assert columns["psnr"].tolist() == [np.inf, np.inf] and columns["bytes"].tolist() == [10, 12]
     assert columns["mine"].tolist() == [1, 1] and "other" not in columns
-    assert len(notes) == 3 and "'psnr', a core metric" in notes[0] and "does not declare" in notes[2]
+    assert failed == [] and len(ignored) == 3
+    assert "named like one compbench or a plugin computes ('psnr')" in ignored[0]
+    assert "does not declare" in ignored[2]
 
 
 def test_a_hanging_image_times_out_and_the_rest_comes_through(with_zoo, tmp_path):

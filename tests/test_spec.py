@@ -41,9 +41,24 @@ def test_sweep_uses_the_ladder_unless_rate_is_given(registry):
     ("", "no codec given"),
     ("jpeg,jpeg", "given twice"),
     ("jpeg:quality=90..10/10", "is empty"),
+    ("jpeg:quality=nan..10", "with finite numbers"),
+    ("jpeg:quality=1..inf", "with finite numbers"),
+    ("jpeg:quality=|", "has an empty value"),
+    ("jpeg:quality=1..2e7", "expands to 20000000 settings, more than 1000"),
+    ("jpeg:quality=1..100/1,jpeg2000:psnr=1..100/0.1", "expands to more than 1000 settings"),
+    ("ddcae:step=nan", "step='nan' is not a valid float"),
+    ("ddcae:step=inf", "step='inf' is not a valid float"),
+    ("jpeg:quality=5:quality=6", "is given quality= twice"),
+    ("jpeg2000:psnr=30,ratio=20", "psnr and ratio are alternatives"),
 ])
 def test_bad_specs_are_one_line_errors(registry, text, fragment):
     with pytest.raises(CompbenchError) as info:
         parse_codec_specs(text, registry)
     assert fragment in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_the_label_is_the_setting_that_runs(registry):
+    (spec,) = parse_codec_specs("jpeg2000:ratio=20", registry)
+    assert spec.label == "jpeg2000:ratio=20"
+    assert spec.kwargs["psnr"] is None and spec.kwargs["ratio"] == 20.0

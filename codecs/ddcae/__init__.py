@@ -17,6 +17,7 @@ from pathlib import Path
 
 from compbench.contracts.codec import AVAILABLE, Availability, Codec, CodecFactory
 from compbench.contracts.hookspecs import hookimpl
+from compbench.contracts.metric import LOWER, Metric
 from compbench.contracts.params import Param, resolve_settings
 from compbench.contracts.trainer import Trainer
 from compbench.store.manifest import library_versions
@@ -31,6 +32,12 @@ TRAINER_LIBRARIES = (("torch", "torch"), ("safetensors", "safetensors"),
                      ("matplotlib", "matplotlib"))
 #: the knee of the rate-distortion curve (benchmarks/bench_ddcae.py): 22.5 dB at 0.217 bpp
 DEFAULT_STEP = 0.7
+#: reported by DdcaeCodec.extra_metrics: the rate an ideal entropy coder would reach
+CODE_ENTROPY = Metric(
+    "code_entropy", "code entropy", "bits/pixel", LOWER, rate_axis=True, table=False,
+    axis="code entropy (bits per pixel)",
+    description="ideal code length of the quantized code under the codec's entropy model "
+                "(escapes included), per pixel: a bound the range coder's real bpp approaches")
 
 
 class DdcaeFactory(CodecFactory):
@@ -47,7 +54,11 @@ class DdcaeFactory(CodecFactory):
               "a weights file from `compbench train ddcae --out DIR` (unset: the shipped one)"),
     )
     rate_params = ("step",)
+    #: the paper's model maps 784 gray pixels: MNIST-sized digits only
+    sizes = ((28, 28),)
+    best_setting = {"step": 0.35}
     ladder = tuple({"step": s} for s in (0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0))
+    metrics = (CODE_ENTROPY,)
 
     def available(self) -> Availability:
         missing = _missing(CODEC_LIBRARIES)

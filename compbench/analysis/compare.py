@@ -1,11 +1,13 @@
 """Regression tracking: compare a new run with a baseline, metric by metric (design §7).
 
-Rows are matched by (codec, setting, dataset, split, class). Each metric knows which way is
-better; a move beyond its tolerance the wrong way is a regression, the right way an improvement.
-Runs are deterministic, so the default tolerance only absorbs float noise. Metrics with no
-better direction (entropy, snr_paper, lossless, a plugin's own) are shown, not gated, unless
-named in ``metrics``; timings are left out unless ``include_timings``, because they depend on
-the machine.
+Rows are matched by (codec, setting, dataset, split, class). Each metric's declaration says
+which way is better, whether it is gated and whether it is a timing: the new run's manifest
+first, then the baseline's, then the installed plugins', then the core declarations (a folder
+written before runs recorded them). A move beyond its tolerance the wrong way is a regression,
+the right way an improvement. Runs are deterministic, so the default tolerance only absorbs
+float noise. Metrics with no better direction (entropy, snr_paper, lossless, an undeclared
+column) or declared ungated are shown, not gated, unless named in ``metrics``; timings are left
+out unless ``include_timings``, because they depend on the machine.
 
 Tolerance config (``load_tolerances``), the same table in either file:
 
@@ -31,18 +33,11 @@ import pandas as pd
 from tabulate import tabulate
 
 from ..contracts.errors import CompbenchError
+from ..contracts.metric import HIGHER, LOWER, NO_DIRECTION  # noqa: F401 (re-exported)
 from ..present.tables import format_value
+from ..run.metric_set import CORE_NAMES, MetricSet
 from ..store.reader import KEYS, StoredRun, load_run, metric_column, name_rows, summary_metrics
 
-LOWER, HIGHER, NO_DIRECTION = "lower", "higher", "none"
-#: which way is better; any metric not listed (entropy, snr_paper, lossless, plugin metrics)
-#: has no better direction and is informational
-BETTER = {
-    "bytes": LOWER, "bpp": LOWER, "bpp_payload": LOWER, "bpp_pooled": LOWER, "mse": LOWER,
-    "code_entropy": LOWER, "errors": LOWER, "encode_s": LOWER, "decode_s": LOWER,
-    "psnr": HIGHER, "psnr_pooled": HIGHER, "snr_db": HIGHER, "ssim": HIGHER,
-}
-TIMINGS = ("encode_s", "decode_s")
 REGRESSION, IMPROVEMENT, UNCHANGED = "regression", "improvement", "unchanged"
 #: moved beyond tolerance, but the metric is not gated
 CHANGED = "changed"
@@ -162,6 +157,8 @@ class Comparison:
     warnings: list[str]
     baseline: str
     new: str
+    #: the metrics' declarations (how values read)
+    declared: MetricSet | None = None
 
     def _with(self, status: str) -> pd.DataFrame:
         return self.table[self.table["status"] == status]
@@ -201,7 +198,7 @@ class Comparison:
         for title, rows in (("Regressions", self.regressions), ("Improvements", self.improvements),
                             ("Changed, not gated", self.changed)):
             if len(rows):
-                parts += ["", f"### {title}", "", _moved_table(rows.head(max_rows), "github")]
+                parts += ["", f"### {title}", "", _moved_table(rows.head(max_rows), "github", self.declared)]
                 if len(rows) > max_rows:
                     parts.append(f"\n... and {len(rows) - max_rows} more (see the JSON report)")
         parts += ["", f"{len(self.unchanged)} metric value(s) unchanged."]
@@ -212,7 +209,7 @@ class Comparison:
     def format_table(self) -> str:
         """For the terminal: everything that moved, worst first, then the warnings."""
         moved = pd.concat([self.regressions, self.improvements, self.changed])
-        parts = [_moved_table(moved, "simple")] if len(moved) else []
+        parts = [_moved_table(moved, "simple", self.declared)] if len(moved) else []
         parts += [f"warning: {w}" for w in self.warnings] + [self.summary_line()]
         return "\n".join(parts)
 
@@ -247,7 +244,8 @@ def compare(baseline: str | Path, new: str | Path, tolerances: dict | None = Non
     base, fresh = load_run(baseline), load_run(new)
     _check_same_inputs(base, fresh)
     base_metrics, new_metrics = summary_metrics(base.summary), summary_metrics(fresh.summary)
-    plan = _plan(metrics, [m for m in base_metrics if m in new_metrics], include_timings)
+    declared = declarations(base, fresh, set(base_metrics) | set(new_metrics))
+    plan = _plan(metrics, [m for m in base_metrics if m in new_metrics], include_timings, declared)
     chosen = {name: parse_tolerance(value, where=f"tolerance {name}")
               for name, value in (tolerances or {}).items()}
 
@@ -256,14 +254,39 @@ def compare(baseline: str | Path, new: str | Path, tolerances: dict | None = Non
     extra = extra[extra["_merge"] == "left_only"]
     if len(extra):
         warnings.append(f"the new run has rows the baseline lacks (not compared): {name_rows(extra)}")
-    lost = [m for m in base_metrics if m not in new_metrics]
-    if lost:
-        warnings.append(f"metric(s) in the baseline but not the new run (not compared): {', '.join(lost)}")
+    # a metric the gate would judge must be on both sides: a missing one is neither a pass nor
+    # a regression but a run that does not match its baseline
+    one_sided = {side: [m for m in mine if m not in theirs and _plan(None, [m], include_timings, declared).get(m)]
+                 for side, mine, theirs in (("baseline", base_metrics, new_metrics),
+                                            ("new run", new_metrics, base_metrics))}
+    for side, missing in one_sided.items():
+        if missing and metrics is None:
+            other = "new run" if side == "baseline" else "baseline"
+            raise CompbenchError(f"gated metric(s) {', '.join(missing)} are in the {side} but not the {other}: "
+                                 "regenerate the baseline with this compbench, or gate only shared metrics "
+                                 "with --metrics")
     unused = [name for name in chosen if name not in plan]
     if unused:
         warnings.append(f"tolerance(s) for {', '.join(unused)} match no compared metric "
                         f"(compared: {', '.join(plan)})")
-    return Comparison(_judge_rows(base.summary, fresh.summary, plan, chosen), warnings, str(baseline), str(new))
+    return Comparison(_judge_rows(base.summary, fresh.summary, plan, chosen, declared), warnings,
+                      str(baseline), str(new), declared)
+
+
+def declarations(base: StoredRun, new: StoredRun, names: set[str]) -> MetricSet:
+    """What each metric of the two runs is: the new run's manifest, the baseline's, then (only
+    for a metric neither declares, e.g. a column of folders written before runs recorded their
+    declarations) the installed plugins' and codecs'."""
+    declared = MetricSet.stored(new.manifest).merged(MetricSet.stored(base.manifest))
+    unknown = {n for n in names if n not in declared and n not in CORE_NAMES}
+    if unknown:
+        from ..contracts.registry import build_registry  # loading plugins costs; only when needed
+
+        registry = build_registry()
+        installed = [r.obj for r in registry.metrics.values()]
+        installed += [m for r in registry.codecs.values() for m in getattr(r.obj, "metrics", ())]
+        declared = declared.merged(MetricSet(m for m in installed if m.name in unknown))
+    return declared
 
 
 TABLE_COLUMNS = KEYS + ["metric", "better", "gated", "baseline", "new", "delta", "delta_pct",
@@ -271,7 +294,7 @@ TABLE_COLUMNS = KEYS + ["metric", "better", "gated", "baseline", "new", "delta",
 
 
 def _judge_rows(base: pd.DataFrame, new: pd.DataFrame, plan: dict[str, bool],
-                tolerances: dict[str, Tolerance]) -> pd.DataFrame:
+                tolerances: dict[str, Tolerance], declared: MetricSet) -> pd.DataFrame:
     merged = base.merge(new, on=KEYS, suffixes=("@base", "@new"))
     values = {metric: (merged[f"{column}@base"].to_numpy(float), merged[f"{column}@new"].to_numpy(float))
               for metric in plan for column in [metric_column(base, metric)]}
@@ -279,8 +302,9 @@ def _judge_rows(base: pd.DataFrame, new: pd.DataFrame, plan: dict[str, bool],
     # row by row, then metric by metric: what moved in one setting and class reads together
     for i, key in enumerate(merged[KEYS].to_dict("records")):
         for metric, gated in plan.items():
-            tolerance = tolerances.get(metric, TIMING_TOLERANCE if metric in TIMINGS else DEFAULT_TOLERANCE)
-            better = BETTER.get(metric, NO_DIRECTION)
+            what = declared.describe(metric)
+            tolerance = tolerances.get(metric, TIMING_TOLERANCE if what.timing else DEFAULT_TOLERANCE)
+            better = what.better
             before, after = float(values[metric][0][i]), float(values[metric][1][i])
             delta = 0.0 if before == after else after - before
             rows.append([*key.values(), metric, better, gated, before, after, delta,
@@ -289,16 +313,22 @@ def _judge_rows(base: pd.DataFrame, new: pd.DataFrame, plan: dict[str, bool],
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
-def _plan(metrics: list[str] | None, available: list[str], include_timings: bool) -> dict[str, bool]:
+def _plan(metrics: list[str] | None, available: list[str], include_timings: bool,
+          declared: MetricSet) -> dict[str, bool]:
     """metric -> gated, in summary order."""
+    timing = {m: declared.describe(m).timing for m in available}
     if metrics is None:
-        return {m: BETTER.get(m, NO_DIRECTION) != NO_DIRECTION and (m not in TIMINGS or include_timings)
-                for m in available if m not in TIMINGS or include_timings}
+        return {m: _gated_by_default(declared.describe(m)) for m in available
+                if not timing[m] or include_timings}
     unknown = [m for m in metrics if m not in available]
     if unknown:
         raise CompbenchError(f"no metric {', '.join(map(repr, unknown))} in both runs; "
                              f"metrics: {', '.join(available)}")
-    return {m: m not in TIMINGS or include_timings for m in dict.fromkeys(metrics)}
+    return {m: not timing[m] or include_timings for m in dict.fromkeys(metrics)}
+
+
+def _gated_by_default(metric) -> bool:
+    return metric.gated and metric.better != NO_DIRECTION
 
 
 def judge(before: float, after: float, better: str, tolerance: Tolerance, gated: bool) -> str:
@@ -394,17 +424,17 @@ def version_warnings(baseline: dict | None, new: dict | None) -> list[str]:
 
 # -- display ------------------------------------------------------------------------------------
 
-def _moved_table(rows: pd.DataFrame, tablefmt: str) -> str:
-    body = [[r["setting"], r["class"], r["metric"], _number(r["baseline"], r["metric"]),
-             _number(r["new"], r["metric"]), _delta(r["delta"], r["delta_pct"]), r["tolerance"],
+def _moved_table(rows: pd.DataFrame, tablefmt: str, declared: MetricSet | None = None) -> str:
+    body = [[r["setting"], r["class"], r["metric"], _number(r["baseline"], r["metric"], declared),
+             _number(r["new"], r["metric"], declared), _delta(r["delta"], r["delta_pct"]), r["tolerance"],
              r["status"]] for _, r in rows.iterrows()]
     headers = ["setting", "class", "metric", "baseline", "new", "delta", "tolerance", "status"]
     return tabulate(body, headers=headers, tablefmt=tablefmt, disable_numparse=True)
 
 
-def _number(value: float, metric: str) -> str:
+def _number(value: float, metric: str, declared: MetricSet | None = None) -> str:
     # six significant digits: a change past a zero tolerance must not print as equal
-    return format_value(value, metric) if not math.isfinite(value) else f"{value:.6g}"
+    return format_value(value, metric, declared) if not math.isfinite(value) else f"{value:.6g}"
 
 
 def _delta(delta: float, percent: float) -> str:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..contracts.errors import CompbenchError
+from ..run.metric_set import MetricSet
 from ..store.reader import StoredRun, load_run, metric_column
 from ..store.summary import ALL
 
@@ -34,7 +35,8 @@ def history(dirs: list[str | Path], metric: str = "psnr", cls: str = ALL) -> pd.
     frame = pd.DataFrame([values.reindex(settings) for values in series.values()], index=list(series))
     frame.index.name = "run"
     frame.columns.name = "setting"
-    frame.attrs.update(metric=metric, cls=cls,
+    # the axis title from the newest run's declaration of the metric (a plugin's too)
+    frame.attrs.update(metric=metric, cls=cls, axis=MetricSet.stored(runs[-1].manifest).describe(metric).axis_label(),
                        started=[run.manifest["started"] for run in runs],
                        commits=[run.manifest.get("git_commit") for run in runs])
     return frame
@@ -67,5 +69,5 @@ def plot_history(frame: pd.DataFrame, out_path: str | Path) -> Path:
     metric = frame.attrs.get("metric", "value")
     # a lossless psnr is inf: it has no place on the axis, so the line leaves a gap
     return line_chart(out_path, {setting: (positions, frame[setting]) for setting in frame.columns},
-                      xlabel="run (oldest first)", ylabel=metric, xticks=list(frame.index),
+                      xlabel="run (oldest first)", ylabel=frame.attrs.get("axis", metric), xticks=list(frame.index),
                       title=f"{metric}, class {frame.attrs.get('cls', ALL)}, across runs")

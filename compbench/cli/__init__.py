@@ -5,8 +5,8 @@ User mistakes raise CompbenchError: one line on stderr, exit code 2, no tracebac
 
 from __future__ import annotations
 
-import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -15,34 +15,9 @@ from tabulate import tabulate
 from .. import __version__, api
 from ..contracts.errors import CompbenchError
 from ..present.tables import class_table, overall_table
+from ..store.folder import check_not_inside
 from ..store.summary import ALL
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse, but errors are one line (no usage dump) like every other compbench error."""
-
-    def error(self, message: str):
-        raise CompbenchError(f"{message} (see: {self.prog} --help)")
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
-    return value
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text} must be more than 0")
-    return value
+from .arguments import ArgumentParser, folder_path, positive_float, positive_int
 
 
 def build_parser() -> ArgumentParser:
@@ -58,19 +33,30 @@ def build_parser() -> ArgumentParser:
     run.add_argument("--codecs", default=api.DEFAULT_CODECS,
                      help="codec specs, e.g. 'jpeg:quality=50,jpeg2000:psnr=30' or 'jpeg:quality=10..90/10' "
                           f"(default: {api.DEFAULT_CODECS})")
-    run.add_argument("--dataset", default="mnist", help="dataset name (default: mnist)")
+    run.add_argument("--dataset", default="mnist",
+                     help="dataset name, with parameters as name:key=value (default: mnist)")
     run.add_argument("--split", help="dataset split (default: the dataset's test split)")
     run.add_argument("--limit", type=positive_int, help="use only the first N images")
     run.add_argument("--per-class", type=positive_int, help="use only the first N images of each class")
     run.add_argument("--sweep", action="store_true", help="run each codec over its default quality ladder")
-    run.add_argument("--out", type=Path, help="results folder (default: results/<time>-<codecs>/)")
+    run.add_argument("--out", type=folder_path, help="results folder (default: results/<time>-<codecs>/); "
+                     "refused if it holds another run, unless --resume or --overwrite")
+    run.add_argument("--overwrite", action="store_true", help="replace the run in --out whole")
+    run.add_argument("--allow-errors", action="store_true",
+                     help="exit 0 even when images failed (default: exit 1 after writing everything)")
     run.add_argument("--jobs", type=positive_int, help="worker processes (default: one per core)")
+    run.add_argument("--executor", choices=api.EXECUTORS, default="local",
+                     help="where the work runs: local worker processes, or Dask (a local cluster of --jobs "
+                          "workers, or the one at --scheduler; needs compbench[dask])")
+    run.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                     help="with --executor dask: the address of a running Dask scheduler")
     run.add_argument("--timeout", type=positive_float, default=api.DEFAULT_TIMEOUT,
                      help="seconds one image may take to encode (or decode) before it is recorded as "
                           f"timed out and its worker replaced (default: {api.DEFAULT_TIMEOUT:g}; a batch "
                           "call gets this per image)")
     run.add_argument("--resume", action="store_true",
-                     help="continue the interrupted run in --out: run only the images records.csv lacks")
+                     help="continue the interrupted run in --out: run only the images records.csv lacks "
+                          "(the command must be the run's own)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--anchor", default=api.DEFAULT_ANCHOR,
                      help=f"codec that BD-rate/BD-PSNR compare against (default: {api.DEFAULT_ANCHOR})")
@@ -79,6 +65,8 @@ def build_parser() -> ArgumentParser:
                           "a non-Markdown format is also written as summary.<ext>")
     run.add_argument("--figure-format", default="png", help="figure formats, e.g. png,svg (default: png)")
     run.add_argument("--no-figures", action="store_true", help="write no plots or image grids")
+    run.add_argument("--rd-metrics", help="quality metrics of the RD plots and BD tables, e.g. psnr,ms_ssim "
+                     "(default: psnr,ssim; any metric declared as a quality axis, a plugin's too)")
     gate = run.add_argument_group("regression gate (compare the run with a stored baseline)")
     gate.add_argument("--baseline", type=Path, help="baseline results folder or summary.csv")
     gate.add_argument("--fail-on-regression", action="store_true", help="exit 1 if a metric regressed")
@@ -155,8 +143,9 @@ def cmd_list(args, rest) -> int:
         for item in described[kind]:
             status = "yes" if item["available"] else f"no: {item['reason']} (fix: {item['fix']})"
             detail = ", ".join(f"{p['name']}={p['default']} [{p['range']}]" for p in item.get("params", []))
-            if kind == "datasets":
-                detail = f"splits {'/'.join(item['splits'])}; {len(item['classes'])} classes"
+            if kind == "datasets":  # a folder's classes are known only once it is opened
+                classes = f"; {len(item['classes'])} classes" if item["classes"] else ""
+                detail = "; ".join(filter(None, [detail, f"splits {'/'.join(item['splits'])}{classes}"]))
             rows.append([item["name"], f"{item['distribution']} {item['version']}", detail, status,
                          item["description"]])
         print(f"{kind}:")
@@ -170,14 +159,18 @@ def cmd_list(args, rest) -> int:
 def cmd_run(args, rest) -> int:
     if args.fail_on_regression and not args.baseline:
         raise CompbenchError("--fail-on-regression needs --baseline PATH (a stored results folder)")
-    if args.baseline and not args.baseline.exists():  # fail before the run, not after it
-        raise CompbenchError(f"baseline {args.baseline} does not exist; give a results folder or summary.csv")
+    if args.baseline:  # fail before the run, not after it
+        if not args.baseline.exists():
+            raise CompbenchError(f"baseline {args.baseline} does not exist; give a results folder or summary.csv")
+        if args.out is not None:
+            check_not_inside(args.out, args.baseline)
     formats = tuple(f.strip() for f in args.figure_format.split(",") if f.strip())
     result = api.run(codecs=args.codecs, dataset=args.dataset, split=args.split, limit=args.limit,
                      per_class=args.per_class, out=args.out, jobs=args.jobs, sweep=args.sweep,
                      progress=not args.quiet, figures=not args.no_figures, figure_formats=formats,
                      anchor=args.anchor, table_format=args.table_format, resume=args.resume,
-                     timeout=args.timeout)
+                     overwrite=args.overwrite, rd_metrics=args.rd_metrics, timeout=args.timeout,
+                     executor=args.executor, scheduler=args.scheduler)
     summary = result.summary
     settings = list(dict.fromkeys(summary["setting"]))
     if len(settings) <= 4:
@@ -192,21 +185,55 @@ def cmd_run(args, rest) -> int:
             print(f"\nBD metrics against {args.anchor} ({quality}):")
             print(format_bd_table(table, tablefmt=args.table_format))
     for name, refused in result.manifest.get("not_applicable", {}).items():
+        reasons = refused["reasons"]
+        more = f" (and {len(reasons) - 2} more sizes: manifest.json)" if len(reasons) > 2 else ""
         print(f"note: {name} is not applicable to {refused['images']} of {refused['of']} images of "
-              f"{args.dataset}: {'; '.join(refused['reasons'])}", file=sys.stderr)
+              f"{args.dataset}: {'; '.join(reasons[:2])}{more}", file=sys.stderr)
     for setting, notes in result.manifest.get("notes", {}).items():
         for note in notes:
             print(f"warning: {setting}: {note}", file=sys.stderr)
-    errors = int(summary.loc[summary["class"] == ALL, "errors"].sum()) if len(summary) else 0
-    if errors:
-        print(f"warning: {errors} image(s) failed; see the 'error' column of records.csv", file=sys.stderr)
+    report_dataset_notes(result.manifest)
     print(f"results: {result.out_dir}  ({result.manifest['seconds']:.1f}s; report: "
           f"{result.out_dir / 'report.html'})")
+    status = 0
+    failed = report_failures(summary)
+    if failed and not args.allow_errors:
+        status = 1
     if args.baseline:
         print(f"\ncompared with {args.baseline}:")
-        status = run_comparison(args.baseline, result.out_dir, args, default_out=result.out_dir)
-        return status if args.fail_on_regression else 0
-    return 0
+        gate = run_comparison(args.baseline, result.out_dir, args, default_out=result.out_dir)
+        if args.fail_on_regression:
+            status = max(status, gate)
+    return status
+
+
+def report_dataset_notes(manifest: dict, shown: int = 20) -> None:
+    """Files the dataset skipped (each with its reason) and converted, on stderr; the manifest
+    lists them all."""
+    skipped = list(manifest.get("dataset_skipped", {}).items())
+    for name, reason in skipped[:shown]:
+        print(f"note: skipped {name}: {reason}", file=sys.stderr)
+    if len(skipped) > shown:
+        print(f"note: ... and {len(skipped) - shown} more skipped (manifest.json: dataset_skipped)", file=sys.stderr)
+    converted = manifest.get("dataset_conversions", {})
+    if converted:
+        print(f"note: {len(converted)} image(s) converted to 8-bit gray or RGB, e.g. "
+              f"{next(iter(converted))}: {next(iter(converted.values()))} (manifest.json: dataset_conversions)",
+              file=sys.stderr)
+
+
+def report_failures(summary) -> int:
+    """Warn about failed images on stderr, naming every setting that failed on all of them;
+    return the number of failed images."""
+    if summary.empty:
+        return 0
+    overall = summary[summary["class"] == ALL]
+    errors = int(overall["errors"].sum())
+    if errors:
+        print(f"warning: {errors} image(s) failed; see the 'error' column of records.csv", file=sys.stderr)
+        for _, row in overall[(overall["count"] == 0) & (overall["errors"] > 0)].iterrows():
+            print(f"warning: {row['setting']} failed on every image ({row['errors']})", file=sys.stderr)
+    return errors
 
 
 def cmd_report(args, rest) -> int:
@@ -252,6 +279,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("compbench: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (compbench list | head): stop quietly, as a Unix tool does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

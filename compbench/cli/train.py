@@ -8,6 +8,7 @@ from pathlib import Path
 from ..api import require_available
 from ..contracts.errors import CompbenchError
 from ..contracts.registry import build_registry
+from .arguments import ArgumentParser
 
 
 def run_training(name: str | None, argv: list[str]) -> int:
@@ -34,8 +35,6 @@ def run_training(name: str | None, argv: list[str]) -> int:
 
 
 def _trainer_parser(trainer) -> argparse.ArgumentParser:
-    from ..cli import ArgumentParser
-
     parser = ArgumentParser(prog=f"compbench train {trainer.name}", description=trainer.description)
     for param in trainer.params:
         flag = "--" + param.name.replace("_", "-")

@@ -74,8 +74,9 @@ class Codec:
 class CodecFactory:
     """A codec family as registered by a plugin (``register_codecs``).
 
-    Subclasses set the class attributes and implement :meth:`create`. Factories are cheap to
-    import and picklable: heavy libraries (torch, weights) load in :meth:`create`.
+    Subclasses set the class attributes and either :attr:`codec_class` (the common case) or
+    :meth:`create`. Factories are cheap to import and picklable: heavy libraries (torch,
+    weights) load in :meth:`create`.
     """
 
     name: str = ""
@@ -85,6 +86,9 @@ class CodecFactory:
     rate_params: tuple[str, ...] = ()
     #: default quality ladder for rate sweeps: one dict of settings per point
     ladder: tuple[dict, ...] = ()
+    #: groups of alternative parameters (a PSNR target or a ratio): at most one of a group may
+    #: be given, and giving one unsets the others' defaults before the setting is labelled
+    exclusive: tuple[tuple[str, ...], ...] = ()
     #: channel counts it takes: 1 is gray, an (H, W) array; 3 is RGB, an (H, W, 3) array
     channels: tuple[int, ...] = (1,)
     #: the only (H, W) sizes it takes (a learned codec built for 28x28), or None for any size
@@ -95,6 +99,14 @@ class CodecFactory:
     lossless: bool = False
     #: per-image metrics only this codec can give, reported through :meth:`Codec.extra_metrics`
     metrics: tuple = ()
+    #: the :class:`Codec` subclass the default :meth:`create` builds as ``codec_class(**settings)``
+    codec_class: type[Codec] | None = None
+    #: for the conformance kit: the setting of highest fidelity, e.g. ``{"quality": 95}``; None:
+    #: the kit measures the defaults and every ladder point and takes the best
+    best_setting: dict | None = None
+    #: for the conformance kit: the pooled PSNR (dB) the best setting reaches on the kit's images
+    #: (or those the plugin's tests pass); None: the kit's default (20 dB). Lossless: exact.
+    fidelity_floor: float | None = None
 
     def available(self) -> Availability:
         return AVAILABLE
@@ -118,7 +130,16 @@ class CodecFactory:
         return None
 
     def create(self, **settings: Any) -> Codec:
-        raise NotImplementedError
+        """A codec at these settings (resolved: every parameter present, range-checked).
+
+        Called once per setting in each worker process. The default builds
+        ``codec_class(**settings)``; override it to load weights or check libraries first.
+        """
+        if self.codec_class is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} sets neither codec_class nor create(); set "
+                "codec_class = YourCodec, or define create(self, **settings)")
+        return self.codec_class(**settings)
 
     def library_versions(self) -> dict[str, str]:
         """Versions of the libraries behind this codec, for the results manifest."""

@@ -31,6 +31,8 @@ class ImageSource:
     names: tuple[str, ...] = ()
     #: files or items refused while opening: (name, reason)
     skipped: tuple[tuple[str, str], ...] = ()
+    #: images whose pixels were converted to 8-bit gray or RGB: (name, what was done)
+    conversions: tuple[tuple[str, str], ...] = ()
 
     def __len__(self) -> int:
         return len(self.labels)

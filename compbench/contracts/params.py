@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,8 @@ class Param:
                 value: Any = lowered in ("1", "true", "yes")
             else:
                 value = self.kind(text)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError
         except ValueError:
             raise CompbenchError(
                 f"{owner}: {self.name}={text!r} is not a valid {self.kind.__name__}; "
@@ -53,6 +56,9 @@ class Param:
         return value
 
     def check(self, value: Any, owner: str) -> None:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise CompbenchError(f"{owner}: {self.name}={value} is not a finite number; "
+                                 f"valid: {self.name}={self.describe_range()}")
         out_of_range = (
             (self.choices and value not in self.choices)
             or (self.low is not None and value < self.low)

@@ -56,20 +56,23 @@ class Registry:
     plugins: list[Provenance] = field(default_factory=list)
 
     def codec(self, name: str) -> CodecFactory:
-        return _lookup(self.codecs, name, "codec").obj
+        return self._lookup(self.codecs, name, "codec").obj
 
     def dataset(self, name: str) -> DatasetAdapter:
-        return _lookup(self.datasets, name, "dataset").obj
+        return self._lookup(self.datasets, name, "dataset").obj
 
     def trainer(self, name: str) -> Trainer:
-        return _lookup(self.trainers, name, "trainer").obj
+        return self._lookup(self.trainers, name, "trainer").obj
 
-
-def _lookup(table: dict[str, Registered], name: str, kind: str) -> Registered:
-    if name not in table:
-        valid = ", ".join(sorted(table)) or "(none installed)"
-        raise CompbenchError(f"unknown {kind} {name!r}; valid: {valid} (see: compbench list)")
-    return table[name]
+    def _lookup(self, table: dict[str, Registered], name: str, kind: str) -> Registered:
+        if name not in table:
+            valid = ", ".join(sorted(table)) or "(none installed)"
+            # the name may be one a broken plugin would have registered: say which failed and why
+            broken = "; ".join(f"plugin {plugin!r} failed to load ({reason})"
+                               for plugin, reason in sorted(self.failures.items()))
+            raise CompbenchError(f"unknown {kind} {name!r}; valid: {valid}"
+                                 + (f"; {broken}" if broken else "") + " (see: compbench list)")
+        return table[name]
 
 
 def make_plugin_manager(
@@ -142,6 +145,12 @@ def _add(table: dict[str, Registered], base: type, obj: Any, origin: Provenance)
         )
     if not obj.name or not obj.name.replace("_", "").replace("-", "").isalnum():
         raise PluginError(f"plugin {origin.plugin!r} registered a {base.__name__} with bad name {obj.name!r}")
+    if base is Metric:
+        _check_metric_name(obj, origin)
+    if base is CodecFactory:
+        from ..run.metric_set import check_codec_metrics
+
+        check_codec_metrics(obj)
     if obj.name in table:
         other = table[obj.name].provenance
         raise PluginError(
@@ -150,3 +159,15 @@ def _add(table: dict[str, Registered], base: type, obj: Any, origin: Provenance)
             f"disable one with {DISABLE_ENV}={origin.plugin}"
         )
     table[obj.name] = Registered(obj, origin)
+
+
+def _check_metric_name(metric: Metric, origin: Provenance) -> None:
+    """Core metric names belong to compbench: a plugin may add metrics, not redefine one."""
+    from ..run.metric_set import CORE_NAMES  # the core declarations live with the measuring code
+
+    if metric.name in CORE_NAMES:
+        raise PluginError(
+            f"plugin {origin.plugin!r} ({origin.distribution}) registered metric {metric.name!r}, "
+            f"a name of compbench's core metrics; rename the plugin's metric, or disable the "
+            f"plugin with {DISABLE_ENV}={origin.plugin}"
+        )

@@ -21,6 +21,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
 from ..contracts.errors import CompbenchError
+from ..run.metric_set import CORE, MetricSet
 from ..store.files import replacing
 from ..store.summary import ALL
 
@@ -30,17 +31,13 @@ PALETTE: tuple[tuple[float, float, float], ...] = tuple(matplotlib.colormaps["ta
 HATCHES = ("", "//", "..", "xx", "\\\\", "oo")
 DPI = 150
 
-AXIS_LABELS = {
-    "bpp": "rate (bits per pixel, whole file)",
-    "bpp_payload": "rate (bits per pixel, header excluded)",
-    "bpp_pooled": "rate (bits per pixel, pooled)",
-    "psnr": "PSNR (dB)",
-    "snr_db": "SNR (dB)",
-    "ssim": "SSIM",
-    "entropy": "entropy (bits)",
-    "code_entropy": "code entropy (bits per pixel)",
-    "snr_paper": "mean / std",
-}
+#: marker of a lossless setting on an RD plot (a point, never part of a curve)
+LOSSLESS_MARKER = "*"
+
+
+def axis_label(metric: str, metrics: MetricSet | None = None) -> str:
+    """An axis title from the metric's declaration (core ones when ``metrics`` is None)."""
+    return (metrics or CORE).describe(metric).axis_label()
 
 
 #: codecs a reader meets in every report keep the same color in every run
@@ -82,10 +79,17 @@ def save(fig: Figure, out_dir: str | Path, stem: str, formats: Sequence[str] = (
         for fmt in dict.fromkeys(formats):
             path = out_dir / f"{stem}.{fmt}"
             metadata = {"Date": None} if fmt in ("svg", "pdf") else None
-            with replacing(path) as temp:  # never a half-written figure
-                fig.savefig(temp, format=fmt, dpi=fig.dpi, metadata=metadata)
+            save_figure(fig, path, format=fmt, dpi=fig.dpi, metadata=metadata)
             paths.append(path)
     return paths
+
+
+def save_figure(fig: Figure, path: Path, **options) -> Path:
+    """Write a figure whole or not at all (a temp file renamed into place)."""
+    options.setdefault("format", path.suffix.lstrip(".") or "png")
+    with replacing(path) as temp:
+        fig.savefig(temp, **options)
+    return path
 
 
 def new_figure(width: float, height: float, dpi: float = DPI, layout: str | None = "constrained") -> Figure:
@@ -103,32 +107,37 @@ def safe_name(text: str) -> str:
 # ---------------------------------------------------------------- rate-distortion curves
 
 def rd_curves(summary: pd.DataFrame, out_dir: str | Path, y: str = "psnr", x: str = "bpp",
-              formats: Sequence[str] = ("png",), colors: Mapping[str, object] | None = None) -> list[Path]:
+              formats: Sequence[str] = ("png",), colors: Mapping[str, object] | None = None,
+              metrics: MetricSet | None = None) -> list[Path]:
     """``rd_<y>_<x>``: every codec's curve over all images; ``rd_<y>_<x>_by_class``: one panel
-    per class. Points that are not finite (lossless PSNR = inf, failed settings) are left out."""
+    per class. A lossless setting (every image exact) is a star, not a point of a curve, drawn
+    at the top edge where its quality is infinite (PSNR); other points that are not finite
+    (failed settings) are left out. Axis titles come from the metrics' declarations."""
     summary = _prepare(summary, [x, y])
     if summary.empty:
         return []
     colors = _complete(colors, summary)
     stem = f"rd_{y}_{x}"
-    paths = save(rd_figure(summary, y, x, colors), out_dir, stem, formats)
+    paths = save(rd_figure(summary, y, x, colors, metrics), out_dir, stem, formats)
     if _classes(summary):
-        paths += save(rd_by_class_figure(summary, y, x, colors), out_dir, f"{stem}_by_class", formats)
+        paths += save(rd_by_class_figure(summary, y, x, colors, metrics), out_dir, f"{stem}_by_class", formats)
     return paths
 
 
-def rd_figure(summary: pd.DataFrame, y: str, x: str, colors: Mapping[str, object]) -> Figure:
+def rd_figure(summary: pd.DataFrame, y: str, x: str, colors: Mapping[str, object],
+              metrics: MetricSet | None = None) -> Figure:
     fig = new_figure(6.4, 4.4)
     ax = fig.add_subplot()
     _draw_rd(ax, summary[summary["class"] == ALL], y, x, colors)
-    ax.set_xlabel(AXIS_LABELS.get(x, x))
-    ax.set_ylabel(AXIS_LABELS.get(y, y))
+    ax.set_xlabel(axis_label(x, metrics))
+    ax.set_ylabel(axis_label(y, metrics))
     ax.legend(title="codec")
-    fig.suptitle(f"{_metric_name(y)} vs rate{_where(summary)}")
+    fig.suptitle(f"{_metric_name(y, metrics)} vs rate{_where(summary)}")
     return fig
 
 
-def rd_by_class_figure(summary: pd.DataFrame, y: str, x: str, colors: Mapping[str, object]) -> Figure:
+def rd_by_class_figure(summary: pd.DataFrame, y: str, x: str, colors: Mapping[str, object],
+                       metrics: MetricSet | None = None) -> Figure:
     classes = _classes(summary)
     ncols = min(5, len(classes))
     nrows = -(-len(classes) // ncols)
@@ -142,22 +151,53 @@ def rd_by_class_figure(summary: pd.DataFrame, y: str, x: str, colors: Mapping[st
         ax.set_title(f"class {class_name}", fontsize="medium")
     for ax in axes[len(classes):]:  # a last row that is not full
         ax.set_visible(False)
-    fig.supxlabel(AXIS_LABELS.get(x, x))
-    fig.supylabel(AXIS_LABELS.get(y, y))
+    fig.supxlabel(axis_label(x, metrics))
+    fig.supylabel(axis_label(y, metrics))
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper right", title="codec")
-    fig.suptitle(f"{_metric_name(y)} vs rate per class{_where(summary)}")
+    fig.suptitle(f"{_metric_name(y, metrics)} vs rate per class{_where(summary)}")
     return fig
 
 
 def _draw_rd(ax, rows: pd.DataFrame, y: str, x: str, colors: Mapping[str, object]) -> None:
+    exact = _lossless_rows(rows)
     for codec, group in rows.groupby("codec", sort=True):
-        points = group[[f"{x}_mean", f"{y}_mean"]].to_numpy(dtype=float)
+        points = group.loc[~exact[group.index], [f"{x}_mean", f"{y}_mean"]].to_numpy(dtype=float)
         points = points[np.isfinite(points).all(axis=1)]
         points = points[np.argsort(points[:, 0], kind="stable")]
-        # label even an empty codec so every panel's legend lists the same codecs
-        ax.plot(points[:, 0], points[:, 1], marker="o", markersize=4, color=colors[codec], label=codec)
+        lossless = group.loc[exact[group.index], [f"{x}_mean", f"{y}_mean"]].to_numpy(dtype=float)
+        lossless = lossless[np.isfinite(lossless[:, 0]) & ~np.isnan(lossless[:, 1])]
+        # label even an empty codec so every panel's legend lists the same codecs (a codec
+        # with lossless settings only is listed by its markers)
+        if len(points) or not len(lossless):
+            ax.plot(points[:, 0], points[:, 1], marker="o", markersize=4, color=colors[codec], label=codec)
+        if len(lossless):
+            _draw_lossless(ax, lossless, colors[codec], f"{codec} (lossless)")
     ax.grid(True, alpha=0.3)
+
+
+def _lossless_rows(rows: pd.DataFrame) -> pd.Series:
+    """Rows (settings) whose every measured image was reconstructed exactly."""
+    if "lossless" not in rows or "count" not in rows:
+        return pd.Series(False, index=rows.index)
+    return (rows["count"] > 0) & (rows["lossless"] == rows["count"])
+
+
+def _draw_lossless(ax, points: np.ndarray, color, label: str) -> None:
+    """Lossless settings as unconnected stars: at their quality when it is finite (SSIM 1), on
+    the top edge of the axes when it is infinite (PSNR), with a note saying so."""
+    finite = np.isfinite(points[:, 1])
+    style = dict(marker=LOSSLESS_MARKER, markersize=11, linestyle="none", color=color,
+                 markeredgecolor="black", markeredgewidth=0.5, clip_on=False)
+    if finite.any():
+        ax.plot(points[finite, 0], points[finite, 1], label=label, **style)
+    if (~finite).any():
+        top = ax.get_xaxis_transform()  # x in data units, y in axes units (1 = the top edge)
+        ax.plot(points[~finite, 0], np.ones((~finite).sum()), transform=top,
+                label=label if not finite.any() else "_nolegend_", **style)
+        # one note per codec, under its lowest-rate star (several would overlap)
+        ax.annotate("lossless", (points[~finite, 0].min(), 1.0), xycoords=top, xytext=(-4, -10),
+                    textcoords="offset points", ha="left", va="top", fontsize="x-small", color="0.3")
 
 
 # ---------------------------------------------------------------- per-class bars (Figs. 8-10)
@@ -234,7 +274,7 @@ def bars_figure(summary: pd.DataFrame, metrics: list[str], settings: list[str],
             for x_inf in xs[np.isposinf(means)]:  # lossless: no finite bar to draw, so say so
                 ax.annotate("∞", (x_inf, 0), xytext=(0, 2), textcoords="offset points",
                             ha="center", va="bottom", fontsize="small")
-        ax.set_ylabel(AXIS_LABELS.get(metric, metric))
+        ax.set_ylabel(axis_label(metric))
         ax.set_title(PANEL_TITLES.get(metric, ""), fontsize="medium")
         ax.grid(True, axis="y", alpha=0.3)
         ax.axvline(len(groups) - 1.5, color="0.6", linewidth=0.8)  # sets "all" apart from the classes
@@ -295,8 +335,8 @@ def _where(summary: pd.DataFrame) -> str:
     return f" ({' / '.join(parts)})" if parts else ""
 
 
-def _metric_name(metric: str) -> str:
-    return AXIS_LABELS.get(metric, metric).split(" (")[0]
+def _metric_name(metric: str, metrics: MetricSet | None = None) -> str:
+    return axis_label(metric, metrics).split(" (")[0]
 
 
 def line_chart(path: str | Path, series: Mapping[str, tuple[Sequence, Sequence]], *, xlabel: str,
@@ -328,8 +368,4 @@ def line_chart(path: str | Path, series: Mapping[str, tuple[Sequence, Sequence]]
         axes.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
     else:
         axes.legend(fontsize="small")
-    try:
-        fig.savefig(path)
-    except OSError as exc:
-        raise CompbenchError(f"cannot write {path} ({exc.strerror or exc}); choose another path") from None
-    return path
+    return save_figure(fig, path)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..run.metric_set import DEFAULT_RD_METRICS, MetricSet
 from ..store.summary import ALL
 from .charts import class_bars, codec_colors, new_figure, pick_settings, rd_curves, safe_name, save
 
@@ -24,8 +25,16 @@ from .charts import class_bars, codec_colors, new_figure, pick_settings, rd_curv
 SCALE = 4
 FONT = 7  # points; at DPI 100 about 10 px
 DPI = 100
-#: rate-distortion pairs drawn for a run with a sweep
+#: rate-distortion pairs drawn for a run with a sweep, unless the run asked for other quality
+#: metrics (``rd_metrics``: each against bpp, the first also against bpp_payload)
 RD_PAIRS = (("psnr", "bpp"), ("ssim", "bpp"), ("psnr", "bpp_payload"))
+
+
+def rd_pairs(rd_metrics) -> tuple[tuple[str, str], ...]:
+    """(quality, rate) pairs to draw; the default quality metrics give :data:`RD_PAIRS`."""
+    if not rd_metrics or tuple(rd_metrics) == DEFAULT_RD_METRICS:
+        return RD_PAIRS
+    return tuple((y, "bpp") for y in rd_metrics) + ((rd_metrics[0], "bpp_payload"),)
 
 
 def upscale(image: np.ndarray, factor: int) -> np.ndarray:
@@ -114,6 +123,9 @@ class _Grid:
         x, y = self.layout.cell_origin(row, col)
         if image is not None:
             shown = to_display(image)
+            if max(shown.shape[:2]) > self.layout.cell:  # a photograph: every k-th pixel fits the cell
+                step = math.ceil(max(shown.shape[:2]) / self.layout.cell)
+                shown = shown[::step, ::step]
             factor = max(1, self.layout.cell // max(shown.shape[:2]))
             big = upscale(shown, factor)
             # centre a smaller panel (an 8x8 code) in the cell; figimage counts y from the bottom
@@ -129,8 +141,13 @@ class _Grid:
         return self.layout.cell_origin(0, col)[0] + self.layout.cell / 2
 
 
+#: the largest grid cell in pixels: small images are enlarged up to it, photographs thinned to it
+MAX_CELL = 192
+
+
 def _cell_size(images, scale: int) -> int:
-    return scale * max((max(to_display(im).shape[:2]) for im in images if im is not None), default=8)
+    side = max((max(to_display(im).shape[:2]) for im in images if im is not None), default=8)
+    return min(scale * side, max(MAX_CELL, side if side <= MAX_CELL else 0))
 
 
 def _label(labels, class_names, i: int) -> str:
@@ -223,7 +240,9 @@ def write_run_figures(result, out_dir: str | Path, formats: Sequence[str] = ("pn
     ``fig6_<setting>`` for each setting whose codec provided panels, Figs. 8-10 and, when some
     codec ran at two settings or more, the rate-distortion curves. Colors are fixed once for
     the run, so a codec looks the same in every plot."""
-    summary, data = result.summary, result.data
+    # the selection read by position and the sample images' records: never the whole run
+    summary, data = result.summary, getattr(result, "selection", None) or result.data
+    sample_records = getattr(result, "sample_records", None)
     if summary.empty:
         return []
     colors = codec_colors(summary["codec"])
@@ -239,8 +258,9 @@ def write_run_figures(result, out_dir: str | Path, formats: Sequence[str] = ("pn
         indices = data.indices[positions]
         reconstructions = {setting: [by_position.get(p) for p in positions]
                            for setting, by_position in result.samples.items() if setting in shown_settings}
-        stats = {setting: _sample_stats(result.records, setting, indices) for setting in reconstructions}
-        fig = comparison_figure(data.images[positions], data.labels[positions], result.class_names,
+        records = sample_records if sample_records is not None else result.records
+        stats = {setting: _sample_stats(records, setting, indices) for setting in reconstructions}
+        fig = comparison_figure(data.read(positions), data.labels[positions], result.class_names,
                                 reconstructions, stats)
         paths += save(fig, out_dir, "fig7_comparison", formats)
 
@@ -253,16 +273,17 @@ def write_run_figures(result, out_dir: str | Path, formats: Sequence[str] = ("pn
         panels = {name: [by_position[p].get(name) for p in shown] for name in names}
         if "reconstruction" not in panels and setting in result.samples:
             panels["reconstruction"] = [result.samples[setting].get(p) for p in shown]
-        fig = panel_figure(data.images[shown], panels, data.labels[shown], result.class_names,
+        fig = panel_figure(data.read(shown), panels, data.labels[shown], result.class_names,
                            title=f"Fig. 6: {setting}")
         paths += save(fig, out_dir, f"fig6_{safe_name(setting)}", formats)
 
     paths += class_bars(summary, out_dir, formats, colors)
     settings_per_codec = summary[summary["class"] == ALL].groupby("codec")["setting"].nunique()
     if (settings_per_codec >= 2).any():
-        for y, x in RD_PAIRS:
+        metrics = MetricSet.stored(getattr(result, "manifest", None))
+        for y, x in rd_pairs(getattr(result, "rd_metrics", None)):
             if f"{y}_mean" in summary and f"{x}_mean" in summary:
-                paths += rd_curves(summary, out_dir, y, x, formats, colors)
+                paths += rd_curves(summary, out_dir, y, x, formats, colors, metrics)
     return paths
 
 

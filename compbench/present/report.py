@@ -19,29 +19,22 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
-from ..contracts.errors import CompbenchError
-from ..present.tables import TABLE_METRICS, format_value
+from ..contracts.metric import PER_IMAGE_ONLY
+from ..present.tables import declared_metrics, format_value, table_metrics
+from ..run.metric_set import CORE_NAMES, MetricSet
 from ..store.files import write_atomic
-from ..store.records import SUMMARY_METRICS
+from ..store.reader import load_run, read_table
 from ..store.summary import ALL
 
-#: overall table: (summary column, header, tooltip, format); absent columns are left out
-OVERALL_COLUMNS = (
+#: overall table: the whole-row numbers before the declared metrics: (summary column, header,
+#: tooltip, format); absent columns are left out
+COUNT_COLUMNS = (
     ("count", "images", "images measured (failed ones excluded)", "int"),
     ("errors", "errors", "images whose encode or decode failed", "int"),
     ("lossless", "lossless", "images reconstructed exactly (PSNR = inf)", "int"),
-    ("bpp_pooled", "bpp pooled", "total bits / total pixels, from the real bitstreams", "bpp"),
-    ("bpp_mean", "bpp", "mean bits per pixel of the real bitstreams", "bpp"),
-    ("bpp_payload_mean", "bpp payload", "mean bpp without the header a container could share", "bpp"),
-    ("psnr_pooled", "PSNR pooled", "PSNR (dB) of the mean squared error over all images", "psnr"),
-    ("psnr_mean", "PSNR", "mean PSNR in dB", "psnr"),
-    ("snr_db_mean", "SNR dB", "mean 10 log10(sum x^2 / sum (x-y)^2)", "snr_db"),
-    ("ssim_mean", "SSIM", "mean SSIM (scikit-image, data range 255)", "ssim"),
-    ("entropy_mean", "entropy", "paper's Fig. 8: histogram entropy of the reconstruction (bits)", "entropy"),
-    ("snr_paper_mean", "snr_paper", "paper's Fig. 10: mean / std of the reconstruction", "snr_paper"),
-    ("encode_s_mean", "encode ms", "encode wall time per image, milliseconds", "ms"),
-    ("decode_s_mean", "decode ms", "decode wall time per image, milliseconds", "ms"),
 )
+#: pooled numbers, shown just before the mean of the metric they pool
+POOLED = {"bpp": "bpp_pooled", "psnr": "psnr_pooled"}
 #: figure groups, in page order: (id, heading, file-name prefixes); "other" takes the rest
 FIGURE_GROUPS = (
     ("rd", "Rate-distortion curves", ("rd_",)),
@@ -57,8 +50,6 @@ CAPTIONS = {
     "fig10_snr": "Fig. 10: SNR per class: the honest snr_db beside the paper's snr_paper "
                  "(mean/std of the reconstruction)",
 }
-#: rate metrics an RD figure name can end with (rd_<quality>_<rate>)
-RATES = ("bpp_payload", "bpp_pooled", "bpp", "code_entropy")
 #: bdrate.csv columns as shown: (header, column, second column merged in, format)
 BD_COLUMNS = (
     ("codec", "codec", None, "text"), ("anchor", "anchor", None, "text"),
@@ -120,34 +111,29 @@ figcaption{font-size:.85rem;color:#4a5263;margin-top:.3rem;max-width:70ch}
 
 METRICS_NOTE = """
 <p>compbench measures every codec the same way, from the bytes it wrote and the image it
-decoded back (<code>x</code> the original, <code>y</code> the reconstruction, 8-bit).
-Two of the paper's figures use definitions that do not measure compression; they are
-reproduced under their own names so the figures can be compared, and never stand in for the
-honest metrics.</p>
-<table class="kv">
-<thead><tr><th>column</th><th>definition</th><th>what it means</th></tr></thead>
-<tbody>
-<tr><th>bpp</th><td>8 &times; bitstream bytes / pixels</td><td>honest rate: the real,
-decodable bitstream, headers included. <b>bpp pooled</b> = total bits / total pixels.
-<b>bpp payload</b> leaves out the header a container could share (at 28&times;28 a JPEG header
-alone is about 3.4 bpp). The paper's "BPP" was the size of an in-memory array, not of a
-compressed file.</td></tr>
-<tr><th>PSNR</th><td>10 log10(255&sup2; / mean (x&minus;y)&sup2;)</td><td>honest distortion;
-an exact reconstruction has infinite PSNR, shown as <i>lossless</i>.</td></tr>
-<tr><th>SNR dB</th><td>10 log10(&Sigma;x&sup2; / &Sigma;(x&minus;y)&sup2;)</td><td>honest
-signal-to-noise ratio of the reconstruction.</td></tr>
-<tr><th>SSIM</th><td>scikit-image <code>structural_similarity</code>, data range 255</td>
-<td>honest structural similarity.</td></tr>
-<tr><th>snr_paper</th><td>mean(y) / std(y)</td><td>the paper's "SNR" (Fig. 10, legacy
-<code>scipy.stats.signaltonoise</code>): a statistic of the reconstruction alone, it never
-compares it with the original, so it is not a signal-to-noise ratio of the coding.</td></tr>
-<tr><th>entropy</th><td>Shannon entropy of the 256-bin histogram of y, bits</td><td>the
-paper's "entropy" (Fig. 8): it describes the decoded image, not the code, and is not a
-rate.</td></tr>
-<tr><th>code_entropy</th><td>empirical entropy of a learned codec's quantized code, bpp</td>
-<td>an ideal rate bound (only for codecs that report it); compare with bpp.</td></tr>
-</tbody></table>
+decoded back (<code>x</code> the original, <code>y</code> the reconstruction, 8-bit): bpp
+counts the real, decodable bitstream, headers included. Two of the paper's figures use
+definitions that do not measure compression (<code>entropy</code>, the histogram of y, and
+<code>snr_paper</code>, mean(y) / std(y)); they are reproduced under their own names so the
+figures can be compared, and never stand in for the honest metrics. Each metric of this run,
+as declared (a plugin's or codec's own included):</p>
 """
+
+
+def _metrics_section(declared: MetricSet) -> str:
+    better = {"higher": "higher", "lower": "lower", "none": "-"}
+    rows = "".join(
+        f"<tr><th>{_e(m.name)}</th><td>{_e(m.label)}</td><td>{_e(m.unit)}</td>"
+        f"<td>{better[m.better]}</td><td>{'yes' if _gated(m) else 'no'}</td><td>{_e(m.description)}</td></tr>"
+        for m in declared)
+    head = ("<th>column</th><th>label</th><th>unit</th><th>better</th><th>gated</th>"
+            "<th>definition</th>")
+    return (METRICS_NOTE + f'<table class="kv" id="metric-definitions"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{rows}</tbody></table>")
+
+
+def _gated(metric) -> bool:
+    return metric.gated and metric.better != "none" and not metric.timing
 
 
 def write_report(results_dir: Path, out_name: str = "report.html") -> Path:
@@ -166,21 +152,20 @@ def write_report(results_dir: Path, out_name: str = "report.html") -> Path:
 def render_report(results_dir: Path) -> str:
     """The report page of a results folder, as a string."""
     results_dir = Path(results_dir)
-    problems: list[str] = []
-    manifest = _read_manifest(results_dir / "manifest.json", problems)
-    summary = _read_csv(results_dir / "summary.csv", problems)
-    if manifest is None and summary is None:
-        raise CompbenchError(f"{results_dir} is not a compbench results folder (no summary.csv or "
-                             "manifest.json); pass the folder a run wrote")
+    stored = load_run(results_dir, strict=False)  # a damaged part becomes a note on the page
+    manifest, summary, problems = stored.manifest, stored.summary, list(stored.problems)
     bdrate = _read_csv(results_dir / "bdrate.csv", problems)
     failures = _failures(results_dir / "records.csv", summary, problems)
+    declared = declared_metrics(manifest=manifest)
+    problems += [f"metric not measured on {count} image(s): {note}"
+                 for note, count in ((manifest or {}).get("metric_errors") or {}).items()]
 
-    sections = [("overall", "Overall", _overall_section(summary)),
-                ("per-class", "Per class", _per_class_section(summary)),
+    sections = [("overall", "Overall", _overall_section(summary, declared)),
+                ("per-class", "Per class", _per_class_section(summary, declared)),
                 ("bd-rate", "BD-rate", _bdrate_section(bdrate)),
                 ("failures", "Failed images", _failures_section(failures)),
-                ("figures", "Figures", _figures_section(results_dir, problems)),
-                ("metrics", "Metric definitions", METRICS_NOTE),
+                ("figures", "Figures", _figures_section(results_dir, problems, declared)),
+                ("metrics", "Metric definitions", _metrics_section(declared)),
                 ("manifest", "Manifest", _manifest_section(manifest))]
     sections = [(sid, title, body) for sid, title, body in sections if body]
     nav = "".join(f'<a href="#{sid}">{_e(title)}</a>' for sid, title, _ in sections)
@@ -199,29 +184,12 @@ def render_report(results_dir: Path) -> str:
 # ---------------------------------------------------------------- reading
 
 
-def _read_manifest(path: Path, problems: list[str]) -> dict | None:
-    if not path.exists():
-        return None
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        problems.append(f"could not read {path.name}: {exc}")
-        return None
-    return manifest if isinstance(manifest, dict) else None
-
-
 def _read_csv(path: Path, problems: list[str]) -> pd.DataFrame | None:
     if not path.exists():
         return None
-    try:
-        frame = pd.read_csv(path, dtype={"codec": str, "setting": str, "class": str, "anchor": str,
-                                         "warning": str, "error": str}, keep_default_na=True)
-    except (OSError, ValueError) as exc:  # pandas' parse errors are ValueErrors
-        problems.append(f"could not read {path.name}: {exc}")
-        return None
-    for column in ("codec", "setting", "class", "anchor", "warning", "error"):
-        if column in frame:
-            frame[column] = frame[column].fillna("")
+    frame = read_table(path)
+    if frame is None:
+        problems.append(f"could not read {path.name}")
     return frame
 
 
@@ -254,16 +222,60 @@ def _header_facts(manifest: dict | None, summary: pd.DataFrame | None) -> str:
     return f'<dl class="facts">{items}</dl>'
 
 
-def _overall_section(summary: pd.DataFrame | None) -> str:
+def overall_columns(summary: pd.DataFrame, declared: MetricSet) -> list[tuple[str, str, str, str]]:
+    """(summary column, header, tooltip, format) of the overall table: counts, then every
+    aggregated metric with a value in this run (declared order; a pooled number just before
+    its mean), timings in milliseconds."""
+    columns = [c for c in COUNT_COLUMNS if c[0] in summary]
+    for name in _shown_metrics(summary, declared):
+        metric = declared.describe(name)
+        if name in POOLED and POOLED[name] in summary:
+            pooled = declared.describe(POOLED[name])
+            columns.append((POOLED[name], pooled.label, _tip(pooled), POOLED[name]))
+        if metric.timing and metric.unit == "s":
+            columns.append((f"{name}_mean", f"{metric.label} ms", f"{metric.description}, milliseconds", "ms"))
+        else:
+            columns.append((f"{name}_mean", metric.label, "mean " + _tip(metric), name))
+    return columns
+
+
+def _shown_metrics(summary: pd.DataFrame, declared: MetricSet) -> list[str]:
+    """The metrics of the overall table, in declared order: table columns, rates, qualities,
+    timings and every codec's or plugin's metric (bytes and MSE are in summary.csv). A metric
+    without a value (MS-SSIM of images too small for it) or equal to an earlier one in every row
+    (PSNR-Y of gray images is their PSNR) is left out."""
+    def wanted(m) -> bool:
+        return m.name not in CORE_NAMES or m.table or m.rate_axis or m.quality_axis or m.timing
+
+    names = [m.name for m in declared if m.aggregate != PER_IMAGE_ONLY and m.name not in POOLED.values()
+             and wanted(m)]
+    names += [c[: -len("_mean")] for c in summary.columns
+              if c.endswith("_mean") and c[: -len("_mean")] not in declared]
+    shown: list[str] = []
+    for name in dict.fromkeys(names):
+        column = summary.get(f"{name}_mean")
+        if column is None or column.isna().all():
+            continue
+        if any(column.equals(summary[f"{other}_mean"]) for other in shown):
+            continue
+        shown.append(name)
+    return shown
+
+
+def _tip(metric) -> str:
+    unit = f" ({metric.unit})" if metric.unit else ""
+    return f"{metric.name}{unit}: {metric.description}" if metric.description else metric.name + unit
+
+
+def _overall_section(summary: pd.DataFrame | None, declared: MetricSet) -> str:
     if summary is None:
         return '<p class="muted">No summary.csv in this folder.</p>'
     overall = summary[summary["class"] == ALL]
-    columns = [c for c in OVERALL_COLUMNS if c[0] in overall]
-    columns += [(f"{m}_mean", m, f"mean {m} (reported by the codec)", m) for m in _extra_metrics(summary)]
+    columns = overall_columns(overall, declared)
     head = "<th>setting</th>" + "".join(f'<th class="num" title="{_e(tip)}">{_e(name)}</th>'
                                         for _, name, tip, _ in columns)
     rows = "".join(f'<tr data-setting="{_e(r["setting"])}"><th>{_e(r["setting"])}</th>'
-                   + "".join(_cell(r, key, kind) for key, _, _, kind in columns) + "</tr>"
+                   + "".join(_cell(r, key, kind, declared) for key, _, _, kind in columns) + "</tr>"
                    for _, r in overall.iterrows())
     note = ('<p class="muted">Means over all images of each setting; hover a number for its '
             "standard deviation. Definitions below, under <a href=\"#metrics\">Metric "
@@ -271,26 +283,30 @@ def _overall_section(summary: pd.DataFrame | None) -> str:
     return note + _table(head, rows, 'id="summary"')
 
 
-def _per_class_section(summary: pd.DataFrame | None) -> str:
+def _per_class_section(summary: pd.DataFrame | None, declared: MetricSet) -> str:
     if summary is None:
         return ""
-    metrics = list(TABLE_METRICS) + _extra_metrics(summary)
+    # the table metrics, and every metric a codec or plugin added
+    shown = _shown_metrics(summary, declared)
+    metrics = table_metrics(summary, declared)
+    metrics += [m for m in shown if m not in CORE_NAMES and m not in metrics]
     head = ("<th>class</th><th class=\"num\">images</th>"
-            + "".join(f'<th class="num">{_e(m)}</th>' for m in metrics))
+            + "".join(f'<th class="num" title="{_e(_tip(declared.describe(m)))}">{_e(m)}</th>' for m in metrics))
     settings = list(dict.fromkeys(summary["setting"]))
     parts = ['<p class="muted">Means per class; the last row is over all images.</p>']
     for setting in settings:
         group = summary[summary["setting"] == setting]
         rows = "".join(
             f'<tr class="{"all" if r["class"] == ALL else "class"}"><th>{_e(r["class"])}</th>'
-            + _cell(r, "count", "int") + "".join(_cell(r, f"{m}_mean", m) for m in metrics) + "</tr>"
+            + _cell(r, "count", "int") + "".join(_cell(r, f"{m}_mean", m, declared) for m in metrics) + "</tr>"
             for _, r in group.iterrows())
         overall = group[group["class"] == ALL]
         brief = ""
         if len(overall):
             o = overall.iloc[0]
-            brief = (f' <span class="muted">bpp {_fmt(o.get("bpp_mean"), "bpp")}, '
-                     f'PSNR {_fmt(o.get("psnr_mean"), "psnr")}, SSIM {_fmt(o.get("ssim_mean"), "ssim")}</span>')
+            brief = (f' <span class="muted">bpp {_fmt(o.get("bpp_mean"), "bpp", declared)}, '
+                     f'PSNR {_fmt(o.get("psnr_mean"), "psnr", declared)}, '
+                     f'SSIM {_fmt(o.get("ssim_mean"), "ssim", declared)}</span>')
         table = _table(head, rows, f'class="per-class" data-setting="{_e(setting)}"')
         opened = " open" if len(settings) <= 3 else ""
         parts.append(f"<details{opened}><summary><b>{_e(setting)}</b>{brief}</summary>{table}</details>")
@@ -365,7 +381,7 @@ def _failures_section(failures: pd.DataFrame | None) -> str:
     return _table(head, rows, 'id="failures"') + more
 
 
-def _figures_section(results_dir: Path, problems: list[str]) -> str:
+def _figures_section(results_dir: Path, problems: list[str], declared: MetricSet) -> str:
     pngs = sorted(results_dir.glob("*.png"), key=lambda p: _natural(p.name))
     if not pngs:
         return ""
@@ -375,13 +391,13 @@ def _figures_section(results_dir: Path, problems: list[str]) -> str:
         groups[gid].append(png)
     parts = []
     for gid, heading, _ in FIGURE_GROUPS:
-        figures = [_figure(png, problems) for png in groups[gid]]
+        figures = [_figure(png, problems, declared) for png in groups[gid]]
         if figures:
             parts.append(f'<h3>{_e(heading)}</h3><div class="figs" id="figures-{gid}">{"".join(figures)}</div>')
     return "".join(parts)
 
 
-def _figure(png: Path, problems: list[str]) -> str:
+def _figure(png: Path, problems: list[str], declared: MetricSet) -> str:
     """One PNG as a data: URI, shown at 100 dpi (matplotlib's 150-dpi PNGs are not blown up);
     one wider than the page shrinks to fit, and a click (a CSS-only toggle) shows it full size."""
     data = png.read_bytes()
@@ -397,7 +413,7 @@ def _figure(png: Path, problems: list[str]) -> str:
         problems.append(f"figure {png.name} left out: {exc}")
         return ""
     scale = SCREEN_DPI / dpi if dpi > SCREEN_DPI else 1.0
-    caption = _caption(png.stem)
+    caption = _caption(png.stem, declared)
     files = png.name + (f", {png.stem}.svg" if png.with_suffix(".svg").exists() else "")
     uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
     img = (f'<img src="{uri}" alt="{_e(caption)}" width="{round(width * scale)}" '
@@ -415,14 +431,17 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "-", text)
 
 
-def _caption(stem: str) -> str:
+def _caption(stem: str, declared: MetricSet | None = None) -> str:
     if stem in CAPTIONS:
         return CAPTIONS[stem]
     if stem.startswith("rd_"):  # rd_<quality>_<rate>[_by_class]
         rest = stem[len("rd_"):]
         per_class = rest.endswith("_by_class")
         rest = rest[: -len("_by_class")] if per_class else rest
-        rate = next((r for r in RATES if rest.endswith("_" + r)), None)
+        # rd_<quality>_<rate>: the rate is a declared rate axis (longest name first)
+        rates = {m.name for m in (declared or MetricSet()) if m.rate_axis} | {"bpp_pooled"}
+        rates = sorted(rates, key=len, reverse=True)
+        rate = next((r for r in rates if rest.endswith("_" + r)), None)
         what = f"{rest[: -len(rate) - 1]} vs {rate}" if rate else rest.replace("_", " ")
         return f"Rate-distortion: {what}" + (", per class" if per_class else "")
     if stem.startswith("fig6_"):
@@ -473,18 +492,18 @@ def _table(head: str, rows: str, attributes: str) -> str:
             f"<tbody>{rows}</tbody></table></div>")
 
 
-def _cell(row: pd.Series, key: str, kind: str) -> str:
+def _cell(row: pd.Series, key: str, kind: str, declared: MetricSet | None = None) -> str:
     value = row.get(key)
     std = row.get(key[: -len("_mean")] + "_std") if key.endswith("_mean") else None
     tip = ""
     if isinstance(std, float) and math.isfinite(std):
-        tip = f' title="std {_e(_fmt(std, kind))}"'
-    return f'<td class="num"{tip}>{_e(_fmt(value, kind))}</td>'
+        tip = f' title="std {_e(_fmt(std, kind, declared))}"'
+    return f'<td class="num"{tip}>{_e(_fmt(value, kind, declared))}</td>'
 
 
-def _fmt(value, kind: str) -> str:
-    """A number as shown: ints plain, times in ms, metrics as ``results.format_value`` (inf PSNR
-    is "lossless", NaN is "-")."""
+def _fmt(value, kind: str, declared: MetricSet | None = None) -> str:
+    """A number as shown: ints plain, times in ms, metrics as their declarations say
+    (``tables.format_value``: inf PSNR is "lossless", NaN is "-")."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if kind == "int":
@@ -492,7 +511,7 @@ def _fmt(value, kind: str) -> str:
     if kind == "ms":
         return f"{1000 * float(value):.3f}"
     if isinstance(value, (int, float)):
-        return format_value(float(value), kind)
+        return format_value(float(value), kind, declared)
     return str(value)
 
 
@@ -500,12 +519,6 @@ def _signed(value, digits: int) -> str:
     if value is None or not math.isfinite(float(value)):
         return _fmt(value, "")
     return f"{float(value):+.{digits}f}"
-
-
-def _extra_metrics(summary: pd.DataFrame) -> list[str]:
-    """Codec-reported metrics beyond the harness's own (e.g. code_entropy), in column order."""
-    return [c[: -len("_mean")] for c in summary.columns
-            if c.endswith("_mean") and c[: -len("_mean")] not in SUMMARY_METRICS]
 
 
 def _natural(name: str) -> list:

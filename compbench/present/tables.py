@@ -1,38 +1,57 @@
-"""Tables of a summary for the terminal, Markdown and any tabulate format (LaTeX, HTML, ...)."""
+"""Tables of a summary for the terminal, Markdown and any tabulate format (LaTeX, HTML, ...).
+
+Which metrics are columns and how their values read ("lossless", digits) comes from their
+declarations: those of the run (``summary.attrs["metrics"]``, set by ``summarize``, or a stored
+run's manifest), else the core ones.
+"""
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 
 import pandas as pd
 from tabulate import tabulate
 
 from ..contracts.errors import CompbenchError
-from ..store.files import write_atomic
+from ..run.metric_set import CORE, MetricSet
+from ..store.files import write_atomic, write_json
 from ..store.summary import ALL
 
-#: what the terminal and summary.md show per class
-TABLE_METRICS = ["bpp", "psnr", "snr_db", "ssim", "entropy", "snr_paper"]
+#: what the terminal and summary.md show per class when only core metrics ran
+TABLE_METRICS = CORE.table_metrics()
 
 
-def format_value(value: float, metric: str) -> str:
-    if isinstance(value, float) and math.isinf(value) and value > 0 and metric in ("psnr", "snr_db"):
-        return "lossless"
-    if isinstance(value, float) and math.isnan(value):
-        return "-"
-    if metric in ("ssim",):
-        return f"{value:.4f}"
-    return f"{value:.3f}"
+def declared_metrics(summary: pd.DataFrame | None = None, manifest: dict | None = None) -> MetricSet:
+    """The declarations behind a summary: its own (``attrs``), a manifest's, else the core ones."""
+    declarations = (summary.attrs.get("metrics") if summary is not None else None) or \
+        (manifest or {}).get("metrics")
+    return MetricSet.stored({"metrics": declarations}) if declarations else CORE
 
 
-def class_table(summary: pd.DataFrame, metrics=TABLE_METRICS, tablefmt: str = "simple") -> str:
+def table_metrics(summary: pd.DataFrame, declared: MetricSet | None = None) -> list[str]:
+    """The declared table columns (``Metric.table``) that the summary holds, in order."""
+    declared = declared or declared_metrics(summary)
+    return [m for m in declared.table_metrics() if f"{m}_mean" in summary.columns]
+
+
+def format_value(value: float, metric: str, declared: MetricSet | None = None) -> str:
+    """A value as its declaration shows it: its format, "lossless" for +inf where that means a
+    lossless image, "-" for NaN."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return (declared or CORE).describe(metric).display(number)
+
+
+def class_table(summary: pd.DataFrame, metrics=None, tablefmt: str = "simple") -> str:
     """Rows: classes then "all"; for each setting, the mean of each metric.
 
     The setting labels go on a line above their group of metric columns, so the table stays
     as narrow as the numbers.
     """
+    declared = declared_metrics(summary)
+    metrics = table_metrics(summary, declared) if metrics is None else metrics
     settings = list(dict.fromkeys(summary["setting"]))
     classes = list(dict.fromkeys(summary["class"]))
     indexed = summary.set_index(["setting", "class"])
@@ -42,7 +61,8 @@ def class_table(summary: pd.DataFrame, metrics=TABLE_METRICS, tablefmt: str = "s
         for setting in settings:
             for metric in metrics:
                 key = (setting, class_name)
-                row.append(format_value(indexed.loc[key, f"{metric}_mean"], metric) if key in indexed.index else "-")
+                row.append(format_value(indexed.loc[key, f"{metric}_mean"], metric, declared)
+                           if key in indexed.index else "-")
         body.append(row)
     if tablefmt != "simple":  # Markdown/LaTeX: one header row, the setting in each column name
         headers = ["class"] + [f"{setting} {metric}" for setting in settings for metric in metrics]
@@ -68,13 +88,15 @@ def _group_header(table: str, groups: list[str], width: int) -> str:
     return line
 
 
-def overall_table(summary: pd.DataFrame, metrics=TABLE_METRICS, tablefmt: str = "github") -> str:
+def overall_table(summary: pd.DataFrame, metrics=None, tablefmt: str = "github") -> str:
     """One row per setting over all images, with counts and failures."""
+    declared = declared_metrics(summary)
+    metrics = table_metrics(summary, declared) if metrics is None else metrics
     overall = summary[summary["class"] == ALL]
     headers = ["setting", "images", "errors", "lossless", "bpp_pooled", "psnr_pooled"] + metrics
-    body = [[r["setting"], r["count"], r["errors"], r["lossless"], format_value(r["bpp_pooled"], "bpp"),
-             format_value(r["psnr_pooled"], "psnr")]
-            + [format_value(r[f"{m}_mean"], m) for m in metrics] for _, r in overall.iterrows()]
+    body = [[r["setting"], r["count"], r["errors"], r["lossless"], format_value(r["bpp_pooled"], "bpp_pooled"),
+             format_value(r["psnr_pooled"], "psnr_pooled")]
+            + [format_value(r[f"{m}_mean"], m, declared) for m in metrics] for _, r in overall.iterrows()]
     return tabulate(body, headers=headers, tablefmt=tablefmt, disable_numparse=True)
 
 
@@ -99,7 +121,8 @@ def render_tables(summary: pd.DataFrame, table_format: str) -> str:
 def write_table_file(out: Path, summary: pd.DataFrame, table_format: str) -> Path:
     """summary.<suffix> in the requested format (e.g. summary.tex for LaTeX), beside summary.md."""
     path = out / f"summary.{TABLE_FORMATS[table_format]}"
-    return write_atomic(path, render_tables(summary, table_format))
+    write_atomic(path, render_tables(summary, table_format))
+    return path
 
 
 def summary_markdown(summary: pd.DataFrame, manifest: dict) -> str:
@@ -114,4 +137,4 @@ def summary_markdown(summary: pd.DataFrame, manifest: dict) -> str:
 def write_summary_files(out: Path, summary: pd.DataFrame, manifest: dict) -> None:
     write_atomic(out / "summary.csv", summary.to_csv(index=False))
     write_atomic(out / "summary.md", summary_markdown(summary, manifest))
-    write_atomic(out / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
+    write_json(out / "manifest.json", manifest)

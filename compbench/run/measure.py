@@ -1,22 +1,34 @@
-"""Per-image metrics (design §3), vectorised over a batch of same-shape images.
+"""Per-image metrics (design §3), vectorised over a batch of same-shape images: the numbers.
+What each metric is (direction, format, gating, ...) is declared once, in
+:mod:`compbench.run.metric_set`; the exact definitions are in docs/metrics.md.
 
 ``image_metrics`` is called once per work unit on thousands of small images (MNIST: 28x28), so
 everything is computed for the whole batch with numpy: a loop that calls scikit-image per image
 costs ~0.3 ms an image (SSIM alone), this ~20-30 µs for all metrics (10,000 MNIST images in
 0.2-0.3 s on one core, ``benchmarks/bench_metrics.py``). Each metric is checked against
-scikit-image, scipy or plain numpy, per image, in ``tests/test_metrics.py``.
+scikit-image, scipy, pytorch-msssim or plain numpy, per image, in ``tests/test_metrics.py``
+and ``tests/test_colour_metrics.py``.
 
 Definitions (``x`` original, ``y`` reconstruction, uint8; ``P`` = H*W pixels, not samples):
 
 - ``bytes``: the real bitstream length; ``bpp`` = 8 * bytes / P;
   ``bpp_payload`` = 8 * (bytes - overhead) / P, without the header a container could share.
-- ``mse`` = mean (x - y)^2 over all samples; ``psnr`` = 10 log10(255^2 / mse), +inf if lossless.
+- ``mse`` = mean (x - y)^2 over all samples (all channels); ``psnr`` = 10 log10(255^2 / mse),
+  +inf if lossless: PSNR over all channels, as CompressAI reports it.
+- ``psnr_y``: PSNR of the BT.601 luma Y = 0.299 R + 0.587 G + 0.114 B (full range, not
+  rounded); ``psnr_ycbcr`` = (6 PSNR_Y + PSNR_Cb + PSNR_Cr) / 8 with the full-range chroma
+  Cb = 128 + (B - Y) / 1.772, Cr = 128 + (R - Y) / 1.402 (JFIF's, unrounded); a component reproduced exactly is left out of the weighted mean (the
+  weights renormalised), so the result is +inf only for a lossless image. Gray images: both
+  equal ``psnr`` (the image is its own luma and has no chroma).
 - ``snr_db`` = 10 log10(sum x^2 / sum (x - y)^2): +inf if lossless, -inf if x is all zero and
   y is not, NaN if both are all zero.
 - ``ssim``: ``skimage.metrics.structural_similarity(x, y, data_range=255)`` with its defaults
-  (7x7 uniform window, sample covariance, K1 = 0.01, K2 = 0.03, the 3-pixel border cropped;
-  colour images: the mean over channels, as with ``channel_axis=-1``). NaN when the 7x7 window
-  does not fit (min(H, W) < 7), where scikit-image raises instead.
+  (7x7 uniform window, sample covariance, K1 = 0.01, K2 = 0.03, the 3-pixel border cropped),
+  on the luma Y of a colour image (on each channel, averaged, for other channel counts). NaN
+  when the 7x7 window does not fit (min(H, W) < 7), where scikit-image raises instead.
+- ``ms_ssim`` (:func:`ms_ssim`): pytorch-msssim's ``ms_ssim`` (11-tap Gaussian, sigma 1.5,
+  five scales, data range 255), per channel and averaged for colour, as CompressAI reports it;
+  NaN below :data:`MS_SSIM_MIN_SIDE` pixels on the shorter side (its five scales do not fit).
 - ``entropy``: Shannon entropy in bits of the 256-bin histogram of y, channels pooled (the
   paper's Fig. 8).
 - ``snr_paper`` = mean(y) / std(y) (population std), 0 for a constant image: the legacy
@@ -27,10 +39,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["METRICS", "entropy_bits", "image_metrics", "psnr_from_mse", "ssim_fits"]
+__all__ = ["METRICS", "MS_SSIM_MIN_SIDE", "entropy_bits", "image_metrics", "ms_ssim", "ms_ssim_fits",
+           "psnr_from_mse", "ssim_fits"]
 
 #: the keys of ``image_metrics``, in column order
-METRICS = ("bytes", "bpp", "bpp_payload", "mse", "psnr", "snr_db", "ssim", "entropy", "snr_paper")
+METRICS = ("bytes", "bpp", "bpp_payload", "mse", "psnr", "psnr_y", "psnr_ycbcr", "snr_db", "ssim",
+           "entropy", "snr_paper")
 
 PEAK = 255.0  # data range of uint8 samples
 WIN = 7  # scikit-image's default SSIM window (uniform, WIN x WIN)
@@ -39,6 +53,20 @@ K1, K2 = 0.01, 0.03  # scikit-image's SSIM constants
 # slower (memory traffic, page faults on big temporaries), smaller ones pay numpy's per-call
 # overhead.
 CHUNK_SAMPLES = 1 << 16
+# Full-range BT.601 YCbCr as integer numerators over a scale: Y = (299 R + 587 G + 114 B) / 1000,
+# Cb - 128 = (B - Y) / 1.772 = (-299 R - 587 G + 886 B) / 1772,
+# Cr - 128 = (R - Y) / 1.402 = (701 R - 587 G - 114 B) / 1402.
+# Colour differences are then exact integers: an R = G = B image has exactly zero chroma,
+# which float coefficients would not give.
+YCBCR_NUMERATORS = ((np.array([299, 587, 114]), 1000.0), (np.array([-299, -587, 886]), 1772.0),
+                    (np.array([701, -587, -114]), 1402.0))
+LUMA_1E3 = YCBCR_NUMERATORS[0][0]
+#: weights of Y, Cb and Cr in ``psnr_ycbcr`` (6:1:1, as JPEG AI and VVC comparisons report)
+YCBCR_WEIGHTS = (6.0, 1.0, 1.0)
+#: MS-SSIM's five scales with an 11-tap window need the shorter side above (11 - 1) * 2^4
+MS_SSIM_MIN_SIDE = 161
+MS_SSIM_WIN, MS_SSIM_SIGMA = 11, 1.5  # the Gaussian window of MS-SSIM (Wang et al. 2003)
+MS_SSIM_CHUNK = 8  # images per torch call: bounds the float64 temporaries of large photographs
 
 
 def psnr_from_mse(mse):
@@ -51,6 +79,43 @@ def psnr_from_mse(mse):
 def ssim_fits(shape) -> bool:
     """Whether SSIM's 7x7 window fits one image of this shape, (H, W) or (H, W, C)."""
     return min(shape[0], shape[1]) >= WIN
+
+
+def ms_ssim_fits(shape) -> bool:
+    """Whether MS-SSIM's five scales fit one image of this shape, (H, W) or (H, W, C)."""
+    return min(shape[0], shape[1]) >= MS_SSIM_MIN_SIDE
+
+
+def ms_ssim(originals, reconstructions) -> np.ndarray:
+    """MS-SSIM per image with pytorch-msssim (see the module docstring); NaN for images whose
+    shorter side is under :data:`MS_SSIM_MIN_SIDE`. torch is imported only when an image is
+    large enough, so runs on small images never pay for it."""
+    x = _as_uint8(originals, "originals")
+    y = _as_uint8(reconstructions, "reconstructions")
+    if x.shape != y.shape:
+        raise ValueError(f"originals {x.shape} and reconstructions {y.shape} differ in shape")
+    out = np.full(len(x), np.nan)
+    if len(x) == 0 or not ms_ssim_fits(x.shape[1:]):
+        return out
+    import torch
+    from pytorch_msssim import ms_ssim as reference_ms_ssim
+
+    def tensor(batch: np.ndarray):  # (M, H, W[, C]) uint8 -> (M, C, H, W) float64
+        batch = batch[..., None] if batch.ndim == 3 else batch
+        return torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float64))
+
+    # pytorch-msssim builds its Gaussian window in float32 (~1e-6 off in MS-SSIM): pass the
+    # same window (11 taps, sigma 1.5, normalised) in float64
+    taps = np.arange(MS_SSIM_WIN) - MS_SSIM_WIN // 2
+    window = np.exp(-(taps**2) / (2 * MS_SSIM_SIGMA**2))
+    channels = x.shape[3] if x.ndim == 4 else 1
+    window = torch.from_numpy(np.tile(window / window.sum(), (channels, 1, 1, 1)))
+    with torch.no_grad():
+        for start in range(0, len(x), MS_SSIM_CHUNK):
+            part = slice(start, start + MS_SSIM_CHUNK)
+            out[part] = reference_ms_ssim(tensor(x[part]), tensor(y[part]), data_range=PEAK, win=window,
+                                          size_average=False).numpy()
+    return out
 
 
 def entropy_bits(image) -> float:
@@ -94,6 +159,9 @@ def image_metrics(originals, reconstructions, nbytes, overhead_bytes) -> dict[st
         _chunk_metrics(x[start : start + step], y[start : start + step], out, start, work)
 
     out["psnr"][:] = psnr_from_mse(out["mse"])
+    if shape[3] != 3:  # gray: the image is its own luma and has no chroma
+        out["psnr_y"][:] = out["psnr"]
+        out["psnr_ycbcr"][:] = out["psnr"] if shape[3] == 1 else np.nan
     return out
 
 
@@ -119,7 +187,10 @@ def _chunk_metrics(x: np.ndarray, y: np.ndarray, out: dict, start: int, work: np
     with np.errstate(divide="ignore", invalid="ignore"):  # lossless: inf; all-zero x: -inf/NaN
         out["snr_db"][rows] = 10.0 * np.log10(sum_x2 / sse)
 
-    out["ssim"][rows] = _ssim(stack, work[1:]) if ssim_fits(x.shape[1:]) else np.nan
+    if x.shape[3] == 3:
+        _colour_metrics(x, y, out, rows)
+    else:
+        out["ssim"][rows] = _ssim(stack, work[1:]) if ssim_fits(x.shape[1:]) else np.nan
 
     flat_y = y.reshape(m, samples)
     mean, std = flat_y.mean(axis=1), flat_y.std(axis=1)  # numpy's two-pass std, as scipy had
@@ -131,13 +202,48 @@ def _chunk_metrics(x: np.ndarray, y: np.ndarray, out: dict, start: int, work: np
     out["entropy"][rows] = _entropy_from_counts(counts)
 
 
-def _ssim(stack: np.ndarray, spare: np.ndarray) -> np.ndarray:
-    """Mean SSIM per image from the int32 stack (x, y, x^2 + y^2, xy), each (M, H, W, C).
+def _colour_metrics(x: np.ndarray, y: np.ndarray, out: dict, rows: slice) -> None:
+    """psnr_y, psnr_ycbcr and the luma SSIM of a chunk of RGB images (M, H, W, 3).
+
+    Colour differences are exact integers (:data:`YCBCR_NUMERATORS`, int64); their squares are
+    summed in float64. Luma SSIM runs on 1000 Y, an exact integer image: SSIM does
+    not change when the images and the data range are scaled alike.
+    """
+    m, h, w, _ = x.shape
+    xi, yi = x.astype(np.int64), y.astype(np.int64)
+    diff = xi - yi
+    mse = []
+    for coefficients, scale in YCBCR_NUMERATORS:
+        d = (diff @ coefficients).reshape(m, -1).astype(np.float64)
+        mse.append(np.einsum("ij,ij->i", d, d) / (h * w) / scale**2)
+    psnr = [psnr_from_mse(e) for e in mse]
+    out["psnr_y"][rows] = psnr[0]
+    # A component with no error would make the weighted mean +inf although the image is lossy
+    # (an RGB image with R = G = B has no chroma to get wrong): leave it out, renormalise.
+    lossy = np.array([np.isfinite(p) for p in psnr])
+    weights = np.array(YCBCR_WEIGHTS)[:, None] * lossy
+    with np.errstate(invalid="ignore"):
+        weighted = (weights * np.where(lossy, psnr, 0.0)).sum(axis=0) / weights.sum(axis=0)
+    out["psnr_ycbcr"][rows] = np.where(lossy.any(axis=0), weighted, np.inf)
+
+    if not ssim_fits(x.shape[1:]):
+        out["ssim"][rows] = np.nan
+        return
+    luma_x, luma_y = xi @ LUMA_1E3, yi @ LUMA_1E3
+    stack = np.empty((4, m, h, w, 1), dtype=np.int64)  # sums of 1000 Y squared need int64
+    stack[0, ..., 0], stack[1, ..., 0] = luma_x, luma_y
+    stack[2, ..., 0] = luma_x * luma_x + luma_y * luma_y
+    stack[3, ..., 0] = luma_x * luma_y
+    out["ssim"][rows] = _ssim(stack, np.empty((2, stack.size), dtype=np.int64), peak=PEAK * 1e3)
+
+
+def _ssim(stack: np.ndarray, spare: np.ndarray, peak: float = PEAK) -> np.ndarray:
+    """Mean SSIM per image from the integer stack (x, y, x^2 + y^2, xy), each (M, H, W, C).
 
     The same numbers as scikit-image's uniform-filter SSIM: its map is only averaged over the
     pixels whose 7x7 window lies inside the image (the border of 3 is cropped), so plain
     window sums over the interior are all it needs; no border handling. Overwrites ``stack``
-    and uses ``spare``, two int32 buffers at least as large.
+    and uses ``spare``, two buffers of its dtype at least as large. ``peak``: the data range.
     """
     _, m, h, w, c = stack.shape
     flat = stack.reshape(-1)  # a view: the stack is a contiguous slice of the work buffer
@@ -151,8 +257,8 @@ def _ssim(stack: np.ndarray, spare: np.ndarray) -> np.ndarray:
     # through by NP^2 (NP-1), so that every term but the constants is an exact integer:
     # S = (2 sx sy + c1)(2 (NP sxy - sx sy) + c2) / ((sx^2 + sy^2 + c1)(NP s2 - sx^2 - sy^2 + c2))
     npx = WIN * WIN
-    c1 = (K1 * PEAK) ** 2 * npx * npx
-    c2 = (K2 * PEAK) ** 2 * npx * (npx - 1)
+    c1 = (K1 * peak) ** 2 * npx * npx
+    c2 = (K2 * peak) ** 2 * npx * (npx - 1)
     p = sx * sy
     q = sx * sx + sy * sy
     num = (2.0 * p + c1) * (2.0 * (npx * sxy - p) + c2)

@@ -33,7 +33,6 @@ import atexit
 import ctypes
 import multiprocessing
 import multiprocessing.connection
-import multiprocessing.sharedctypes
 import os
 import signal
 import time
@@ -91,9 +90,13 @@ class LocalPool:
     tests and benchmarks do; by default each worker builds its own.
     """
 
-    def __init__(self, jobs: int = 1, timeout: float = DEFAULT_TIMEOUT, registry=None) -> None:
+    def __init__(self, jobs: int = 1, timeout: float = DEFAULT_TIMEOUT, registry=None, metrics=None,
+                 start_method: str = "fork", threads: int | None = None) -> None:
         self.jobs, self.timeout, self.registry = max(1, jobs), float(timeout), registry
-        self._context = multiprocessing.get_context("fork")
+        self.metrics = metrics  # the run's MetricSet (None: each worker builds core + plugins + codec's)
+        # "fork" starts a worker in milliseconds; "spawn" is for a multi-threaded host process
+        # (a Dask worker), where a forked child could inherit a lock another thread held
+        self._context = multiprocessing.get_context(start_method)
         self._workers: list[Worker] = []
         self._queue: deque[Task] = deque()
         self._parts: dict[int, list[UnitResult]] = {}
@@ -102,8 +105,9 @@ class LocalPool:
         self._broken: dict = {}  # spec -> why its codec cannot be set up
         self._pace: dict = {}  # spec -> seconds per image: the highest mean of its finished parts
         self._strikes: dict = {}  # spec -> images in a row that killed or overran a worker
+        self._threads = str(threads or max(1, (os.cpu_count() or 1) // self.jobs))
+        self._probed: set = set()  # specs whose pace is being learned (a pool kept across runs probes once)
         self._probing: set = set()  # specs whose probe has not come back: their batches wait
-        self._threads = str(max(1, (os.cpu_count() or 1) // self.jobs))
 
     def __enter__(self) -> LocalPool:
         return self
@@ -113,15 +117,15 @@ class LocalPool:
 
     def run(self, units: Iterable[WorkUnit]) -> Iterator[UnitResult]:
         """Yield one result per unit, as units finish (in any order). The pool can run again
-        after; :meth:`close` (or leaving a ``with`` block) stops its workers."""
-        probed = set()
+        after, on the same workers; :meth:`close` (or leaving a ``with`` block) stops them, as
+        does leaving the loop early or an error."""
         for unit in units:
             if not unit.positions:
                 continue
             self._parts[unit.ordinal], self._left[unit.ordinal] = [], len(unit.positions)
             head = unit.positions
-            if unit.spec not in probed and len(head) > 1 and unit.spec not in self._pace:
-                probed.add(unit.spec)
+            if unit.spec not in self._probed and len(head) > 1:
+                self._probed.add(unit.spec)
                 self._probing.add(unit.spec)
                 head = unit.positions[:PROBE_IMAGES]
                 self._queue.append(Task(unit, head, True))
@@ -136,8 +140,9 @@ class LocalPool:
                 self._wait()
                 self._dispatch()  # hand out work before the caller spends time on the results
                 yield from self._take_finished()
-        finally:
+        except BaseException:  # also GeneratorExit: a caller that stops early leaves no workers
             self.close()
+            raise
 
     def close(self) -> None:
         """Stop every worker now (they hold nothing that is not in a result already)."""
@@ -185,7 +190,7 @@ class LocalPool:
                 self._queue.extendleft(reversed([*worker.tasks, task]))
 
     def _start_worker(self) -> Worker:
-        worker = Worker(self._context, self.registry, self._threads)
+        worker = Worker(self._context, self.registry, self._threads, self.metrics)
         self._workers.append(worker)
         return worker
 
@@ -304,10 +309,11 @@ def describe_exit(code: int | None) -> str:
 class Worker:
     """One worker process, the pipe to it (tasks out, results back) and its stage board."""
 
-    def __init__(self, context, registry, threads: str) -> None:
+    def __init__(self, context, registry, threads: str, metrics=None) -> None:
         self.conn, child = context.Pipe()
         self.board = StageBoard(context)
-        self.process = context.Process(target=worker_main, args=(child, self.board, registry, os.getpid(), threads),
+        self.process = context.Process(target=worker_main,
+                                       args=(child, self.board, registry, os.getpid(), threads, metrics),
                                        name="compbench-worker")
         self.process.start()
         child.close()
@@ -372,7 +378,7 @@ class StageBoard:
     keeps a read from mixing two posts."""
 
     def __init__(self, context) -> None:
-        self.slots = multiprocessing.sharedctypes.RawArray("d", 6)
+        self.slots = context.RawArray("d", 6)
 
     def post(self, task: int, stage: str, position: int | None, count: int) -> None:
         slots = self.slots
@@ -391,7 +397,7 @@ class StageBoard:
         return int(task), Stage(STAGES[int(stage)], None if position < 0 else int(position), int(count), started)
 
 
-def worker_main(conn, board: StageBoard, registry, parent_pid: int, threads: str) -> None:
+def worker_main(conn, board: StageBoard, registry, parent_pid: int, threads: str, metrics=None) -> None:
     """A worker process: run the tasks it is sent until told to stop or its parent is gone."""
     _die_with_parent(parent_pid)
     try:
@@ -402,7 +408,7 @@ def worker_main(conn, board: StageBoard, registry, parent_pid: int, threads: str
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for variable in THREAD_VARIABLES:  # read by numerical libraries when first imported
         os.environ[variable] = threads
-    state = WorkerState(registry)
+    state = WorkerState(registry, metrics)
 
     number = 0  # tasks done: the number of the one being run
 

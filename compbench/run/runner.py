@@ -23,4 +23,5 @@ __all__ = ["DEFAULT_TIMEOUT", "METRIC_COLUMNS", "DataRef", "LocalPool", "UnitRes
 def execute(units: Iterable[WorkUnit], jobs: int = 1, timeout: float = DEFAULT_TIMEOUT,
             registry=None) -> Iterator[UnitResult]:
     """Run every unit on the local pool; yield each unit's result as it finishes."""
-    return LocalPool(jobs, timeout, registry).run(units)
+    with LocalPool(jobs, timeout, registry) as pool:
+        yield from pool.run(units)

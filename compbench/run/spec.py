@@ -9,6 +9,7 @@ which expands to one setting per value.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,16 @@ class CodecSpec:
 
 
 def make_spec(factory: CodecFactory, given: dict[str, Any]) -> CodecSpec:
+    """Resolve user-given values against the factory: defaults, ranges, alternatives, its own
+    checks; the label is made from the settings that will run."""
     settings = resolve_settings(factory.params, given, owner=factory.name)
+    for group in factory.exclusive:
+        chosen = [name for name in group if name in given]
+        if len(chosen) > 1:
+            raise CompbenchError(f"{factory.name}: {' and '.join(chosen)} are alternatives; give one of "
+                                 f"{', '.join(group)}")
+        if chosen:  # the alternatives' defaults do not apply
+            settings.update({name: None for name in group if name != chosen[0]})
     factory.validate(settings)
     return CodecSpec(factory.name, tuple(settings.items()), setting_label(factory, settings, given))
 
@@ -72,19 +82,31 @@ def split_spec_text(text: str) -> list[tuple[str, dict[str, str]]]:
             parsed.append((name, {}))
         for part in parts:
             key, sep, value = part.partition("=")
-            if not sep or not key.strip() or not value.strip():
+            key, value = key.strip(), value.strip()
+            if not sep or not key or not value:
                 raise CompbenchError(f"codec spec {text!r}: {part!r} is not key=value; "
                                      "write e.g. jpeg:quality=50")
-            parsed[-1][1][key.strip()] = value.strip()
+            if key in parsed[-1][1]:
+                raise CompbenchError(f"codec spec {text!r}: {name} is given {key}= twice; give each "
+                                     "parameter once (a list of values is written quality=10|50)")
+            parsed[-1][1][key] = value
     if not parsed:
         raise CompbenchError("no codec given; write e.g. --codecs jpeg,jpeg2000 (see: compbench list)")
     return parsed
 
 
+#: the most settings one --codecs may expand to: a typo like quality=1..2e7 stops here, before
+#: anything is allocated
+MAX_SETTINGS = 1000
+
+
 def expand_values(raw: str, owner: str) -> list[str]:
     """``10..90/10`` -> 10, 20, ... 90; ``1|2|5`` -> 1, 2, 5; anything else -> itself."""
     if "|" in raw:
-        return [v.strip() for v in raw.split("|") if v.strip()]
+        values = [v.strip() for v in raw.split("|")]
+        if not all(values):
+            raise CompbenchError(f"{owner}: list {raw!r} has an empty value; write e.g. quality=10|50|90")
+        return values
     if ".." not in raw:
         return [raw]
     bounds, _, step = raw.partition("/")
@@ -92,12 +114,18 @@ def expand_values(raw: str, owner: str) -> list[str]:
     try:
         lo, hi = float(low), float(high)
         stride = float(step) if step else 1.0
+        if not all(math.isfinite(v) for v in (lo, hi, stride)):
+            raise ValueError
     except ValueError:
-        raise CompbenchError(f"{owner}: range {raw!r} is not start..stop/step; "
+        raise CompbenchError(f"{owner}: range {raw!r} is not start..stop/step with finite numbers; "
                              "write e.g. quality=10..90/10") from None
     if stride <= 0 or hi < lo:
         raise CompbenchError(f"{owner}: range {raw!r} is empty; write e.g. quality=10..90/10")
-    values = np.arange(lo, hi + stride / 2, stride)
+    count = math.floor((hi - lo) / stride + 0.5) + 1
+    if count > MAX_SETTINGS:
+        raise CompbenchError(f"{owner}: range {raw!r} expands to {count} settings, more than "
+                             f"{MAX_SETTINGS}; use a larger step")
+    values = lo + stride * np.arange(count)
     integral = all(s.strip().lstrip("-").isdigit() for s in (low, high, step or "1"))
     return [str(int(round(v))) if integral else f"{v:g}" for v in values]
 
@@ -109,6 +137,10 @@ def parse_codec_specs(text: str, registry, sweep: bool = False) -> list[CodecSpe
     for name, raw_params in split_spec_text(text):
         factory = registry.codec(name)
         expanded = {key: expand_values(value, name) for key, value in raw_params.items()}
+        combinations = math.prod(len(values) for values in expanded.values())
+        if len(specs) + combinations > MAX_SETTINGS:
+            raise CompbenchError(f"codec spec {text!r} expands to more than {MAX_SETTINGS} settings; "
+                                 "use fewer values or larger steps")
         combos = [dict(zip(expanded, values)) for values in itertools.product(*expanded.values())]
         for given in combos:
             if sweep and factory.ladder and not set(given) & set(factory.rate_params):

@@ -14,11 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from .metric_set import CORE_METRICS
 from .spec import CodecSpec
 
-#: per-image metric columns every unit reports (NaN where an image failed)
-METRIC_COLUMNS = ("bytes", "bpp", "bpp_payload", "mse", "psnr", "snr_db", "ssim", "entropy",
-                  "snr_paper", "encode_s", "decode_s")
+#: per-image metric columns every unit reports (NaN where an image failed): the core metrics;
+#: plugin and codec metrics come with the run's MetricSet
+METRIC_COLUMNS = tuple(metric.name for metric in CORE_METRICS)
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,10 @@ class UnitResult:
         if len(parts) == 1 and parts[0].positions == unit.positions:
             return parts[0]
         row = {p: i for i, p in enumerate(unit.positions)}
-        names = list(dict.fromkeys(name for part in parts for name in part.metrics))
-        metrics = {name: np.full(len(unit.positions), np.nan) for name in names}
+        kinds = {name: values.dtype for part in parts for name, values in part.metrics.items()}
+        # numbers start as NaN, text (why a metric failed) as ""
+        metrics = {name: np.full(len(unit.positions), np.nan) if dtype.kind in "fiu"
+                   else np.full(len(unit.positions), "", dtype=object) for name, dtype in kinds.items()}
         merged = cls(unit, unit.positions, metrics)
         for part in parts:
             rows = [row[p] for p in part.positions]

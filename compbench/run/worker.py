@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..contracts.codec import Codec
-from .measure import image_metrics
+from .metric_set import METRIC_ERROR, MetricSet
 from .spec import CodecSpec
-from .units import METRIC_COLUMNS, DataRef, UnitResult, WorkUnit
+from .units import DataRef, UnitResult, WorkUnit
 
 Report = Callable[[str, "int | None", int], None]
 #: what a worker does before any image: executors give these stages a setup time limit
@@ -35,12 +35,23 @@ def _no_report(stage: str, position: int | None, count: int) -> None:
 
 class WorkerState:
     """What one worker keeps between units: the registry (built once, here, unless one is
-    given), opened dataset sources and built codecs."""
+    given), the run's metrics (given, or core + plugin + the codec's own), opened dataset sources
+    and built codecs."""
 
-    def __init__(self, registry=None) -> None:
+    def __init__(self, registry=None, metrics: MetricSet | None = None) -> None:
         self._registry = registry
+        self._metrics = metrics
+        self._codec_metrics: dict[str, MetricSet] = {}
         self._sources: dict[DataRef, object] = {}
         self._codecs: dict[CodecSpec, Codec] = {}
+
+    def metrics(self, spec: CodecSpec) -> MetricSet:
+        if self._metrics is not None:
+            return self._metrics
+        if spec.name not in self._codec_metrics:
+            factory = self.registry.codec(spec.name)
+            self._codec_metrics[spec.name] = MetricSet.for_run(self.registry, [factory])
+        return self._codec_metrics[spec.name]
 
     @property
     def registry(self):
@@ -113,21 +124,26 @@ def run_piece(state: WorkerState, unit: WorkUnit, positions: Sequence[int] | Non
         else:
             reconstructions[i] = decoded[k]
 
-    columns = {name: np.full(n, np.nan) for name in METRIC_COLUMNS}
+    metrics = state.metrics(unit.spec)
+    columns = metrics.empty_columns(n)
     notes: list[str] = []
     good = [i for i in range(n) if i not in errors]
     groups = [[i] for i in good] if single else ([good] if good else [])
     for rows in groups:
         report("measuring", positions[rows[0]] if len(rows) == 1 else None, len(rows))
         try:
-            values, found = measure(codec, images[rows], reconstructions[rows], nbytes[rows], unit.extra_metrics)
+            values, found = measure(metrics, codec, images[rows], reconstructions[rows], nbytes[rows],
+                                    unit.extra_metrics)
         except Exception as exc:
             for i in rows:
                 errors[i] = f"metrics failed: {one_line(exc)}"
             continue
         for name, column in values.items():
             columns.setdefault(name, np.full(n, np.nan))[rows] = column
-        notes += [note for note in found if note not in notes]
+        failed, ignored = found
+        if failed:  # why a metric is NaN, on the rows it concerns
+            columns.setdefault(METRIC_ERROR, np.full(n, "", dtype=object))[rows] = "; ".join(failed)
+        notes += [note for note in failed + ignored if note not in notes]
     columns["encode_s"][:] = encode_s
     columns["decode_s"][:] = decode_s
 
@@ -173,36 +189,18 @@ def _calls(batch_fn, single_fn, items: list, positions: Sequence[int], stage: st
     return outputs, seconds
 
 
-def measure(codec: Codec, originals: np.ndarray, reconstructions: np.ndarray, nbytes: np.ndarray,
-            extra_allowed: Sequence[str]) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Every per-image metric of a batch: the harness's core metrics, then the codec's extras.
-
-    An extra cannot replace a core metric, and only declared extras are kept; what is dropped
-    comes back as a note (the images are fine, the codec is not). The one place metrics are
-    computed, so a metric registry can take it over.
-    """
-    columns = image_metrics(originals, reconstructions, nbytes, codec.overhead_bytes(originals.shape[1:]))
-    notes = []
-    try:
-        extras = codec.extra_metrics(originals) or {}
-    except Exception as exc:
-        return columns, [f"extra_metrics failed: {one_line(exc)}"]
-    for name, values in extras.items():
-        if name in columns or name in METRIC_COLUMNS:
-            notes.append(f"extra_metrics returned {name!r}, a core metric the harness measures: ignored")
-        elif name not in extra_allowed:
-            notes.append(f"extra_metrics returned {name!r}, which the codec does not declare "
-                         "(CodecFactory.metrics): ignored")
-        else:
-            try:
-                values = np.asarray(values, dtype=float).reshape(-1)
-            except (TypeError, ValueError):
-                values = np.empty(0)
-            if values.shape != (len(originals),):
-                notes.append(f"extra_metrics returned {name!r} without one number per image: ignored")
-            else:
-                columns[name] = values
-    return columns, notes
+def measure(metrics: MetricSet, codec: Codec, originals: np.ndarray, reconstructions: np.ndarray,
+            nbytes: np.ndarray, extra_allowed: Sequence[str]):
+    """Every metric of the run on a batch: the core ones, plugin metrics, and the codec's
+    declared extras. Returns the values and two lists of notes: metrics that failed (NaN) and
+    extras that were dropped (named like a core metric, or undeclared): the images are fine,
+    the codec or metric is not."""
+    failed: list[str] = []
+    ignored: list[str] = []
+    overhead = codec.overhead_bytes(originals.shape[1:])
+    values = metrics.measure(originals, reconstructions, nbytes, overhead, codec=codec, notes=failed,
+                             declared_extras=set(extra_allowed), ignored=ignored)
+    return values, (failed, ignored)
 
 
 def figure_panels(codec: Codec, images: np.ndarray, positions: Sequence[int]) -> dict[int, dict[str, np.ndarray]]:

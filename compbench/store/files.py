@@ -8,6 +8,7 @@ raises :class:`CompbenchError` naming the file and the cause.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,6 +47,10 @@ def write_atomic(path: str | Path, content: str | bytes) -> Path:
         with open(temp, "wb") as file:
             file.write(data)
     return Path(path)
+
+
+def write_json(path: str | Path, value) -> Path:
+    return write_atomic(path, json.dumps(value, indent=2, default=str) + "\n")
 
 
 def _remove(path: Path) -> None:

@@ -14,16 +14,28 @@ from .. import __version__
 CORE_LIBRARIES = ("numpy", "scipy", "scikit-image", "pandas", "pluggy", "matplotlib", "tabulate")
 
 
-def git_commit(path: Path) -> str | None:
-    """The commit of the compbench checkout, if it runs from one (and whether it is dirty)."""
+def git_commit(package_dir: Path) -> str | None:
+    """The commit of the compbench checkout this package runs from (with "-dirty" if it has
+    uncommitted changes), or None when it is installed from a wheel: a virtualenv inside some
+    other repository must not lend that repository's commit to compbench."""
+    package_dir = package_dir.resolve()
+
+    def git(*args: str) -> str | None:
+        done = subprocess.run(["git", "-C", str(package_dir), *args], capture_output=True, text=True, timeout=5)
+        return done.stdout.strip() if done.returncode == 0 else None
+
     try:
-        commit = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True,
-                                text=True, timeout=5)
-        if commit.returncode != 0:
+        top = git("rev-parse", "--show-toplevel")
+        # compbench's own checkout: the package folder sits at the top of the repository
+        if top is None or Path(top).resolve() != package_dir.parent:
             return None
-        dirty = subprocess.run(["git", "-C", str(path), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-        return commit.stdout.strip() + ("-dirty" if dirty else "")
+        if not (package_dir.parent / "pyproject.toml").is_file():
+            return None
+        commit = git("rev-parse", "HEAD")
+        if commit is None:
+            return None
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+        return commit + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -56,7 +68,7 @@ def environment() -> dict:
 
     return {
         "compbench": __version__,
-        "git_commit": git_commit(Path(__file__).resolve().parent),
+        "git_commit": git_commit(Path(__file__).resolve().parents[1]),  # the compbench package
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "cpu": cpu_name(),
@@ -72,3 +84,44 @@ def plugin_requirements(registry) -> list[str]:
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def run_manifest(*, command: str, started: str, registry, specs, factories: dict, config: dict, run: dict,
+                 adapter, source, split: str, refused: dict, shapes: dict, metrics, rd_metrics) -> dict:
+    """What a run records about itself when it starts (``status: running``; the end adds the
+    counts): the command and the software, the codecs and their libraries, the images (a
+    checksum of every file used, files skipped or converted), codecs not applicable to some
+    images and why, and the declarations of every metric measured."""
+    return {
+        "command": command,
+        "status": "running",
+        "started": started,
+        **environment(),
+        "plugins": plugin_requirements(registry),
+        "codecs": {spec.label: {"codec": spec.name, "settings": spec.kwargs} for spec in specs},
+        "codec_libraries": {name: factory.library_versions() for name, factory in factories.items()},
+        "config": config,
+        "run": run,
+        "failed_plugins": dict(registry.failures),
+        **dataset_facts(adapter, source, split),
+        "not_applicable": {name: describe_refusal(by_shape, shapes) for name, by_shape in refused.items()},
+        "metrics": metrics.declarations(),
+        "rd_metrics": list(rd_metrics),
+    }
+
+
+def dataset_facts(adapter, source, split: str) -> dict:
+    """A checksum of every file used, and every file skipped or converted on the way in (with
+    the reason)."""
+    facts = {"dataset_checksums": source.checksums() or adapter.checksums(split)}
+    if source.skipped:
+        facts["dataset_skipped"] = dict(source.skipped)
+    if getattr(source, "conversions", ()):
+        facts["dataset_conversions"] = dict(source.conversions)
+    return facts
+
+
+def describe_refusal(by_shape: dict[tuple, str], shapes: dict[int, tuple]) -> dict:
+    """A codec's refusal of some image shapes: how many images, of how many, and why."""
+    skipped = sum(1 for shape in shapes.values() if shape in by_shape)
+    return {"images": skipped, "of": len(shapes), "reasons": list(dict.fromkeys(by_shape.values()))}

@@ -1,10 +1,15 @@
-"""Reading stored runs: a results folder's summary.csv and manifest.json, checked on the way in
-(used by compare, history and the BD tables)."""
+"""Reading stored runs: the one reader of a results folder.
+
+Strict (compare, the gate, history): anything damaged or missing is a one-line CompbenchError.
+Lenient (the report): what can be read is read, and each problem becomes a note to show.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -18,26 +23,66 @@ KEYS = ["codec", "setting", "dataset", "split", "class"]
 @dataclass(frozen=True)
 class StoredRun:
     path: Path
-    summary: pd.DataFrame
+    #: summary.csv (None only when read leniently and it is missing or unreadable)
+    summary: pd.DataFrame | None
     #: manifest.json beside the summary, if there is one
     manifest: dict | None
+    #: what a lenient read found wrong, one line each
+    problems: list[str] = field(default_factory=list)
 
 
-def load_run(path: str | Path) -> StoredRun:
-    """A results folder (or its summary.csv) as written by ``compbench run``."""
+def load_run(path: str | Path, strict: bool = True) -> StoredRun:
+    """A results folder (or its summary.csv) as written by ``compbench run``.
+
+    ``strict``: a damaged or missing summary or manifest raises. Otherwise each problem is noted
+    in ``problems`` and the part is read as well as it can be (or left None).
+    """
     path = Path(path)
     summary_path = path / "summary.csv" if path.is_dir() else path
+    manifest_path = summary_path.parent / "manifest.json"
     if not path.exists():
         raise CompbenchError(f"{path}: no such results folder or summary.csv")
-    if not summary_path.is_file():
+    if strict and not summary_path.is_file():
         raise CompbenchError(f"{path} has no summary.csv: pass a results folder written by "
                              "`compbench run`, or its summary.csv")
-    manifest_path = summary_path.parent / "manifest.json"
-    manifest = _read_manifest(manifest_path) if manifest_path.is_file() else None
-    return StoredRun(path, _read_summary(summary_path), manifest)
+    if not strict and not summary_path.is_file() and not manifest_path.is_file():
+        raise CompbenchError(f"{path} is not a compbench results folder (no summary.csv or "
+                             "manifest.json); pass the folder a run wrote")
+    problems: list[str] = []
+
+    def part(read, target: Path, fallback=None):
+        if not target.is_file():
+            return None
+        try:
+            return read(target)
+        except CompbenchError as exc:
+            if strict:
+                raise
+            problems.append(str(exc))
+            return fallback(target) if fallback else None
+
+    manifest = part(_read_manifest, manifest_path)
+    run = StoredRun(path, part(_read_summary, summary_path, read_table), manifest, problems)
+    if run.summary is not None:
+        part(lambda _: _check_complete(run), summary_path)
+    return run
+
+
+def read_table(path: Path) -> pd.DataFrame | None:
+    """Any CSV of a results folder as well as it parses (text columns stay text), or None."""
+    try:
+        frame = pd.read_csv(path, dtype={"codec": str, "setting": str, "class": str, "anchor": str,
+                                         "warning": str, "error": str}, keep_default_na=True)
+    except (OSError, ValueError):  # pandas' parse errors are ValueErrors
+        return None
+    for column in ("codec", "setting", "class", "anchor", "warning", "error"):
+        if column in frame:
+            frame[column] = frame[column].fillna("")
+    return frame
 
 
 def _read_summary(path: Path) -> pd.DataFrame:
+    _check_whole_rows(path)
     try:
         # keys stay text: class "0" must not become the number 0
         summary = pd.read_csv(path, dtype={key: str for key in KEYS})
@@ -57,6 +102,31 @@ def _read_summary(path: Path) -> pd.DataFrame:
     if len(repeated):
         raise CompbenchError(f"{path}: rows repeat for {name_rows(repeated)}")
     return summary
+
+
+def _check_whole_rows(path: Path) -> None:
+    """A summary cut short (a full disk, a killed copy) parses with blanks that would read as
+    real values: refuse it as damaged instead."""
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CompbenchError(f"{path} cannot be read ({exc})") from None
+    if text and not text.endswith("\n"):
+        raise CompbenchError(f"{path} is damaged: its last row is cut short; rewrite it (compbench run again)")
+    rows = list(csv.reader(io.StringIO(text)))
+    short = [i + 1 for i, row in enumerate(rows) if row and len(row) != len(rows[0])]
+    if short:
+        raise CompbenchError(f"{path} is damaged: row {short[0]} has a different number of fields than the "
+                             "header; rewrite it (compbench run again)")
+
+
+def _check_complete(run: StoredRun) -> None:
+    """Every setting the manifest lists has summary rows (a summary that lost rows is damaged)."""
+    listed = (run.manifest or {}).get("codecs") or {}
+    missing = [label for label in listed if label not in set(run.summary["setting"])]
+    if missing:
+        raise CompbenchError(f"{run.path} is damaged or incomplete: its manifest lists {', '.join(missing)} "
+                             "but summary.csv has no rows for it; finish it with compbench run --resume")
 
 
 def _read_manifest(path: Path) -> dict:

@@ -18,28 +18,28 @@ import numpy as np
 import pandas as pd
 
 from ..contracts.errors import CompbenchError
-from .files import cannot_write, write_atomic
+from ..run.metric_set import CORE_METRICS, METRIC_ERROR, TIMING_NAMES
+from .files import cannot_write, replacing, write_atomic
 
 KEY_COLUMNS = ["codec", "setting", "dataset", "split", "index", "label", "class"]
-#: per-record columns that are neither keys nor metrics
-INFO_COLUMNS = ["pixels", "error"]
-#: metrics aggregated in the summary (any extra codec metric such as code_entropy is added)
-SUMMARY_METRICS = ["bytes", "bpp", "bpp_payload", "mse", "psnr", "snr_db", "ssim", "entropy",
-                   "snr_paper", "encode_s", "decode_s"]
-#: per-image metrics only some codecs report (a learned codec's ideal rate); a column always
-OPTIONAL_METRICS = ["code_entropy"]
-#: records.csv columns in order; a plugin's own extra metrics go before "error"
-RECORD_COLUMNS = KEY_COLUMNS + ["pixels"] + SUMMARY_METRICS + OPTIONAL_METRICS + ["error"]
+#: per-record columns that are neither keys nor metrics (metric_error: why a metric is NaN)
+INFO_COLUMNS = ["pixels", METRIC_ERROR, "error"]
+#: the core metrics (declared in compbench.run.metric_set), in column order
+SUMMARY_METRICS = [metric.name for metric in CORE_METRICS]
+#: records.csv columns of a run with core metrics only; plugin and codec metrics go before
+#: metric_error
+RECORD_COLUMNS = KEY_COLUMNS + ["pixels"] + SUMMARY_METRICS + [METRIC_ERROR, "error"]
 #: columns that differ between two runs of the same command (wall times)
-TIMING_COLUMNS = ["encode_s", "decode_s"]
+TIMING_COLUMNS = list(TIMING_NAMES)
 #: dtypes of the text columns when reading records back (class "0" stays text)
-TEXT_COLUMNS = {"codec": str, "setting": str, "dataset": str, "split": str, "class": str, "error": str}
+TEXT_COLUMNS = {"codec": str, "setting": str, "dataset": str, "split": str, "class": str,
+                METRIC_ERROR: str, "error": str}
 
 
-def record_columns(extra_metrics: Sequence[str] = ()) -> list[str]:
-    """records.csv's columns for a run whose codecs declare these extra metrics."""
-    extra = [name for name in dict.fromkeys(extra_metrics) if name not in RECORD_COLUMNS]
-    return RECORD_COLUMNS[:-1] + extra + ["error"]
+def record_columns(metrics: Sequence[str] = ()) -> list[str]:
+    """records.csv's columns for a run measuring these metrics (its MetricSet's names)."""
+    extra = [name for name in dict.fromkeys(metrics) if name not in RECORD_COLUMNS]
+    return RECORD_COLUMNS[:-2] + extra + [METRIC_ERROR, "error"]
 
 
 def unit_records(result, source, class_names, dataset: str, split: str,
@@ -208,10 +208,15 @@ class RecordsFile:
         if len(order) == len(keys) and (np.diff(order) == 1).all():
             return  # already canonical
         starts = self.header_size + np.concatenate(([0], np.cumsum(lengths)[:-1]))
-        with open(self.path, "rb") as file:
-            data = file.read()
-        body = b"".join([data[s : s + n] for s, n in zip(starts[order].tolist(), lengths[order].tolist())])
-        write_atomic(self.path, data[: self.header_size] + body)
+        # rows that follow each other in the file and in the new order are copied as one block
+        # (a unit's rows are already in order): memory is bounded by a block, not the file
+        breaks = np.flatnonzero(np.diff(order) != 1) + 1
+        with open(self.path, "rb") as source, replacing(self.path) as temp, open(temp, "wb") as target:
+            target.write(source.read(self.header_size))
+            for run in np.split(order, breaks):
+                first, last = int(run[0]), int(run[-1])
+                source.seek(int(starts[first]))
+                target.write(source.read(int(starts[last] + lengths[last] - starts[first])))
         self._keys, self._lengths = [keys[order]], [lengths[order]]
 
     def __del__(self) -> None:
@@ -266,8 +271,18 @@ def read_records(path: str | Path) -> pd.DataFrame:
         raise CompbenchError(f"cannot read {path} ({exc.strerror or exc})") from None
     if b"\n" not in data:
         raise CompbenchError(f"{path} holds no records (not even a header); run the command again")
+    return _parsed(path, lambda: pd.read_csv(io.BytesIO(data), **READ_OPTIONS))
+
+
+#: how records.csv is parsed: text stays text, "" is NaN in numbers (pandas 3 parses every
+#: float back to the exact value written: tests/test_summary_file.py checks it)
+READ_OPTIONS = {"dtype": TEXT_COLUMNS, "keep_default_na": False, "na_values": [""]}
+
+
+def _parsed(path: Path, read) -> pd.DataFrame:
+    """``read()``'s frame with text columns' NaN as ""; a parse error is one line."""
     try:
-        records = pd.read_csv(io.BytesIO(data), dtype=TEXT_COLUMNS, keep_default_na=False, na_values=[""])
+        records = read()
     except (ValueError, pd.errors.ParserError) as exc:
         raise CompbenchError(f"{path} does not parse as records ({exc})") from None
     for column in TEXT_COLUMNS:
@@ -276,11 +291,67 @@ def read_records(path: str | Path) -> pd.DataFrame:
     return records
 
 
+def iter_records(path: str | Path, chunk_rows: int):
+    """records.csv (whole rows) as frames of ``chunk_rows`` rows, parsed as :func:`read_records`
+    parses it; never the whole file in memory."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as file:
+            end = _last_newline(file, size)
+            if end < 0:
+                raise CompbenchError(f"{path} holds no records (not even a header); run the command again")
+            reader = pd.read_csv(_Limited(file, end + 1), chunksize=chunk_rows, **READ_OPTIONS)
+            while True:
+                try:
+                    yield _parsed(path, lambda: next(reader))
+                except StopIteration:
+                    return
+    except OSError as exc:
+        raise CompbenchError(f"cannot read {path} ({exc.strerror or exc})") from None
+
+
+def _last_newline(file, size: int) -> int:
+    """Offset of the file's last newline (-1 if none): a torn last line is left out."""
+    step = 1 << 16
+    end = size
+    while end > 0:
+        start = max(0, end - step)
+        file.seek(start)
+        block = file.read(end - start)
+        found = block.rfind(b"\n")
+        if found >= 0:
+            file.seek(0)
+            return start + found
+        end = start
+    file.seek(0)
+    return -1
+
+
+class _Limited(io.RawIOBase):
+    """The first ``limit`` bytes of a file, as a stream (pandas reads it in chunks)."""
+
+    def __init__(self, file, limit: int) -> None:
+        self._file, self._left = file, limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = min(len(buffer), self._left)
+        if n <= 0:
+            return 0
+        data = self._file.read(n)
+        buffer[: len(data)] = data
+        self._left -= len(data)
+        return len(data)
+
+
 def record_frame(frames: list[pd.DataFrame], columns: Sequence[str] | None = None) -> pd.DataFrame:
     """The run's records: every unit's rows, with the columns of records.csv."""
     if not frames:
         return pd.DataFrame(columns=list(columns or RECORD_COLUMNS))
     records = pd.concat(frames, ignore_index=True)
     if columns is None:
-        columns = RECORD_COLUMNS[:-1] + [c for c in records if c not in RECORD_COLUMNS] + ["error"]
+        columns = record_columns([c for c in records if c not in RECORD_COLUMNS])
     return records.reindex(columns=list(columns))

@@ -1,56 +1,135 @@
 """Summaries: per class and over all images, mean, std and count of every metric, pooled bpp
-and PSNR, failures and lossless images."""
+and PSNR, failures and lossless images. How each metric aggregates comes from its declaration
+(:mod:`compbench.run.metric_set`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from .records import INFO_COLUMNS, KEY_COLUMNS, SUMMARY_METRICS
+from ..run.metric_set import CORE, MetricSet
+from .records import INFO_COLUMNS, KEY_COLUMNS
 
 ALL = "all"
 
 
-def metric_columns(records: pd.DataFrame) -> list[str]:
-    """The metrics to aggregate: the standard ones, plus optional and plugin metrics that some
-    codec of this run reported."""
-    known = KEY_COLUMNS + INFO_COLUMNS + SUMMARY_METRICS
-    extra = [c for c in records.columns if c not in known and records[c].notna().any()]
-    return SUMMARY_METRICS + extra
+def metric_columns(records: pd.DataFrame, metrics: MetricSet | None = None, candidates: bool = False) -> list[str]:
+    """The metrics to aggregate: the declared ones the records hold, plus numeric columns no
+    declaration names (a codec's undeclared extra) that some codec of this run reported
+    (``candidates``: every such column, reported here or not, to be settled over the file)."""
+    metrics = metrics or CORE
+    declared = [name for name in metrics.aggregated() if name in records.columns]
+    known = set(KEY_COLUMNS + INFO_COLUMNS) | set(metrics.names)
+    extra = [c for c in records.columns if c not in known and (candidates or records[c].notna().any())
+             and pd.api.types.is_numeric_dtype(records[c])]
+    return declared + extra
 
 
-def summarize(records: pd.DataFrame, class_names) -> pd.DataFrame:
+GROUP_KEYS = ["codec", "setting", "dataset", "split"]
+#: records read at a time when summarizing records.csv (bounds the memory a summary takes)
+CHUNK_ROWS = 50_000
+
+
+def summarize(records: pd.DataFrame, class_names, metrics: MetricSet | None = None) -> pd.DataFrame:
     """Per (codec, setting, class) and over all images: mean, std and count of each metric,
     the number of failed images, and the pooled bpp (total bits / total pixels)."""
-    metrics = metric_columns(records)
-    group_keys = ["codec", "setting", "dataset", "split"]
+    metrics = metrics or CORE
+    return _frame(_summary_rows(records, metric_columns(records, metrics), class_names, metrics), metrics)
+
+
+def summarize_file(path, class_names, metrics: MetricSet | None = None, chunk_rows: int = CHUNK_ROWS,
+                   keep=None) -> pd.DataFrame:
+    """:func:`summarize` of a records.csv in canonical order, read a chunk at a time: a setting's
+    rows are contiguous there, so each setting is summarized from its own rows alone and the
+    whole file is never in memory. The same rows, values and columns as :func:`summarize` of
+    the whole file. ``keep(chunk)``, when given, sees every chunk (to pick a few rows out)."""
+    from .records import read_records
+
+    metrics = metrics or CORE
+    try:
+        rows = _summary_rows_of_file(path, class_names, metrics, chunk_rows, keep)
+    except _NotCanonical:  # a setting's rows are not together (not put in order): read it whole
+        return summarize(read_records(path), class_names, metrics)
+    return _frame(rows, metrics)
+
+
+class _NotCanonical(Exception):
+    pass
+
+
+def _summary_rows_of_file(path, class_names, metrics: MetricSet, chunk_rows: int, keep) -> list[dict]:
+    from .records import iter_records
+
+    rows: list[dict] = []
+    seen: dict[str, bool] = {}  # candidate extra column -> some setting reported it
+    numeric: dict[str, bool] = {}
+    pending = None  # rows of the last setting of a chunk: it may go on in the next
+    flushed: set[str] = set()
+
+    def flush(frame: pd.DataFrame) -> None:
+        settings = set(frame["setting"])
+        if settings & flushed:
+            raise _NotCanonical
+        flushed.update(settings)
+        columns = metric_columns(frame, metrics, candidates=True)
+        rows.extend(_summary_rows(frame, columns, class_names, metrics))
+
+    for chunk in iter_records(path, chunk_rows):
+        if keep is not None:
+            keep(chunk)
+        known = set(KEY_COLUMNS + INFO_COLUMNS) | set(metrics.names)
+        for column in chunk.columns:
+            if column not in known:
+                present = bool(chunk[column].notna().any())
+                seen[column] = seen.get(column, False) or present
+                if present:
+                    numeric[column] = numeric.get(column, True) and pd.api.types.is_numeric_dtype(chunk[column])
+        if pending is not None:
+            chunk = pd.concat([pending, chunk], ignore_index=True)
+        last = chunk["setting"].iloc[-1] if len(chunk) else None
+        done = chunk[chunk["setting"] != last]
+        pending = chunk[chunk["setting"] == last]
+        if len(done):
+            flush(done)
+    if pending is not None and len(pending):
+        flush(pending)
+    # the extras summarize() would aggregate: numeric, and reported by some setting
+    wanted = {column for column, present in seen.items() if present and numeric.get(column, False)}
+    dropped = [f"{c}_{s}" for c in seen if c not in wanted for s in ("mean", "std")]
+    return [{k: v for k, v in row.items() if k not in dropped} for row in rows]
+
+
+def _summary_rows(records: pd.DataFrame, columns: list[str], class_names, metrics: MetricSet) -> list[dict]:
     order = {name: i for i, name in enumerate(class_names)}
     rows = []
-    for keys, group in records.groupby(group_keys, sort=False):
+    for keys, group in records.groupby(GROUP_KEYS, sort=False):
         per_class = [(name, group[group["class"] == name]) for name in sorted(group["class"].unique(), key=order.get)]
         for class_name, subset in per_class + [(ALL, group)]:
-            rows.append({**dict(zip(group_keys, keys)), "class": class_name,
-                         **_aggregate(subset, metrics)})
-    return pd.DataFrame(rows)
+            rows.append({**dict(zip(GROUP_KEYS, keys)), "class": class_name,
+                         **_aggregate(subset, columns, metrics)})
+    return rows
 
 
-#: metrics that are +inf for a lossless image
-INFINITE_WHEN_LOSSLESS = ("psnr", "snr_db")
+def _frame(rows: list[dict], metrics: MetricSet) -> pd.DataFrame:
+    summary = pd.DataFrame(rows)
+    # tables and charts read how to show each metric from here (plain JSON: pandas copies attrs)
+    summary.attrs["metrics"] = metrics.declarations()
+    return summary
 
 
-def _aggregate(subset: pd.DataFrame, metrics: list[str]) -> dict:
+def _aggregate(subset: pd.DataFrame, columns: list[str], metrics: MetricSet) -> dict:
     ok = subset[subset["error"] == ""]
     row = {"count": len(ok), "errors": int((subset["error"] != "").sum()),
            "lossless": int((ok["mse"] == 0).sum())}
-    for metric in metrics:
-        values = ok[metric].to_numpy(dtype=float)
+    for name in columns:
+        values = ok[name].to_numpy(dtype=float)
         values = values[~np.isnan(values)]
-        if metric in INFINITE_WHEN_LOSSLESS and np.isinf(values).any() and not np.isinf(values).all():
+        if metrics.describe(name).infinite_when_lossless and np.isinf(values).any() and not np.isinf(values).all():
             # one lossless image would make the mean inf: average the lossy ones and count the
             # lossless ones in "lossless" (psnr_pooled covers all images)
             values = values[np.isfinite(values)]
-        row[f"{metric}_mean"] = float(np.mean(values)) if len(values) else np.nan
-        row[f"{metric}_std"] = float(np.std(values)) if len(values) > 1 and np.isfinite(values).all() else np.nan
+        row[f"{name}_mean"] = float(np.mean(values)) if len(values) else np.nan
+        row[f"{name}_std"] = float(np.std(values)) if len(values) > 1 and np.isfinite(values).all() else np.nan
     total_pixels = ok["pixels"].sum()
     row["bpp_pooled"] = float(8 * ok["bytes"].sum() / total_pixels) if total_pixels else np.nan
     # PSNR of the pooled squared error: defined with lossless images in the set
@@ -59,3 +138,8 @@ def _aggregate(subset: pd.DataFrame, metrics: list[str]) -> dict:
     return row
 
 
+def lossless_settings(summary: pd.DataFrame) -> set[str]:
+    """Settings that reconstructed every measured image exactly (a lossless codec)."""
+    overall = summary[summary["class"] == ALL]
+    exact = overall[(overall["count"] > 0) & (overall["lossless"] == overall["count"])]
+    return set(exact["setting"])

@@ -5,7 +5,8 @@ import pytest
 
 @pytest.fixture
 def compbench_sample_images():
-    """Deterministic 28x28 uint8 test images (blob, gradient, noise, flat)."""
+    """The kit's deterministic 28x28 gray uint8 images (blob, gradient, noise, flat, checker,
+    extremes), (6, 28, 28)."""
     from compbench.testing import sample_images
 
     return sample_images()

@@ -1,0 +1,238 @@
+"""The Dask executor: work units on a Dask cluster, with the local pool's fault isolation.
+
+``DaskExecutor`` has :class:`~compbench.run.pool.LocalPool`'s contract (a context manager whose
+``run(units)`` yields one :class:`UnitResult` per unit as units finish), so the run writes its
+records, progress and ``--resume`` exactly as with the local pool.
+
+Each Dask task runs its unit through a ``LocalPool(1)`` kept by the Dask worker thread that runs
+it: the codec works in a child process of the Dask worker, so a segfault, an abort or a hang
+costs the image (recorded with the same message as locally) and never the Dask worker. The child
+is started with ``spawn``, not ``fork``: a Dask worker is multi-threaded (its event loop runs
+beside the task), and a forked child could inherit a lock that thread held. The spawn cost is
+paid once per Dask worker thread (and once per crash), not per unit.
+
+Dask never retries a unit: tasks are submitted with ``retries=0``, a local cluster's scheduler
+allows no failures, and a unit whose Dask worker is lost is recorded as failed on its images,
+naming the error. Before any unit is sent, every worker reports its compbench version and plugin
+distributions; a mismatch with this process is refused, naming the package.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+
+from ..contracts.errors import CompbenchError
+from .pool import DEFAULT_TIMEOUT, LocalPool
+from .units import UnitResult, WorkUnit
+from .worker import one_line
+
+INSTALL_HINT = "pip install 'compbench[dask]' -c constraints.txt"
+#: the version the registry gives a plugin registered in-process (no distribution)
+IN_PROCESS = "(registered in process)"
+#: seconds to reach a scheduler given with --scheduler
+CONNECT_SECONDS = 30
+
+
+def import_distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise CompbenchError(f"--executor dask needs Dask distributed, which is not installed; "
+                             f"install it with: {INSTALL_HINT}") from None
+    return distributed
+
+
+class DaskExecutor:
+    """Runs work units on a Dask cluster: a local one of ``jobs`` single-threaded worker
+    processes, or the one whose scheduler is at ``scheduler`` (``tcp://HOST:PORT``)."""
+
+    def __init__(self, jobs: int = 1, timeout: float = DEFAULT_TIMEOUT, registry=None, metrics=None,
+                 scheduler: str | None = None, expected: dict | None = None) -> None:
+        self.jobs, self.timeout, self.metrics, self.scheduler = max(1, jobs), float(timeout), metrics, scheduler
+        #: what every worker must have: {"compbench": version, "plugins": ["dist==version", ...]}
+        self.expected = expected if expected is not None else installed_versions(registry)
+        self.token = uuid.uuid4().hex  # this run's pools on the workers
+        self.client = None
+        self._cluster = None
+        self._submitted = 0  # task keys stay unique across the run's calls to run()
+
+    # -- lifetime --------------------------------------------------------------------------------
+
+    def __enter__(self) -> DaskExecutor:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Connect (or start a local cluster) and check every worker's versions."""
+        if self.client is not None:
+            return
+        distributed = import_distributed()
+        import dask
+
+        try:
+            if self.scheduler:
+                try:
+                    self.client = distributed.Client(self.scheduler, timeout=CONNECT_SECONDS,
+                                                     set_as_default=False)
+                except (OSError, TimeoutError) as exc:
+                    raise CompbenchError(f"cannot reach the Dask scheduler at {self.scheduler} ({one_line(exc)}); "
+                                         "start one (dask scheduler) or check --scheduler") from None
+            else:
+                # the scheduler runs in this process: it must let a lost worker fail the task
+                with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+                    self._cluster = distributed.LocalCluster(
+                        n_workers=self.jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+                        silence_logs=logging.ERROR)
+                self.client = distributed.Client(self._cluster, set_as_default=False)
+            self.check_workers()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Stop this run's pools on the workers (a shared cluster keeps running), then
+        disconnect; a local cluster is shut down."""
+        client, self.client = self.client, None
+        if client is not None:
+            try:
+                if self._cluster is None:
+                    client.run(close_worker_pools, self.token)
+            except Exception:
+                pass
+            client.close()
+        cluster, self._cluster = self._cluster, None
+        if cluster is not None:
+            cluster.close()
+
+    # -- checks ----------------------------------------------------------------------------------
+
+    @property
+    def slots(self) -> int:
+        """Units that run at once: every worker thread of the cluster."""
+        if self.client is None:
+            return self.jobs
+        return max(1, sum(self.client.nthreads().values()))
+
+    def check_workers(self) -> None:
+        """Refuse to run on a cluster without workers, or where a worker's compbench or plugin
+        versions differ from this process's."""
+        reports = self.client.run(worker_versions)
+        if not reports:
+            raise CompbenchError(f"the Dask cluster at {self.scheduler} has no workers; start some "
+                                 f"(dask worker {self.scheduler})")
+        for address, found in sorted(reports.items()):
+            problem = version_mismatch(self.expected, found)
+            if problem:
+                raise CompbenchError(f"Dask worker {address}: {problem}; install the same versions on every "
+                                     "worker as here")
+
+    # -- running ---------------------------------------------------------------------------------
+
+    def run(self, units: Iterable[WorkUnit]) -> Iterator[UnitResult]:
+        """Yield one result per unit, as units finish (in any order)."""
+        distributed = import_distributed()
+        self.start()
+        units = [unit for unit in units if unit.positions]
+        if not units:
+            return
+        metrics = self.client.scatter(self.metrics, broadcast=True) if self.metrics is not None else None
+        futures = {}
+        for unit in units:
+            self._submitted += 1
+            future = self.client.submit(run_unit, unit, self.timeout, metrics, self.token, retries=0,
+                                        pure=False, key=f"compbench-{self.token}-{self._submitted}",
+                                        priority=-self._submitted)  # in plan order, as locally
+            futures[future] = unit
+        try:
+            for future in distributed.as_completed(list(futures), loop=self.client.loop):
+                yield self._result(future, futures.pop(future))
+        finally:
+            if futures:  # left early (an interrupt): take back what has not run
+                self.client.cancel(list(futures))
+
+    @staticmethod
+    def _result(future, unit: WorkUnit) -> UnitResult:
+        try:
+            return future.result()
+        except Exception as exc:  # the Dask worker itself was lost (never a codec fault)
+            return UnitResult.failed(unit, unit.positions, f"Dask worker lost: {one_line(exc)}")
+
+
+# -- what runs on the Dask workers ------------------------------------------------------------------
+
+_THREAD = threading.local()
+
+
+def run_unit(unit: WorkUnit, timeout: float, metrics, token: str) -> UnitResult:
+    """A Dask task: the unit through this worker thread's isolating pool."""
+    try:
+        pool = _thread_pool(token, timeout, metrics)
+        results = list(pool.run([unit]))
+        return results[0]
+    except Exception as exc:  # a bug here costs the unit, as in a local worker
+        return UnitResult.failed(unit, unit.positions, f"internal error: {one_line(exc)}")
+
+
+def _thread_pool(token: str, timeout: float, metrics) -> LocalPool:
+    """This thread's ``LocalPool(1)`` for the run ``token`` (its worker kept between units)."""
+    held = getattr(_THREAD, "held", None)
+    if held is not None and held[0] == token:
+        return held[1]
+    if held is not None:
+        held[1].close()
+    # A Dask worker (started by a nanny) is a daemonic process, which multiprocessing forbids to
+    # start children; the pool's children die with it anyway (PR_SET_PDEATHSIG, and killed when
+    # the pool closes), which is all the flag would have ensured.
+    multiprocessing.current_process()._config["daemon"] = False
+    # the cores are shared by the Dask worker's threads (Dask sets OMP_NUM_THREADS for them)
+    threads = int(os.environ.get("OMP_NUM_THREADS") or 0) or None
+    pool = LocalPool(1, timeout, None, metrics, start_method="spawn", threads=threads)
+    _THREAD.held = (token, pool)
+    _POOLS[token] = _POOLS.get(token, []) + [pool]
+    return pool
+
+
+#: run token -> pools of this process (one per Dask worker thread), closed when the run ends
+_POOLS: dict[str, list[LocalPool]] = {}
+
+
+def close_worker_pools(token: str) -> None:
+    for pool in _POOLS.pop(token, []):
+        pool.close()
+
+
+def installed_versions(registry=None) -> dict:
+    """compbench's version and the plugin distributions (``name==version``) of this process."""
+    from .. import __version__
+    from ..contracts.registry import build_registry
+    from ..store.manifest import plugin_requirements
+
+    return {"compbench": __version__, "plugins": plugin_requirements(registry or build_registry())}
+
+
+def worker_versions() -> dict:
+    return installed_versions()
+
+
+def version_mismatch(expected: dict, found: dict) -> str | None:
+    """The first package whose version differs (or is missing there), in one phrase, or None."""
+    if found.get("compbench") != expected.get("compbench"):
+        return f"compbench {found.get('compbench')} there, {expected.get('compbench')} here"
+    theirs = dict(line.split("==", 1) for line in found.get("plugins", ()))
+    for line in expected.get("plugins", ()):
+        name, version = line.split("==", 1)
+        if version == IN_PROCESS:
+            return f"plugin {name} is registered in this process only; Dask workers load installed packages"
+        if name not in theirs:
+            return f"plugin package {name} is not installed there ({version} here)"
+        if theirs[name] != version:
+            return f"plugin package {name} {theirs[name]} there, {version} here"
+    return None

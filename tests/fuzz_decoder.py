@@ -1,0 +1,63 @@
+"""Feed one codec's decoder random, truncated and bit-flipped bytes (run as a script, in its
+own process, so a crash shows as the process's death instead of taking pytest down).
+
+Every decode must return or raise an ``Exception`` within a second: a C-level watchdog
+(faulthandler) ends the process with a traceback if one hangs. Exit 0 means every input was
+handled. Usage: python fuzz_decoder.py CODEC EXAMPLES
+"""
+
+import faulthandler
+import sys
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from compbench.contracts.registry import build_registry
+from compbench.run.spec import make_spec
+from compbench.testing import sample_images
+
+DEADLINE_S = 1.0
+
+
+def main(name: str, examples: int) -> int:
+    factory = build_registry().codec(name)
+    codec = factory.create(**make_spec(factory, {}).kwargs)
+    shape = factory.sizes[0] if factory.sizes else (28, 28)
+    valid = [bytes(codec.encode(image)) for image in sample_images(shape)]
+
+    def decode(data: bytes) -> None:
+        faulthandler.dump_traceback_later(DEADLINE_S, exit=True)
+        try:
+            codec.decode(data)
+        except Exception:
+            pass  # a clean refusal is what we want
+        finally:
+            faulthandler.cancel_dump_traceback_later()
+
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def mutate(data):
+        original = data.draw(st.sampled_from(valid))
+        kind = data.draw(st.sampled_from(["random", "truncated", "flipped", "spliced"]))
+        if kind == "random":
+            blob = data.draw(st.binary(max_size=2 * len(original)))
+        elif kind == "truncated":
+            blob = original[: data.draw(st.integers(0, max(len(original) - 1, 0)))]
+        elif kind == "flipped":
+            mutable = bytearray(original)
+            for _ in range(data.draw(st.integers(1, 8))):
+                position = data.draw(st.integers(0, len(mutable) - 1))
+                mutable[position] ^= 1 << data.draw(st.integers(0, 7))
+            blob = bytes(mutable)
+        else:  # a valid header with random bytes after it
+            cut = data.draw(st.integers(0, len(original)))
+            blob = original[:cut] + data.draw(st.binary(max_size=len(original)))
+        decode(blob)
+
+    mutate()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], int(sys.argv[2])))

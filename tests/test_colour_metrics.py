@@ -1,0 +1,190 @@
+"""The field's metrics on real photographs (skimage.data: astronaut, coffee, chelsea, camera)
+with JPEG-degraded reconstructions, each against an independent computation:
+
+- psnr (all channels) against CompressAI's formula on [0, 1] floats;
+- psnr_y and psnr_ycbcr against scikit-image's studio-range ``rgb2ycbcr`` rescaled to full
+  range, and against a float BT.601 transform written from Kr and Kb;
+- ssim (luma for colour) against scikit-image's ``structural_similarity`` on that luma plane;
+- ms_ssim against a direct numpy implementation of MS-SSIM written here (Gaussian window,
+  valid filtering, 2x2 average pooling with pytorch-msssim's zero padding of odd sides).
+"""
+
+import io
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from numpy.lib.stride_tricks import sliding_window_view
+from PIL import Image
+from skimage import color, data
+from skimage.metrics import structural_similarity
+from test_metrics import colour_reference
+
+from compbench.run.measure import MS_SSIM_MIN_SIDE, image_metrics, ms_ssim
+from compbench.run.metric_set import CORE
+
+
+def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, "JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buffer.getvalue())))
+
+
+PHOTOS = {"astronaut": data.astronaut, "coffee": data.coffee, "chelsea": data.chelsea}
+
+
+@pytest.fixture(scope="module", params=sorted(PHOTOS))
+def photo(request):
+    """(original, JPEG quality 30 reconstruction) of one full-size colour photograph."""
+    x = PHOTOS[request.param]()
+    return x, jpeg(x, 30)
+
+
+def full_range_ycbcr(rgb: np.ndarray) -> np.ndarray:
+    """scikit-image's rgb2ycbcr is studio range (Y 16..235, C 16..240): rescale to 0..255."""
+    studio = color.rgb2ycbcr(rgb)
+    return np.stack([(studio[..., 0] - 16) * 255 / 219, (studio[..., 1] - 128) * 255 / 224 + 128,
+                     (studio[..., 2] - 128) * 255 / 224 + 128], axis=-1)
+
+
+def psnr(a, b) -> float:
+    return 10 * np.log10(255.0**2 / np.mean((np.asarray(a, float) - np.asarray(b, float)) ** 2))
+
+
+def test_psnr_over_all_channels_as_compressai(photo):
+    x, y = photo
+    got = image_metrics(x[None], y[None], [1000], 0)["psnr"][0]
+    # CompressAI: -10 log10(mse) of images scaled to [0, 1], all channels pooled
+    a, b = x.astype(np.float64) / 255, y.astype(np.float64) / 255
+    assert got == pytest.approx(-10 * np.log10(np.mean((a - b) ** 2)), rel=1e-12)
+
+
+def test_psnr_y_and_ycbcr_against_scikit_image(photo):
+    x, y = photo
+    got = image_metrics(x[None], y[None], [1000], 0)
+    fx, fy = full_range_ycbcr(x), full_range_ycbcr(y)
+    # luma coefficients are the same numbers in scikit-image: agreement to float noise
+    assert got["psnr_y"][0] == pytest.approx(psnr(fx[..., 0], fy[..., 0]), rel=1e-10)
+    # its chroma coefficients are rounded to 3 decimals of the 224-level scale: ~1e-5 dB apart
+    weighted = (6 * psnr(fx[..., 0], fy[..., 0]) + psnr(fx[..., 1], fy[..., 1]) + psnr(fx[..., 2], fy[..., 2])) / 8
+    assert got["psnr_ycbcr"][0] == pytest.approx(weighted, abs=1e-3)
+    want_y, want_ycbcr, _ = colour_reference(x, y)
+    assert got["psnr_ycbcr"][0] == pytest.approx(want_ycbcr, rel=1e-10)
+    assert got["psnr_y"][0] != pytest.approx(got["psnr"][0], abs=0.1)  # not the RGB PSNR
+
+
+def test_ssim_is_on_luma_for_colour(photo):
+    x, y = photo
+    got = image_metrics(x[None], y[None], [1000], 0)["ssim"][0]
+    luma_x, luma_y = full_range_ycbcr(x)[..., 0], full_range_ycbcr(y)[..., 0]
+    assert got == pytest.approx(structural_similarity(luma_x, luma_y, data_range=255), abs=1e-9)
+    per_channel = structural_similarity(x, y, data_range=255, channel_axis=-1)
+    assert got != pytest.approx(per_channel, abs=1e-4)
+
+
+def test_gray_photograph_colour_metrics_equal_psnr():
+    x = data.camera()
+    y = jpeg(x, 20)
+    got = image_metrics(x[None], y[None], [1000], 0)
+    assert got["psnr_y"][0] == got["psnr"][0] == got["psnr_ycbcr"][0]
+    # the same image as RGB (R = G = B): no chroma error, so PSNR-YCbCr is its PSNR-Y, not +inf
+    rgb = np.repeat(x[..., None], 3, axis=-1), np.repeat(y[..., None], 3, axis=-1)
+    as_rgb = image_metrics(rgb[0][None], rgb[1][None], [1000], 0)
+    assert as_rgb["psnr_ycbcr"][0] == pytest.approx(as_rgb["psnr_y"][0], rel=1e-12)
+    assert as_rgb["psnr_y"][0] == pytest.approx(got["psnr"][0], rel=1e-12)
+
+
+def test_lossless_colour_image_is_infinite_everywhere():
+    x = data.chelsea()[:64, :64]
+    got = image_metrics(x[None], x[None], [100], 0)
+    assert got["psnr_y"][0] == got["psnr_ycbcr"][0] == np.inf
+    assert got["ssim"][0] == pytest.approx(1.0, abs=1e-15)
+
+
+# ---------------------------------------------------------------- MS-SSIM
+
+
+def gaussian(size: int = 11, sigma: float = 1.5) -> np.ndarray:
+    offsets = np.arange(size) - size // 2
+    g = np.exp(-(offsets**2) / (2 * sigma**2))
+    return g / g.sum()
+
+
+def blur(plane: np.ndarray) -> np.ndarray:
+    """Valid (no padding) separable Gaussian filtering."""
+    g = gaussian()
+    rows = sliding_window_view(plane, len(g), axis=0) @ g
+    return sliding_window_view(rows, len(g), axis=1) @ g
+
+
+def pool(plane: np.ndarray) -> np.ndarray:
+    """2x2 average, an odd side zero-padded by one on both ends (counted in the average)."""
+    ph, pw = plane.shape[0] % 2, plane.shape[1] % 2
+    padded = np.pad(plane, ((ph, ph), (pw, pw)))
+    h, w = (plane.shape[0] + 2 * ph - 2) // 2 + 1, (plane.shape[1] + 2 * pw - 2) // 2 + 1
+    return padded[: 2 * h, : 2 * w].reshape(h, 2, w, 2).mean(axis=(1, 3))
+
+
+def ms_ssim_reference(x: np.ndarray, y: np.ndarray) -> float:
+    """Wang, Simoncelli & Bovik (2003) with the usual weights, per channel, channels averaged."""
+    weights = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333]
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    x = x.astype(np.float64).reshape(*x.shape[:2], -1)
+    y = y.astype(np.float64).reshape(*y.shape[:2], -1)
+    values = []
+    for channel in range(x.shape[2]):
+        a, b = x[..., channel], y[..., channel]
+        value = 1.0
+        for level, weight in enumerate(weights):
+            mu_a, mu_b = blur(a), blur(b)
+            var_a, var_b = blur(a * a) - mu_a**2, blur(b * b) - mu_b**2
+            cov = blur(a * b) - mu_a * mu_b
+            cs = (2 * cov + c2) / (var_a + var_b + c2)
+            if level < len(weights) - 1:
+                value *= max(cs.mean(), 0.0) ** weight
+                a, b = pool(a), pool(b)
+            else:
+                ssim = ((2 * mu_a * mu_b + c1) / (mu_a**2 + mu_b**2 + c1)) * cs
+                value *= max(ssim.mean(), 0.0) ** weight
+        values.append(value)
+    return float(np.mean(values))
+
+
+def test_ms_ssim_against_numpy_on_photographs(photo):
+    x, y = photo  # 512x512, 400x600, 300x451: odd sides pool with padding
+    got = ms_ssim(x[None], y[None])[0]
+    assert got == pytest.approx(ms_ssim_reference(x, y), rel=1e-10)
+    assert 0.8 < got < 1.0
+
+
+def test_ms_ssim_gray_batch_and_smallest_size():
+    camera = data.camera()
+    side = MS_SSIM_MIN_SIDE
+    crops = np.stack([camera[:side, :side], camera[100 : 100 + side, 200 : 200 + side]])
+    degraded = np.stack([jpeg(c, q) for c, q in zip(crops, (10, 50), strict=True)])
+    got = ms_ssim(crops, degraded)
+    want = [ms_ssim_reference(c, d) for c, d in zip(crops, degraded, strict=True)]
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+    assert got[0] < got[1]  # the stronger JPEG is the worse
+    np.testing.assert_allclose(ms_ssim(crops, crops), 1.0, rtol=0, atol=1e-12)
+
+
+def test_ms_ssim_is_nan_when_five_scales_do_not_fit():
+    small = data.camera()[: MS_SSIM_MIN_SIDE - 1, :300]
+    assert np.isnan(ms_ssim(small[None], small[None])).all()
+    assert "under 161 pixels" in CORE["ms_ssim"].description  # the reason, shown in the report
+
+
+def test_small_images_never_import_torch():
+    code = ("import sys, numpy as np\n"
+            "from compbench.run.metric_set import CORE\n"
+            "x = np.zeros((3, 28, 28), np.uint8)\n"
+            "values = CORE.measure(x, x + 1, [10, 10, 10], 0)\n"
+            "assert np.isnan(values['ms_ssim']).all()\n"
+            "print('torch' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

@@ -1,0 +1,25 @@
+"""Every built-in decoder, given random, truncated, bit-flipped or spliced bytes, returns or
+raises a clean exception within a second; it never crashes the process or hangs."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from compbench.contracts.registry import build_registry
+
+BUILT_IN = sorted(name for name, entry in build_registry().codecs.items()
+                  if entry.provenance.distribution == "compbench")
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_decoder_survives_garbage(name):
+    factory = build_registry().codec(name)
+    status = factory.available()
+    if not status.ok:
+        pytest.skip(f"{name} not available: {status.reason}")
+    done = subprocess.run([sys.executable, str(Path(__file__).with_name("fuzz_decoder.py")), name, "150"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, (
+        f"{name}'s decoder crashed or hung (exit {done.returncode}) on garbage input:\n{done.stderr[-3000:]}")
