@@ -13,9 +13,10 @@ step), so when a worker dies or overruns its time the pool knows what it cost:
 Time limits: one image gets ``timeout`` seconds per stage; a batch of n gets n x timeout, but
 once a setting's pace is known (from its finished parts) a batch that takes more than ten times
 that pace (plus ``timeout``) is redone image by image, so a hang in a large batch costs about
-``timeout``, not n x timeout. The first part of each setting's first unit runs image by image
-(a probe) so the pace is known early. Opening the dataset and creating the codec get
-``max(timeout, SETUP_SECONDS)``.
+``timeout``, not n x timeout. The first images of each setting run one by one (a probe) and
+the setting's batches wait for it, so no batch runs without a known pace. Opening the dataset
+and creating the codec get ``max(timeout, SETUP_SECONDS)``. The pool looks at the boards at
+least every ``LOOK_SECONDS``.
 
 Workers die with the run: each asks the kernel for SIGKILL when its parent dies (Linux
 ``PR_SET_PDEATHSIG``), leaves if its parent has already changed, runs in its own process group
