@@ -40,13 +40,16 @@ def time_cli(args: list[str], repeat: int = 1, python_path: str | None = None) -
 
 
 def unpack_revision(revision: str, into: str) -> str:
-    """The ``compbench`` package of a git revision of this checkout, unpacked into ``into`` (for
-    before/after timings in one session); returns the folder to put on PYTHONPATH. Codecs and
-    datasets stay the installed ones."""
+    """The harness and built-in plugins (``compbench``, ``codecs``, ``datasets``) of a git
+    revision of this checkout, unpacked into ``into`` under their package names (for
+    before/after timings in one session); returns the folder to put on PYTHONPATH, where it
+    shadows the installed packages."""
     root = Path(__file__).resolve().parent.parent
-    archive = subprocess.run(["git", "-C", str(root), "archive", revision, "compbench"], check=True,
-                             capture_output=True).stdout
+    archive = subprocess.run(["git", "-C", str(root), "archive", revision, "compbench", "codecs", "datasets"],
+                             check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", into], input=archive, check=True)
+    for folder, package in (("codecs", "compbench_codecs"), ("datasets", "compbench_datasets")):
+        os.rename(Path(into) / folder, Path(into) / package)
     return into
 
 

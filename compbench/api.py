@@ -426,9 +426,13 @@ def _in_order(frames: list[tuple[np.ndarray, pd.DataFrame]], columns) -> pd.Data
     """The records of this run in canonical order (setting, then position), as records.csv."""
     if not frames:
         return record_frame([], columns)
+    frames = sorted(frames, key=lambda item: tuple(item[0][0]))  # units in order: usually enough
     keys = np.concatenate([k for k, _ in frames])
     records = record_frame([f for _, f in frames], columns)
-    return records.iloc[np.lexsort((keys[:, 1], keys[:, 0]))].reset_index(drop=True)
+    order = np.lexsort((keys[:, 1], keys[:, 0]))
+    if (np.diff(order) == 1).all():
+        return records
+    return records.iloc[order].reset_index(drop=True)
 
 
 def not_applicable(factories: dict[str, CodecFactory], shapes: dict[int, tuple]) -> dict[str, dict[tuple, str]]:

@@ -130,7 +130,8 @@ def wait_for(condition, seconds: float = 60.0) -> None:
 
 
 def test_no_worker_outlives_a_killed_run(with_zoo, tmp_path):
-    run = start_run(tmp_path, "--codecs", "zoo-hang:one_in=1", "--limit", 20, "--jobs", 2, "--timeout", 600)
+    run = start_run(tmp_path, "--codecs", "zoo-hang:one_in=1,zoo-hang:one_in=2", "--limit", 20, "--jobs", 2,
+                    "--timeout", 600)
     try:
         wait_for(lambda: len(worker_pids(run.pid)) == 2)
         workers = worker_pids(run.pid)

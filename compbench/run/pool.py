@@ -1,7 +1,8 @@
 """The local executor: work units on a small pool of worker processes, isolated from the run.
 
-Each worker reports over its pipe what it is about to do (which stage, on which image when it is
-on one), so when it dies or overruns its time the pool knows what it cost:
+Each worker posts what it is about to do (which stage, on which image when it is on one) in a
+small shared-memory board the pool reads only when it needs to (no message, no wake-up per
+step), so when a worker dies or overruns its time the pool knows what it cost:
 
 - a batch call (``encode_batch`` over a unit) that crashes or overruns is redone image by image
   in a fresh worker, which pins the culprit;
@@ -12,9 +13,10 @@ on one), so when it dies or overruns its time the pool knows what it cost:
 Time limits: one image gets ``timeout`` seconds per stage; a batch of n gets n x timeout, but
 once a setting's pace is known (from its finished parts) a batch that takes more than ten times
 that pace (plus ``timeout``) is redone image by image, so a hang in a large batch costs about
-``timeout``, not n x timeout. The first part of each setting's first unit runs image by image
-(a probe) so the pace is known early. Opening the dataset and creating the codec get
-``max(timeout, SETUP_SECONDS)``.
+``timeout``, not n x timeout. The first images of each setting run one by one (a probe) and
+the setting's batches wait for it, so no batch runs without a known pace. Opening the dataset
+and creating the codec get ``max(timeout, SETUP_SECONDS)``. The pool looks at the boards at
+least every ``LOOK_SECONDS``.
 
 Workers die with the run: each asks the kernel for SIGKILL when its parent dies (Linux
 ``PR_SET_PDEATHSIG``), leaves if its parent has already changed, runs in its own process group
@@ -42,20 +44,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from .units import UnitResult, WorkUnit
-from .worker import SETUP_STAGES, WorkerState, one_line, run_piece
+from .worker import SETUP_STAGES, STAGES, WorkerState, one_line, run_piece
 
 #: seconds an image may take in one stage, unless told otherwise (--timeout)
 DEFAULT_TIMEOUT = 60.0
 #: at least this long to open the dataset and create a codec (loading a model takes a while)
 SETUP_SECONDS = 120.0
 #: images of each setting's first unit run one by one to learn the setting's pace
-PROBE_IMAGES = 16
+PROBE_IMAGES = 8
 #: a batch may take this many times the setting's known pace (plus the timeout) before it is
 #: redone image by image
 PACE_SLACK = 10.0
 #: a setting whose worker dies (or overruns) on this many images in a row, with none coming
 #: through between, is given up: its other images are recorded as not run, with the reason
 MAX_STRIKES = 10
+#: the longest the pool sleeps between looks at its workers' boards: a worker moving from a
+#: stage with a long limit (setup) to one with a short one (an image) is noticed this soon
+LOOK_SECONDS = 0.25
 #: thread-count variables set in each worker so `jobs` workers share the cores
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -67,6 +72,8 @@ class Task:
     unit: WorkUnit
     positions: tuple[int, ...]
     single: bool
+    #: times it was lost before it began (a worker killed between tasks): tried again once
+    retries: int = 0
 
 
 @dataclass
@@ -97,10 +104,11 @@ class LocalPool:
         self._left: dict[int, int] = {}
         self._finished: list[UnitResult] = []
         self._broken: dict = {}  # spec -> why its codec cannot be set up
-        self._pace: dict = {}  # spec -> seconds per image, the slowest part seen
+        self._pace: dict = {}  # spec -> seconds per image: the highest mean of its finished parts
         self._strikes: dict = {}  # spec -> images in a row that killed or overran a worker
         self._threads = str(threads or max(1, (os.cpu_count() or 1) // self.jobs))
         self._probed: set = set()  # specs whose pace is being learned (a pool kept across runs probes once)
+        self._probing: set = set()  # specs whose probe has not come back: their batches wait
 
     def __enter__(self) -> LocalPool:
         return self
@@ -119,11 +127,14 @@ class LocalPool:
             head = unit.positions
             if unit.spec not in self._probed and len(head) > 1:
                 self._probed.add(unit.spec)
+                self._probing.add(unit.spec)
                 head = unit.positions[:PROBE_IMAGES]
                 self._queue.append(Task(unit, head, True))
                 head = unit.positions[len(head):]
             if head:
                 self._queue.append(Task(unit, head, False))
+        while len(self._workers) < min(self.jobs, len(self._queue)):  # forks overlap the probes
+            self._start_worker()
         try:
             while self._queue or self._busy():
                 self._dispatch()
@@ -136,6 +147,8 @@ class LocalPool:
 
     def close(self) -> None:
         """Stop every worker now (they hold nothing that is not in a result already)."""
+        for worker in self._workers:
+            worker.kill(wait=False)
         for worker in self._workers:
             worker.kill()
         self._workers.clear()
@@ -153,9 +166,15 @@ class LocalPool:
         """Give each worker a task, and a second one while the queue is long (so a worker
         never waits for the run to handle its last result)."""
         while self._queue:
-            task = self._queue[0]
+            # a batch waits for its setting's probe: without a pace its time limit would be n x timeout
+            index = next((i for i, t in enumerate(self._queue) if t.single or t.unit.spec in self._broken
+                          or t.unit.spec not in self._probing), None)
+            if index is None:
+                return
+            task = self._queue[index]
             if task.unit.spec in self._broken:
-                self._queue.popleft()
+                del self._queue[index]
+                self._probing.discard(task.unit.spec)
                 self._settle(UnitResult.failed(task.unit, task.positions, self._broken[task.unit.spec]))
                 continue
             idle = [w for w in self._workers if not w.tasks]
@@ -165,7 +184,7 @@ class LocalPool:
                 worker = spare[0]
             else:
                 return
-            self._queue.popleft()
+            del self._queue[index]
             if not worker.give(task):  # it died between tasks: a fresh one takes its tasks
                 self._workers.remove(worker)
                 worker.kill()
@@ -181,7 +200,7 @@ class LocalPool:
         if not busy:
             return
         now = time.monotonic()
-        wait_s = max(0.0, min(self._deadline(w) for w in busy) - now)
+        wait_s = min(LOOK_SECONDS, max(0.0, min(self._deadline(w) for w in busy) - now))
         handles = [w.conn for w in busy] + [w.process.sentinel for w in busy]
         ready = set(multiprocessing.connection.wait(handles, timeout=wait_s))
         for worker in busy:
@@ -195,16 +214,13 @@ class LocalPool:
     def _receive(self, worker: Worker) -> None:
         try:
             while worker.tasks and worker.conn.poll():
-                message = worker.conn.recv()
-                if message[0] == "stage":
-                    worker.stage = Stage(message[1], message[2], message[3], time.monotonic())
-                else:
-                    task = worker.tasks.popleft()
-                    worker.stage = worker.starting()
-                    self._learn_pace(task, message[1])
-                    if len(message[1].errors) < len(message[1].positions):
-                        self._strikes[task.unit.spec] = 0
-                    self._settle(message[1])
+                result = worker.conn.recv()
+                task = worker.finished()
+                self._probing.discard(task.unit.spec)
+                self._learn_pace(task, result)
+                if len(result.errors) < len(result.positions):
+                    self._strikes[task.unit.spec] = 0
+                self._settle(result)
         except (EOFError, OSError):
             self._lost(worker, None)
             return
@@ -219,10 +235,15 @@ class LocalPool:
             reason = describe_exit(worker.process.exitcode)
         if not worker.tasks:
             return
-        task, stage = worker.tasks.popleft(), worker.stage
+        stage = worker.stage
+        task = worker.tasks.popleft()
+        if task.single:  # a probe that was lost lets its setting's batches go (on n x timeout)
+            self._probing.discard(task.unit.spec)
         self._queue.extendleft(reversed(worker.tasks))  # sent but not started: run elsewhere
         message = f"{reason} while {stage.what}"
-        if stage.what in SETUP_STAGES:
+        if stage.what == "starting" and task.retries == 0:  # not its fault: nothing of it ran yet
+            self._queue.appendleft(Task(task.unit, task.positions, task.single, retries=1))
+        elif stage.what in SETUP_STAGES:
             if stage.what == "creating the codec":
                 self._broken[task.unit.spec] = message
             self._settle(UnitResult.failed(task.unit, task.positions, message))
@@ -253,9 +274,9 @@ class LocalPool:
     # -- time limits -----------------------------------------------------------------------------
 
     def _learn_pace(self, task: Task, result: UnitResult) -> None:
-        per_image = result.metrics["encode_s"] + result.metrics["decode_s"]
+        per_image = result.metrics["encode_s"] + np.nan_to_num(result.metrics["decode_s"])
         if np.isfinite(per_image).any():
-            pace = float(np.nanmax(per_image))
+            pace = float(np.nanmean(per_image))  # the mean: a first call's warm-up is one image's cost
             self._pace[task.unit.spec] = max(pace, self._pace.get(task.unit.spec, 0.0))
 
     def _limit(self, worker: Worker) -> float:
@@ -287,18 +308,21 @@ def describe_exit(code: int | None) -> str:
 
 
 class Worker:
-    """One worker process and the pipe to it."""
+    """One worker process, the pipe to it (tasks out, results back) and its stage board."""
 
     def __init__(self, context, registry, threads: str, metrics=None) -> None:
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=worker_main, args=(child, registry, os.getpid(), threads, metrics),
+        self.board = StageBoard(context)
+        self.process = context.Process(target=worker_main,
+                                       args=(child, self.board, registry, os.getpid(), threads, metrics),
                                        name="compbench-worker")
         self.process.start()
         child.close()
         _LIVE.add(self)
         #: tasks sent, in order; the first is the one it is on
         self.tasks: deque[Task] = deque()
-        self.stage: Stage | None = None
+        self._done = 0  # results received: the number of the task it is on
+        self._head_since = time.monotonic()
 
     def give(self, task: Task) -> bool:
         try:
@@ -307,22 +331,32 @@ class Worker:
             return False
         self.tasks.append(task)
         if len(self.tasks) == 1:
-            self.stage = self.starting()
+            self._head_since = time.monotonic()
         return True
 
-    def starting(self) -> Stage | None:
-        """The stage of a task just begun (before the worker's first report)."""
-        if not self.tasks:
-            return None
-        return Stage("starting", None, len(self.tasks[0].positions), time.monotonic())
+    def finished(self) -> Task:
+        """The first task's result came: the next one (if any) begins now."""
+        self._done += 1
+        self._head_since = time.monotonic()
+        return self.tasks.popleft()
 
-    def kill(self) -> None:
+    @property
+    def stage(self) -> Stage:
+        """What it is doing on its first task: from the board, or "starting" until it posts."""
+        posted = self.board.read()
+        if posted is not None and posted[0] == self._done:
+            return posted[1]
+        return Stage("starting", None, len(self.tasks[0].positions) if self.tasks else 0, self._head_since)
+
+    def kill(self, wait: bool = True) -> None:
         pid = self.process.pid
         for kill in (os.killpg, os.kill):  # the group takes any helper process a codec started
             try:
                 kill(pid, signal.SIGKILL)
             except OSError:
                 pass
+        if not wait:
+            return
         self.process.join(5)
         self.conn.close()
         _LIVE.discard(self)
@@ -338,7 +372,33 @@ def _kill_live_workers() -> None:  # registered after multiprocessing's, so it r
         worker.kill()
 
 
-def worker_main(conn, registry, parent_pid: int, threads: str, metrics=None) -> None:
+class StageBoard:
+    """A worker's current stage in shared memory: task number, stage, image, count, start time
+    (``time.monotonic``, one clock for all processes). Written by the worker at each step, read
+    by the pool when a deadline comes or the worker dies; a sequence number (odd while writing)
+    keeps a read from mixing two posts."""
+
+    def __init__(self, context) -> None:
+        self.slots = context.RawArray("d", 6)
+
+    def post(self, task: int, stage: str, position: int | None, count: int) -> None:
+        slots = self.slots
+        slots[0] += 1
+        slots[1], slots[2] = task, STAGES.index(stage)
+        slots[3], slots[4], slots[5] = -1 if position is None else position, count, time.monotonic()
+        slots[0] += 1
+
+    def read(self) -> tuple[int, Stage] | None:
+        for _ in range(100):
+            sequence, task, stage, position, count, started = self.slots[:]
+            if sequence == self.slots[0] and sequence % 2 == 0:
+                break
+        if sequence == 0:
+            return None
+        return int(task), Stage(STAGES[int(stage)], None if position < 0 else int(position), int(count), started)
+
+
+def worker_main(conn, board: StageBoard, registry, parent_pid: int, threads: str, metrics=None) -> None:
     """A worker process: run the tasks it is sent until told to stop or its parent is gone."""
     _die_with_parent(parent_pid)
     try:
@@ -351,8 +411,10 @@ def worker_main(conn, registry, parent_pid: int, threads: str, metrics=None) -> 
         os.environ[variable] = threads
     state = WorkerState(registry, metrics)
 
+    number = 0  # tasks done: the number of the one being run
+
     def report(stage: str, position: int | None, count: int) -> None:
-        conn.send(("stage", stage, position, count))
+        board.post(number, stage, position, count)
 
     while True:
         try:
@@ -364,11 +426,15 @@ def worker_main(conn, registry, parent_pid: int, threads: str, metrics=None) -> 
         unit, positions, single = task
         try:
             result = run_piece(state, unit, positions, single, report)
-            conn.send(("done", result))
-        except (EOFError, OSError, BrokenPipeError):
+        except Exception as exc:  # a bug in the harness: costs this task, not the worker
+            result = UnitResult.failed(unit, positions, f"internal error: {one_line(exc)}")
+        try:
+            conn.send(result)
+        except (EOFError, OSError):
             return
-        except Exception as exc:  # a bug or an unpicklable result: costs this task, not the worker
-            conn.send(("done", UnitResult.failed(unit, positions, f"internal error: {one_line(exc)}")))
+        except Exception as exc:  # an unpicklable result (a codec's figure panel, say)
+            conn.send(UnitResult.failed(unit, positions, f"internal error: {one_line(exc)}"))
+        number += 1
 
 
 def _die_with_parent(parent_pid: int) -> None:

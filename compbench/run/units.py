@@ -123,17 +123,17 @@ def plan_units(specs: Sequence[CodecSpec], data: DataRef, positions: Sequence[in
     if chunk is None:
         chunk = int(np.clip(np.ceil(len(positions) / (4 * max(jobs, 1))), 64, 2500))
     by_shape: dict[tuple[int, ...], list[int]] = {}
-    for p in positions:
-        by_shape.setdefault(tuple(shape_of[p]), []).append(int(p))
+    for p in map(int, positions):
+        by_shape.setdefault(shape_of[p], []).append(p)
     wanted = frozenset(int(p) for p in samples)
     units: list[WorkUnit] = []
     for ordinal, spec in enumerate(specs):
         for shape, group in by_shape.items():
             if shape in skip.get(spec.name, ()):
                 continue
-            todo = [p for p in group if (ordinal, p) not in done]
+            todo = [p for p in group if (ordinal, p) not in done] if done else group
             for start in range(0, len(todo), chunk):
                 part = tuple(todo[start : start + chunk])
-                units.append(WorkUnit(spec, data, part, shape, tuple(p for p in part if p in wanted),
+                units.append(WorkUnit(spec, data, part, tuple(shape), tuple(p for p in part if p in wanted) if wanted else (),
                                       len(units), extra_metrics.get(spec.name, ())))
     return units

@@ -23,6 +23,8 @@ from .units import DataRef, UnitResult, WorkUnit
 Report = Callable[[str, "int | None", int], None]
 #: what a worker does before any image: executors give these stages a setup time limit
 SETUP_STAGES = ("starting", "reading the images", "creating the codec")
+#: every stage a worker reports, in a fixed order (executors may pass them by number)
+STAGES = SETUP_STAGES + ("encoding", "decoding", "measuring", "drawing figure panels")
 #: error prefixes for the codec calls made per image
 VERB = {"encoding": "encode", "decoding": "decode"}
 

@@ -55,19 +55,20 @@ def unit_records(result, source, class_names, dataset: str, split: str,
         row = {int(p): i for i, p in enumerate(positions)}
         for position, message in result.errors.items():
             errors[row[position]] = _one_line(message)
-    frame = pd.DataFrame({
-        "codec": unit.spec.name,
-        "setting": unit.spec.label,
-        "dataset": dataset,
-        "split": split,
+    n = len(positions)
+    values = {
+        "codec": np.full(n, unit.spec.name, dtype=object),
+        "setting": np.full(n, unit.spec.label, dtype=object),
+        "dataset": np.full(n, dataset, dtype=object),
+        "split": np.full(n, split, dtype=object),
         "index": np.asarray(source.indices)[positions],
         "label": labels,
         "class": names[labels],
-        "pixels": result.pixels,
+        "pixels": np.full(n, result.pixels),
         **result.metrics,
         "error": errors,
-    })
-    return frame.reindex(columns=list(columns))
+    }
+    return pd.DataFrame({column: values[column] if column in values else np.full(n, np.nan) for column in columns})
 
 
 def _one_line(text) -> str:
