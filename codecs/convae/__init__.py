@@ -41,7 +41,9 @@ DEFAULT_POINT = 4
 CODEC_LIBRARIES = (("torch", "torch"), ("constriction", "constriction"), ("safetensors", "safetensors"))
 TRAINER_LIBRARIES = (("torch", "torch"), ("safetensors", "safetensors"), ("matplotlib", "matplotlib"))
 
-CODE_ENTROPY = Metric(name="code_entropy", label="code entropy", unit="bpp", better="lower", gated=False,
+# declared as ddcae declares it (label, unit, direction, gating): one metric, whichever codec runs
+CODE_ENTROPY = Metric(name="code_entropy", label="code entropy", unit="bits/pixel", better="lower",
+                      rate_axis=True, table=False, axis="code entropy (bits per pixel)",
                       description="the ideal code length of the quantized latents under the model's "
                                   "prior; the real bpp adds the header and the range coder's ending")
 
