@@ -2,13 +2,15 @@
 the imagecodecs layout, and bad bytes."""
 
 import json
+import os
+import pickle
 import subprocess
 import sys
 import textwrap
 
 import numpy as np
 import pytest
-from compbench_codecs import jpeg2000
+from compbench_codecs import _openjpeg, jpeg2000
 
 from compbench.contracts.errors import CompbenchError
 from compbench.contracts.registry import build_registry
@@ -26,12 +28,35 @@ def psnr(x, y):
     return 10 * np.log10(255**2 / np.mean((x.astype(float) - y) ** 2))
 
 
-def glymur_file_round_trip(path, image, **rate):
-    """What the codec did before memory streams: glymur writes a file, reads it back."""
+GLYMUR_FILE_PATH = textwrap.dedent("""
+    import pickle, sys
     import glymur
+    from pathlib import Path
 
-    glymur.Jp2k(str(path), data=image, irreversible=True, **rate)
-    return path.read_bytes(), glymur.Jp2k(str(path))[:]
+    images, rate, folder = pickle.load(sys.stdin.buffer)
+    path, out = Path(folder) / "old.j2k", []
+    for image in images:
+        glymur.Jp2k(str(path), data=image, irreversible=True, **rate)
+        out.append((path.read_bytes(), glymur.Jp2k(str(path))[:]))
+    pickle.dump((glymur.version.openjpeg_version, out), sys.stdout.buffer)
+""")
+
+
+def glymur_file_round_trips(folder, images, **rate):
+    """What the codec did before memory streams: glymur writes a file and reads it back, for
+    each image, loading the libopenjp2 the codec drives (named in a glymurrc, glymur's own
+    configuration) in a child process: (codestream, pixels) per image."""
+    library = _openjpeg.chosen_library()
+    (folder / "glymur").mkdir(exist_ok=True)
+    (folder / "glymur" / "glymurrc").write_text(f"[library]\nopenjp2: {library.path}\n")
+    env = {**os.environ, "XDG_CONFIG_HOME": str(folder)}
+    child = subprocess.run([sys.executable, "-c", GLYMUR_FILE_PATH], env=env, cwd=folder,
+                           input=pickle.dumps((list(images), rate, str(folder))),
+                           capture_output=True, timeout=300)
+    assert child.returncode == 0, child.stderr.decode()[-2000:]
+    version, pairs = pickle.loads(child.stdout)
+    assert version == library.version  # glymur loaded the same library
+    return pairs
 
 
 def without_comment(data: bytes) -> bytes:
@@ -52,8 +77,8 @@ def photo():
 def test_default_codestreams_are_glymurs_file_bytes(mnist_test, tmp_path):
     """The committed baseline's setting: 300 MNIST digits, byte for byte and pixel for pixel."""
     c = codec()
-    for image in mnist_test.images[:300]:
-        data, pixels = glymur_file_round_trip(tmp_path / "old.j2k", image, numres=3, psnr=[30])
+    images = mnist_test.images[:300]
+    for image, (data, pixels) in zip(images, glymur_file_round_trips(tmp_path, images, numres=3, psnr=[30])):
         assert c.encode(image) == data
         np.testing.assert_array_equal(c.decode(data), pixels)
 
@@ -65,14 +90,14 @@ def test_default_codestreams_are_glymurs_file_bytes(mnist_test, tmp_path):
 ])
 def test_other_settings_match_glymur_too(mnist_test, tmp_path, given, rate):
     c = codec(**given)
-    for image in mnist_test.images[300:340]:
-        data, pixels = glymur_file_round_trip(tmp_path / "old.j2k", image, **rate)
+    images = mnist_test.images[300:340]
+    for image, (data, pixels) in zip(images, glymur_file_round_trips(tmp_path, images, **rate)):
         assert c.encode(image) == data
         np.testing.assert_array_equal(c.decode(data), pixels)
 
 
 def test_rgb_codestream_matches_glymur(photo, tmp_path):
-    data, pixels = glymur_file_round_trip(tmp_path / "old.j2k", photo, numres=3, psnr=[30])
+    [(data, pixels)] = glymur_file_round_trips(tmp_path, [photo], numres=3, psnr=[30])
     assert codec().encode(photo) == data
     np.testing.assert_array_equal(codec().decode(data), pixels)
 
@@ -141,11 +166,15 @@ def test_imagecodecs_caps_resolutions_at_log2_side_minus_two():
 @pytest.mark.parametrize("pick", ["digits", "photo"])
 def test_layout_imagecodecs_writes_what_imagecodecs_writes(mnist_test, photo, pick):
     images = mnist_test.images[:200] if pick == "digits" else [photo]
+    import imagecodecs
+
+    same_library = f"openjpeg {_openjpeg.chosen_library().version}" == imagecodecs.jpeg2k_version()
     ours, theirs = codec(layout="imagecodecs"), codec(backend="imagecodecs")
     for image in images:
         a, b = ours.encode(image), theirs.encode(image)
-        assert a != b  # the COM marker names each library's OpenJPEG version...
-        assert without_comment(a) == without_comment(b)  # ...and nothing else differs
+        # the COM marker names the library's OpenJPEG version, and nothing else differs
+        assert without_comment(a) == without_comment(b)
+        assert (a == b) == same_library
         np.testing.assert_array_equal(ours.decode(b), theirs.decode(b))
 
 
@@ -168,7 +197,7 @@ FUZZ = textwrap.dedent("""
     import numpy as np
     from compbench.contracts.registry import build_registry
     from compbench.run.spec import make_spec
-    from compbench_codecs import jpeg2000
+    from compbench_codecs import _openjpeg
 
     factory = build_registry().codec("jpeg2000")
     codecs = [factory.create(**make_spec(factory, given).kwargs)
@@ -209,7 +238,7 @@ FUZZ = textwrap.dedent("""
             slowest = max(slowest, time.perf_counter() - start)
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
     print(json.dumps({"slowest": slowest, "outcomes": outcomes,
-                      "buffers_left": len(jpeg2000._BUFFERS)}))
+                      "buffers_left": len(_openjpeg._BUFFERS)}))
 """)
 
 
@@ -246,3 +275,78 @@ def test_huge_declared_sizes_are_refused(mnist_test):
     data[8:12] = (1 << 30).to_bytes(4, "big")  # Xsiz: a billion columns
     with pytest.raises(ValueError, match="samples"):
         codec().decode(bytes(data))
+
+
+# -- which libopenjp2 ---------------------------------------------------------------------------
+
+def test_the_newest_library_is_chosen_and_glymurs_wins_a_tie(monkeypatch):
+    older = _openjpeg.Library("libopenjp2.so.7", "2.5.0", "glymur")
+    newer = _openjpeg.Library("/x/pillow.libs/libopenjp2-1.so.2.5.4", "2.5.4", "bundled")
+    monkeypatch.delenv("COMPBENCH_OPENJPEG", raising=False)
+    for own, bundled, expected in [(older, [newer], newer), (newer._replace(source="glymur"), [newer], "glymur"),
+                                   (None, [newer], newer), (older, [], older)]:
+        monkeypatch.setattr(_openjpeg, "_glymur_library", lambda own=own: own)
+        monkeypatch.setattr(_openjpeg, "_bundled_libraries", lambda bundled=bundled: bundled)
+        _openjpeg.chosen_library.cache_clear()
+        chosen = _openjpeg.chosen_library()
+        assert chosen.source == expected if isinstance(expected, str) else chosen == expected
+    monkeypatch.setattr(_openjpeg, "_glymur_library", lambda: None)
+    monkeypatch.setattr(_openjpeg, "_bundled_libraries", lambda: [])
+    _openjpeg.chosen_library.cache_clear()
+    with pytest.raises(ValueError, match="cannot find the OpenJPEG library"):
+        _openjpeg.chosen_library()
+    _openjpeg.chosen_library.cache_clear()
+    assert newer.describe() == "pillow.libs/libopenjp2-1.so.2.5.4 (bundled)"
+
+
+WHICH_LIBRARY = textwrap.dedent("""
+    import json
+    from compbench.contracts.registry import build_registry
+    factory = build_registry().codec("jpeg2000")
+    availability = factory.available()
+    print(json.dumps({"ok": availability.ok, "reason": availability.reason,
+                      "versions": factory.library_versions() if availability.ok else None}))
+""")
+
+
+@pytest.mark.parametrize("setting", ["", "glymur", "/no/such/libopenjp2.so"])
+def test_compbench_openjpeg_chooses_the_library_and_the_manifest_names_it(setting):
+    import glymur
+
+    env = {**os.environ, "COMPBENCH_OPENJPEG": setting}
+    child = subprocess.run([sys.executable, "-c", WHICH_LIBRARY], env=env, capture_output=True,
+                           text=True, timeout=120)
+    assert child.returncode == 0, child.stderr[-2000:]
+    report = json.loads(child.stdout)
+    if setting.startswith("/"):
+        assert not report["ok"] and "COMPBENCH_OPENJPEG=/no/such/libopenjp2.so" in report["reason"]
+        return
+    assert report["ok"], report
+    versions = report["versions"]
+    if setting == "glymur":
+        assert versions["openjpeg"] == glymur.version.openjpeg_version
+        assert versions["openjpeg_file"].endswith("(glymur)")
+    else:
+        newest = max([glymur.version.openjpeg_version] + [lib.version for lib in _openjpeg._bundled_libraries()],
+                     key=_openjpeg._version_key)
+        assert versions["openjpeg"] == newest
+
+
+def test_both_libraries_decode_each_others_codestreams(mnist_test):
+    """Encoded with whichever library is chosen, decoded with glymur's own and back: the
+    libraries differ in speed, not in what a codestream means."""
+    image = mnist_test.images[7]
+    script = textwrap.dedent("""
+        import sys, numpy as np
+        from compbench.contracts.registry import build_registry
+        from compbench.run.spec import make_spec
+        f = build_registry().codec("jpeg2000")
+        c = f.create(**make_spec(f, {}).kwargs)
+        data = sys.stdin.buffer.read()
+        sys.stdout.buffer.write(c.decode(data).tobytes())
+    """)
+    data = codec().encode(image)
+    child = subprocess.run([sys.executable, "-c", script], input=data, capture_output=True, timeout=120,
+                           env={**os.environ, "COMPBENCH_OPENJPEG": "glymur"})
+    assert child.returncode == 0, child.stderr.decode()[-2000:]
+    np.testing.assert_array_equal(np.frombuffer(child.stdout, np.uint8).reshape(28, 28), codec().decode(data))
