@@ -1,7 +1,11 @@
 """End-to-end wall times over the 10,000 MNIST test images, each from a cold start.
 
 - the main job, ``compbench run --codecs ddcae,jpeg,jpeg2000``: target <= 30 s (issue 4)
-- a default sweep of jpeg, jpeg2000 and ddcae (8 settings each): target <= 90 s (issue 5)
+- the default sweep of jpeg, jpeg2000 and ddcae over their ladders: target <= 20 s on 2 cores
+  (issue 12; issue 5 had asked <= 90 s when the ladders had 8 settings each)
+
+CPU seconds (the process and its workers) are printed beside each wall time: on a shared
+machine they say what the run itself cost.
 
 Run: python benchmarks/bench_end_to_end.py [--repeat N]
 """
@@ -12,11 +16,11 @@ import argparse
 import os
 import sys
 
-from _common import time_cli, verdict
+from _common import time_cli_with_cpu, verdict
 
 CASES = (
     ("main job: compbench run --codecs ddcae,jpeg,jpeg2000", ["run", "--codecs", "ddcae,jpeg,jpeg2000"], 30.0),
-    ("default sweep: --codecs jpeg,jpeg2000,ddcae --sweep", ["run", "--codecs", "jpeg,jpeg2000,ddcae", "--sweep"], 90.0),
+    ("default sweep: --codecs jpeg,jpeg2000,ddcae --sweep", ["run", "--codecs", "jpeg,jpeg2000,ddcae", "--sweep"], 20.0),
 )
 
 
@@ -27,7 +31,9 @@ def main() -> int:
     print(f"{os.cpu_count()} cores; best of {args.repeat}")
     ok = True
     for label, command, target in CASES:
-        ok &= verdict(label, time_cli(command, args.repeat), target)
+        wall, cpu = time_cli_with_cpu(command, args.repeat)
+        print(f"{label}: {cpu:.1f} CPU s (load average {os.getloadavg()[0]:.1f})")
+        ok &= verdict(label, wall, target)
     return 0 if ok else 1
 
 

@@ -4,7 +4,7 @@
    wall time (target <= 15 s on 2 cores).
 2. Harness overhead: a pass-through codec run through the harness (api.run, default jobs)
    against a bare loop that round-trips the same images through imagecodecs JPEG
-   (target: harness throughput >= 50% of the bare loop's).
+   (target: harness throughput >= 80% of the bare loop's, issue 12; issue 3 asked 50%).
 3. The cost of fault isolation (worker processes, per-image reports, records on disk as units
    finish), against an older revision measured in the same session (``--before REV``, default:
    where this branch left main): the main job ``compbench run --codecs ddcae,jpeg,jpeg2000``
@@ -36,7 +36,7 @@ from compbench.contracts.hookspecs import hookimpl
 from compbench.contracts.registry import build_registry
 
 WALL_TARGET_S = 15.0
-THROUGHPUT_TARGET = 0.5
+THROUGHPUT_TARGET = 0.8  # issue 12 (issue 3 asked 0.5)
 ISOLATION_TARGET = 1.10  # after / before wall time
 SCALING_TARGET = 1.7  # jobs=1 time / jobs=2 time
 DASK_TARGET = 0.8  # Dask LocalCluster throughput / local pool throughput

@@ -192,3 +192,48 @@ def test_a_hanging_image_times_out_and_the_rest_comes_through(with_zoo, tmp_path
     assert struck and hang.loc[hang["error"] != "", "index"].tolist() == struck
     assert (hang.loc[hang["error"] != "", "error"] == "timed out after 0.5 s while encoding").all()
     assert (result.records.loc[result.records["codec"] == "zoo-good", "error"] == "").all()
+
+
+THREADED_CALLER = """
+import os, sys
+import torch
+print("top level ran", flush=True)  # no __main__ guard: a worker must not run this again
+torch.set_num_threads(2)
+(torch.rand(256, 256) @ torch.rand(256, 256)).sum()  # GNU OpenMP starts its thread pool here
+assert len(os.listdir("/proc/self/task")) > 1
+from compbench import api
+result = api.run("ddcae", limit=24, jobs=int(sys.argv[1]), write=False, timeout=20)
+rows = result.records
+print("images", len(rows), "errors", int((rows["error"].fillna("") != "").sum()), flush=True)
+"""
+
+
+def test_a_caller_with_threads_gets_workers_that_do_not_hang(tmp_path):
+    """A process that ran PyTorch on several threads and then calls compbench (a notebook
+    that trained a model): forked workers would hang in OpenMP; compbench starts them from
+    a fork server instead, and an unguarded calling script is not run again in them."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "caller.py"
+    script.write_text(THREADED_CALLER)
+    for jobs in ("1", "2"):
+        done = subprocess.run([sys.executable, str(script), jobs], capture_output=True, text=True,
+                              timeout=180, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.count("top level ran") == 1, done.stdout
+        assert "images 24 errors 0" in done.stdout, done.stdout + done.stderr[-2000:]
+
+
+def test_start_method_is_fork_for_the_command_and_in_process_registries():
+    import subprocess
+    import sys
+
+    from compbench.run.pool import start_method_for
+
+    assert start_method_for(object()) == "fork"  # an in-process registry travels only by fork
+    # what the compbench command has loaded when it starts its pool: no torch, no threads
+    check = ("import sys; from compbench.cli import main; from compbench.contracts.registry import build_registry; "
+             "build_registry(); from compbench.run.pool import start_method_for; print(start_method_for())")
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "fork", done.stderr[-2000:]

@@ -22,6 +22,8 @@ Workers die with the run: each asks the kernel for SIGKILL when its parent dies 
 ``PR_SET_PDEATHSIG``), leaves if its parent has already changed, runs in its own process group
 (a terminal's Ctrl-C goes to the run, which stops them) and is killed with its group when the
 run ends, however it ends. ``--jobs 1`` uses one worker too, so a crash never takes the run.
+Workers are forked, or started from a fork server when this process runs other threads
+(:func:`start_method_for`).
 
 Another executor (e.g. Dask) needs only :meth:`LocalPool.run`'s contract: take units, yield one
 :class:`UnitResult` per unit as it finishes; per-image exceptions are handled by the worker side
@@ -31,11 +33,15 @@ Another executor (e.g. Dask) needs only :meth:`LocalPool.run`'s contract: take u
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import sys
+import threading
+import types
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -87,17 +93,17 @@ class Stage:
 class LocalPool:
     """Runs work units on ``jobs`` worker processes; see the module docstring.
 
-    ``registry`` is handed to the workers (fork start) for plugins registered in-process, as
-    tests and benchmarks do; by default each worker builds its own.
+    ``registry`` is handed to the workers for plugins registered in-process, as tests and
+    benchmarks do; by default each worker builds its own. ``start_method``: see
+    :func:`start_method_for`.
     """
 
     def __init__(self, jobs: int = 1, timeout: float = DEFAULT_TIMEOUT, registry=None, metrics=None,
-                 start_method: str = "fork", threads: int | None = None) -> None:
+                 start_method: str | None = None, threads: int | None = None) -> None:
         self.jobs, self.timeout, self.registry = max(1, jobs), float(timeout), registry
         self.metrics = metrics  # the run's MetricSet (None: each worker builds core + plugins + codec's)
-        # "fork" starts a worker in milliseconds; "spawn" is for a multi-threaded host process
-        # (a Dask worker), where a forked child could inherit a lock another thread held
-        self._context = multiprocessing.get_context(start_method)
+        self.start_method = start_method or start_method_for(registry)
+        self._context = multiprocessing.get_context(self.start_method)
         self._workers: list[Worker] = []
         self._queue: deque[Task] = deque()
         self._parts: dict[int, list[UnitResult]] = {}
@@ -293,6 +299,44 @@ class LocalPool:
         return worker.stage.started + self._limit(worker)
 
 
+def start_method_for(registry=None) -> str:
+    """How to start workers from this process: ``fork``, unless this process runs other Python
+    threads or has imported PyTorch: then ``forkserver``.
+
+    fork starts a worker in milliseconds, but it copies only the calling thread: a lock another
+    thread held stays held in the child forever. A process that has run PyTorch on several
+    threads is the usual case (GNU OpenMP's thread pool: the child's first parallel tensor
+    operation waits at a team barrier for threads that do not exist); a notebook's or a web
+    server's threads are another. Then workers are forked from a fresh single-threaded server
+    process instead. (The BLAS thread numpy starts is fork-safe: it is not counted.) The
+    ``compbench`` command imports neither, so it forks. A registry of plugins registered
+    in-process (tests, benchmarks) reaches workers only by fork, so it keeps fork.
+    """
+    if registry is not None or (threading.active_count() <= 1 and "torch" not in sys.modules):
+        return "fork"
+    multiprocessing.get_context("forkserver").set_forkserver_preload(["compbench.run.pool"])
+    return "forkserver"
+
+
+@contextlib.contextmanager
+def _main_not_rerun():
+    """While a worker starts by forkserver or spawn: keep multiprocessing from running the
+    caller's ``__main__`` script again in the worker (it does so to unpickle objects defined
+    there; a worker needs only compbench and the plugins). A script that calls compbench at
+    its top level, without an ``if __name__ == "__main__"`` guard, would otherwise start its
+    whole run again in every worker. The name ``__main__`` is the one multiprocessing itself
+    leaves alone (as for ``python -c``)."""
+    main = sys.modules.get("__main__")
+    saved = getattr(main, "__spec__", None)
+    try:
+        if main is not None:
+            main.__spec__ = types.SimpleNamespace(name="__main__")
+        yield
+    finally:
+        if main is not None:
+            main.__spec__ = saved
+
+
 def describe_exit(code: int | None) -> str:
     """'worker killed by signal 11 (SIGSEGV)' or 'worker exited with code 3'."""
     if code is not None and code < 0:
@@ -313,10 +357,14 @@ class Worker:
     def __init__(self, context, registry, threads: str, metrics=None) -> None:
         self.conn, child = context.Pipe()
         self.board = StageBoard(context)
+        # a forkserver's child has the server as its parent, which dies with this process
+        method = context.get_start_method()
+        parent = None if method == "forkserver" else os.getpid()
         self.process = context.Process(target=worker_main,
-                                       args=(child, self.board, registry, os.getpid(), threads, metrics),
+                                       args=(child, self.board, registry, parent, threads, metrics),
                                        name="compbench-worker")
-        self.process.start()
+        with _main_not_rerun() if method != "fork" else contextlib.nullcontext():
+            self.process.start()
         child.close()
         _LIVE.add(self)
         #: tasks sent, in order; the first is the one it is on
@@ -398,7 +446,7 @@ class StageBoard:
         return int(task), Stage(STAGES[int(stage)], None if position < 0 else int(position), int(count), started)
 
 
-def worker_main(conn, board: StageBoard, registry, parent_pid: int, threads: str, metrics=None) -> None:
+def worker_main(conn, board: StageBoard, registry, parent_pid: int | None, threads: str, metrics=None) -> None:
     """A worker process: run the tasks it is sent until told to stop or its parent is gone."""
     _die_with_parent(parent_pid)
     try:
@@ -437,12 +485,13 @@ def worker_main(conn, board: StageBoard, registry, parent_pid: int, threads: str
         number += 1
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    """Ask Linux to SIGKILL this process when its parent dies; leave if that already happened."""
+def _die_with_parent(parent_pid: int | None) -> None:
+    """Ask Linux to SIGKILL this process when its parent dies; leave if that already happened
+    (``parent_pid`` None: the parent is a fork server, not known to be gone)."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
     except (OSError, AttributeError):  # not Linux: the run still kills its workers on exit
         pass
-    if os.getppid() != parent_pid:
+    if parent_pid is not None and os.getppid() != parent_pid:
         os._exit(1)
