@@ -62,3 +62,27 @@ def test_records_file_appends_whole_rows_and_ends_in_canonical_order(tmp_path):
     assert on_disk["my_metric"].isna().tolist() == [True, True, False]
     assert on_disk["error"].tolist() == ["", "", "encode failed: x, y"] and on_disk["psnr"].iloc[2] == np.inf
     assert path.read_bytes().endswith(b"\n")
+
+
+def test_csv_rows_writes_what_pandas_to_csv_writes():
+    """records.csv's own formatter against pandas' to_csv: floats over 16 orders of magnitude,
+    the special values, integers, booleans and text that needs quoting."""
+    from compbench.store.records import csv_rows
+
+    rng = np.random.default_rng(7)
+    n = 2000
+    floats = {f"m{k}": rng.random(n) * 10.0 ** rng.integers(-8, 9, n) * rng.choice([-1, 1], n) for k in range(6)}
+    frame = pd.DataFrame({
+        "codec": np.full(n, "jpeg2000", dtype=object),
+        "setting": np.array(["jpeg2000:psnr=30,numres=2", "x"] * (n // 2), dtype=object),
+        "index": np.arange(n), "label": rng.integers(0, 10, n).astype(np.uint8),
+        "flag": rng.random(n) > 0.5, **floats,
+        "error": np.full(n, "", dtype=object),
+    })
+    specials = [np.nan, np.inf, -np.inf, -0.0, 0.0, 12.0, 1e16, 1e-5, 5e-324, 1.7976931348623157e308, 0.1 + 0.2]
+    frame.loc[: len(specials) - 1, "m0"] = specials
+    texts = ['a, "quoted" thing', "line\nbreak", "carriage\rreturn", '"', ",", None, np.nan, "plain", " spaced "]
+    frame.loc[: len(texts) - 1, "error"] = pd.Series(texts, dtype=object)
+    expected = frame.to_csv(index=False, header=False, lineterminator="\n").encode("utf-8")
+    assert csv_rows(frame) == expected
+    assert csv_rows(frame.iloc[:0]) == b""

@@ -91,8 +91,37 @@ def prepare_out_dir(out: Path) -> Path:
 
 
 def csv_rows(frame: pd.DataFrame) -> bytes:
-    """The frame's rows as CSV lines (no header), as records.csv holds them."""
-    return frame.to_csv(index=False, header=False, lineterminator="\n").encode("utf-8")
+    """The frame's rows as CSV lines (no header), as records.csv holds them: the text pandas'
+    ``to_csv`` writes (floats as their shortest repr, NaN and None empty, a text field quoted
+    when it holds a comma, a quote or a newline), built column by column in about half its
+    time (a sweep writes millions of values; tests/test_results.py checks the two agree)."""
+    if frame.empty:
+        return b""
+    columns = [_column_text(frame.iloc[:, k].to_numpy()) for k in range(frame.shape[1])]
+    return ("\n".join(map(",".join, zip(*columns))) + "\n").encode("utf-8")
+
+
+def _column_text(values: np.ndarray) -> list[str]:
+    kind = values.dtype.kind
+    if kind == "f":
+        text = list(map(repr, values.tolist()))
+        for i in np.flatnonzero(np.isnan(values)).tolist():
+            text[i] = ""
+        return text
+    if kind in "iu":
+        return list(map(str, values.tolist()))
+    if kind == "b":
+        return ["True" if value else "False" for value in values.tolist()]
+    return [_text_field(value) for value in values.tolist()]
+
+
+def _text_field(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    text = str(value)
+    if "," in text or '"' in text or "\n" in text:  # as the csv module quotes with "\n" line ends
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 class RecordsFile:
