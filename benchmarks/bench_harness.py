@@ -136,10 +136,14 @@ def main() -> int:
     ok &= verdict("jobs=2 speed-up over jobs=1", one / two, SCALING_TARGET, unit="x", higher_is_better=True)
 
     # Dask (issue 12): a LocalCluster of 2 workers against the local pool's 2 workers, same run
-    local = best_of(1, lambda: api.run("jpeg,jpeg2000", jobs=2, write=False))
-    dask = best_of(1, lambda: api.run("jpeg,jpeg2000", jobs=2, write=False, executor="dask"))
+    # The first Dask run of a process also imports distributed and starts the fork server the
+    # codec children come from: shown, but the verdict is on the best of --repeat, each with
+    # its own cluster start, against the local pool's best.
+    first = best_of(1, lambda: api.run("jpeg,jpeg2000", jobs=2, write=False, executor="dask"))
+    local = best_of(args.repeat, lambda: api.run("jpeg,jpeg2000", jobs=2, write=False))
+    dask = best_of(args.repeat, lambda: api.run("jpeg,jpeg2000", jobs=2, write=False, executor="dask"))
     print(f"jpeg,jpeg2000, 10k images, 2 workers: local pool {local:.2f} s, Dask LocalCluster {dask:.2f} s "
-          "(cluster start included)")
+          f"(cluster start included; the process's first Dask run {first:.2f} s)")
     ok &= verdict("Dask / local pool throughput", local / dask, DASK_TARGET, unit="x", higher_is_better=True)
 
     before = default_before() if args.before is None else (None if args.before == "none" else args.before)

@@ -116,7 +116,7 @@ def test_a_worker_with_other_versions_is_refused(monkeypatch):
     assert dask_executor.version_mismatch(here, {**here, "plugins": []}) == \
         f"plugin package {name} is not installed there ({version} here)"
     # a real cluster whose workers report another compbench than this process
-    with pytest.raises(CompbenchError, match=r"Dask worker tcp://127\.0\.0\.1:\d+: compbench .* there, 9\.9\.9 here; "
+    with pytest.raises(CompbenchError, match=r"Dask worker (inproc|tcp)://\S+: compbench .* there, 9\.9\.9 here; "
                        "install the same versions"):
         with dask_executor.DaskExecutor(1, expected={**here, "compbench": "9.9.9"}):
             pass

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -129,19 +130,50 @@ def wait_for(condition, seconds: float = 60.0) -> None:
         time.sleep(0.05)
 
 
-def test_no_worker_outlives_a_killed_run(with_zoo, tmp_path):
-    run = start_run(tmp_path, "--codecs", "zoo-hang:one_in=1,zoo-hang:one_in=2", "--limit", 20, "--jobs", 2,
-                    "--timeout", 600)
+def descendants(pid: int) -> list[int]:
+    """Live processes below ``pid``: its workers, and a fork server's children."""
+    found, todo = [], worker_pids(pid)
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo += worker_pids(child)
+    return found
+
+
+#: the compbench command run from a process that also runs another thread: its workers then
+#: start from a fork server (compbench.run.pool.start_method_for)
+THREADED_COMMAND = """
+import sys, threading, time
+threading.Thread(target=time.sleep, args=(600,), daemon=True).start()
+from compbench.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("caller", ["command", "threaded caller"])
+def test_no_worker_outlives_a_killed_run(with_zoo, tmp_path, caller):
+    args = ["--codecs", "zoo-hang:one_in=1,zoo-hang:one_in=2", "--limit", 20, "--jobs", 2, "--timeout", 600]
+    if caller == "command":
+        run = start_run(tmp_path, *args)
+    else:
+        run = subprocess.Popen([sys.executable, "-c", THREADED_COMMAND, "run", "--out", str(tmp_path / "run"),
+                                "--quiet", "--no-figures", *map(str, args)], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workers = []
     try:
-        wait_for(lambda: len(worker_pids(run.pid)) == 2)
-        workers = worker_pids(run.pid)
+        # the workers (and, for the threaded caller, the fork server they came from)
+        wait_for(lambda: len(descendants(run.pid)) >= (2 if caller == "command" else 3))
         time.sleep(0.5)  # the workers are hanging in encode now
+        workers = descendants(run.pid)
         os.kill(run.pid, signal.SIGKILL)  # what the OOM killer does to the main process
         run.wait(10)
         wait_for(lambda: not any(is_alive(pid) for pid in workers), seconds=5)
     finally:
         if run.poll() is None:
             run.kill()
+        for pid in workers:  # only if the test failed: leave nothing behind
+            if is_alive(pid):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_sigterm_stops_the_run_and_keeps_its_records(with_zoo, tmp_path):

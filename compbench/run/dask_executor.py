@@ -7,9 +7,14 @@ records, progress and ``--resume`` exactly as with the local pool.
 Each Dask task runs its unit through a ``LocalPool(1)`` kept by the Dask worker thread that runs
 it: the codec works in a child process of the Dask worker, so a segfault, an abort or a hang
 costs the image (recorded with the same message as locally) and never the Dask worker. The child
-is started with ``spawn``, not ``fork``: a Dask worker is multi-threaded (its event loop runs
-beside the task), and a forked child could inherit a lock that thread held. The spawn cost is
-paid once per Dask worker thread (and once per crash), not per unit.
+is started from a fork server, not forked from the Dask worker: a Dask worker is multi-threaded
+(its event loop runs beside the task), and a forked child could inherit a lock that thread held.
+The fork server is started once per Dask worker process; each child costs a fork from it (once
+per Dask worker thread, and once per crash), not per unit.
+
+The local cluster (``--executor dask`` without ``--scheduler``) runs its Dask workers as threads
+of this process: the isolation is the children's, so separate Dask worker processes would only
+add their start-up (about a second each) and the serialization of every unit and result.
 
 Dask never retries a unit: tasks are submitted with ``retries=0``, a local cluster's scheduler
 allows no failures, and a unit whose Dask worker is lost is recorded as failed on its images,
@@ -89,7 +94,7 @@ class DaskExecutor:
                 # the scheduler runs in this process: it must let a lost worker fail the task
                 with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
                     self._cluster = distributed.LocalCluster(
-                        n_workers=self.jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+                        n_workers=self.jobs, threads_per_worker=1, processes=False, dashboard_address=None,
                         silence_logs=logging.ERROR)
                 self.client = distributed.Client(self._cluster, set_as_default=False)
             self.check_workers()
@@ -111,6 +116,7 @@ class DaskExecutor:
         cluster, self._cluster = self._cluster, None
         if cluster is not None:
             cluster.close()
+            close_worker_pools(self.token)  # the local cluster's workers were threads of this process
 
     # -- checks ----------------------------------------------------------------------------------
 
@@ -147,7 +153,8 @@ class DaskExecutor:
         futures = {}
         for unit in units:
             self._submitted += 1
-            future = self.client.submit(run_unit, unit, self.timeout, metrics, self.token, retries=0,
+            future = self.client.submit(run_unit, unit, self.timeout, metrics, self.token, self._threads(),
+                                        retries=0,
                                         pure=False, key=f"compbench-{self.token}-{self._submitted}",
                                         priority=-self._submitted)  # in plan order, as locally
             futures[future] = unit
@@ -157,6 +164,11 @@ class DaskExecutor:
         finally:
             if futures:  # left early (an interrupt): take back what has not run
                 self.client.cancel(list(futures))
+
+    def _threads(self) -> int | None:
+        """Threads for each unit's codec: the cores shared by the local cluster's workers, or
+        None on a cluster of its own (its workers' OMP_NUM_THREADS, set by Dask, says)."""
+        return max(1, (os.cpu_count() or 1) // self.jobs) if self._cluster is not None else None
 
     @staticmethod
     def _result(future, unit: WorkUnit) -> UnitResult:
@@ -171,17 +183,17 @@ class DaskExecutor:
 _THREAD = threading.local()
 
 
-def run_unit(unit: WorkUnit, timeout: float, metrics, token: str) -> UnitResult:
+def run_unit(unit: WorkUnit, timeout: float, metrics, token: str, threads: int | None = None) -> UnitResult:
     """A Dask task: the unit through this worker thread's isolating pool."""
     try:
-        pool = _thread_pool(token, timeout, metrics)
+        pool = _thread_pool(token, timeout, metrics, threads)
         results = list(pool.run([unit]))
         return results[0]
     except Exception as exc:  # a bug here costs the unit, as in a local worker
         return UnitResult.failed(unit, unit.positions, f"internal error: {one_line(exc)}")
 
 
-def _thread_pool(token: str, timeout: float, metrics) -> LocalPool:
+def _thread_pool(token: str, timeout: float, metrics, threads: int | None = None) -> LocalPool:
     """This thread's ``LocalPool(1)`` for the run ``token`` (its worker kept between units)."""
     held = getattr(_THREAD, "held", None)
     if held is not None and held[0] == token:
@@ -193,8 +205,9 @@ def _thread_pool(token: str, timeout: float, metrics) -> LocalPool:
     # the pool closes), which is all the flag would have ensured.
     multiprocessing.current_process()._config["daemon"] = False
     # the cores are shared by the Dask worker's threads (Dask sets OMP_NUM_THREADS for them)
-    threads = int(os.environ.get("OMP_NUM_THREADS") or 0) or None
-    pool = LocalPool(1, timeout, None, metrics, start_method="spawn", threads=threads)
+    threads = threads or int(os.environ.get("OMP_NUM_THREADS") or 0) or None
+    multiprocessing.get_context("forkserver").set_forkserver_preload(["compbench.run.pool"])
+    pool = LocalPool(1, timeout, None, metrics, start_method="forkserver", threads=threads)
     _THREAD.held = (token, pool)
     _POOLS[token] = _POOLS.get(token, []) + [pool]
     return pool

@@ -449,6 +449,8 @@ class StageBoard:
 def worker_main(conn, board: StageBoard, registry, parent_pid: int | None, threads: str, metrics=None) -> None:
     """A worker process: run the tasks it is sent until told to stop or its parent is gone."""
     _die_with_parent(parent_pid)
+    if parent_pid is None:
+        _let_the_fork_server_go()
     try:
         os.setpgid(0, 0)
     except OSError:
@@ -483,6 +485,22 @@ def worker_main(conn, board: StageBoard, registry, parent_pid: int | None, threa
         except Exception as exc:  # an unpicklable result (a codec's figure panel, say)
             conn.send(UnitResult.failed(unit, positions, f"internal error: {one_line(exc)}"))
         number += 1
+
+
+def _let_the_fork_server_go() -> None:
+    """A fork server's child inherits the server's "parent alive" pipe (so it could start
+    children of its own), and the server runs while any copy of it is open. Closed here, the
+    server ends when the run's process does, however it ends, and takes this worker with it
+    (PR_SET_PDEATHSIG), even one stuck in a codec that never returns."""
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver
+    if server._forkserver_alive_fd is not None:
+        try:
+            os.close(server._forkserver_alive_fd)
+        except OSError:
+            pass
+        server._forkserver_alive_fd = None
 
 
 def _die_with_parent(parent_pid: int | None) -> None:
