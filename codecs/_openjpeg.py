@@ -16,6 +16,7 @@ names one; the run's manifest records the version and file used.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import itertools
 import os
@@ -278,6 +279,26 @@ def _failure(what: str, buffer: _Buffer) -> ValueError:
     return ValueError(f"jpeg2000: {what} failed: {detail}")
 
 
+@contextlib.contextmanager
+def _codec_and_stream(lib, buffer: _Buffer, create):
+    """An OpenJPEG codec (from ``create``: compress or decompress) whose errors go into
+    ``buffer``, and a stream over ``buffer``; both destroyed, and the buffer let go, after."""
+    key = next(_KEYS)
+    _BUFFERS[key] = buffer
+    codec = stream = None
+    try:
+        codec = create(lib.opj.CODEC_J2K)
+        lib.set_error_handler(codec, lib.error, key)
+        stream = _open_stream(lib, key, buffer)
+        yield codec, stream
+    finally:
+        if stream:
+            lib.stream_destroy(stream)
+        if codec:
+            lib.destroy_codec(codec)
+        del _BUFFERS[key]
+
+
 def encode_codestream(planes: np.ndarray, parameters, components) -> bytes:
     """One tile holding the whole image: ``planes`` is (C, H, W) uint8, a view will do (its
     bytes are copied in plane order: cheaper to hand over than the array's address)."""
@@ -290,29 +311,20 @@ def encode_codestream(planes: np.ndarray, parameters, components) -> bytes:
     header = image.contents
     header.x0 = header.y0 = 0
     header.x1, header.y1 = width, height
-    key, buffer = next(_KEYS), _Buffer(bytearray())
-    _BUFFERS[key] = buffer
-    codec = stream = None
+    buffer = _Buffer(bytearray())
     try:
-        codec = lib.create_compress(lib.opj.CODEC_J2K)
-        lib.set_error_handler(codec, lib.error, key)
-        # setup_encoder writes into the parameters (max_cs_size): give it a fresh copy
-        fresh = type(parameters).from_buffer_copy(parameters)
-        if not lib.setup_encoder(codec, fresh, image):
-            raise _failure("encoder setup", buffer)
-        stream = _open_stream(lib, key, buffer)
-        if not (lib.start_compress(codec, image, stream)
-                and lib.write_tile(codec, 0, planes.tobytes(), planes.size, stream)
-                and lib.end_compress(codec, stream)):
-            raise _failure("encoding", buffer)
-        return bytes(buffer.data)
+        with _codec_and_stream(lib, buffer, lib.create_compress) as (codec, stream):
+            # setup_encoder writes into the parameters (max_cs_size): give it a fresh copy
+            fresh = type(parameters).from_buffer_copy(parameters)
+            if not lib.setup_encoder(codec, fresh, image):
+                raise _failure("encoder setup", buffer)
+            if not (lib.start_compress(codec, image, stream)
+                    and lib.write_tile(codec, 0, planes.tobytes(), planes.size, stream)
+                    and lib.end_compress(codec, stream)):
+                raise _failure("encoding", buffer)
+            return bytes(buffer.data)
     finally:
-        if stream:
-            lib.stream_destroy(stream)
-        if codec:
-            lib.destroy_codec(codec)
         lib.image_destroy(image)
-        del _BUFFERS[key]
 
 
 def check_codestream(data: bytes) -> None:
@@ -340,28 +352,19 @@ def decode_codestream(data: bytes) -> np.ndarray:
     """(H, W) or (H, W, 3) uint8; a ValueError naming OpenJPEG's reason on bad bytes."""
     check_codestream(data)
     lib = openjpeg()
-    key, buffer = next(_KEYS), _Buffer(bytes(data))
-    _BUFFERS[key] = buffer
-    codec = stream = None
+    buffer = _Buffer(bytes(data))
     image = lib.image_p()
-    try:
-        codec = lib.create_decompress(lib.opj.CODEC_J2K)
-        lib.set_error_handler(codec, lib.error, key)
-        lib.setup_decoder(codec, lib.decoder_parameters)
-        stream = _open_stream(lib, key, buffer)
-        if not lib.read_header(stream, codec, ctypes.byref(image)):
-            raise _failure("reading the header", buffer)
-        if not (lib.decode(codec, stream, image) and lib.end_decompress(codec, stream)):
-            raise _failure("decoding", buffer)
-        return _pixels(image.contents)
-    finally:
-        if image:
-            lib.image_destroy(image)
-        if stream:
-            lib.stream_destroy(stream)
-        if codec:
-            lib.destroy_codec(codec)
-        del _BUFFERS[key]
+    with _codec_and_stream(lib, buffer, lib.create_decompress) as (codec, stream):
+        try:
+            lib.setup_decoder(codec, lib.decoder_parameters)
+            if not lib.read_header(stream, codec, ctypes.byref(image)):
+                raise _failure("reading the header", buffer)
+            if not (lib.decode(codec, stream, image) and lib.end_decompress(codec, stream)):
+                raise _failure("decoding", buffer)
+            return _pixels(image.contents)
+        finally:
+            if image:
+                lib.image_destroy(image)
 
 
 def _pixels(image) -> np.ndarray:
