@@ -29,10 +29,12 @@ def time_cli(args: list[str], repeat: int = 1, python_path: str | None = None) -
     return time_cli_with_cpu(args, repeat, python_path)[0]
 
 
-def time_cli_with_cpu(args: list[str], repeat: int = 1, python_path: str | None = None) -> tuple[float, float]:
+def time_cli_with_cpu(args: list[str], repeat: int = 1, python_path: str | None = None,
+                      inspect=None) -> tuple[float, float]:
     """As :func:`time_cli`, and the CPU seconds (user + system, the process and its workers)
     of the run with the shortest wall time: on a shared machine the CPU time says what the
-    run itself cost."""
+    run itself cost. ``inspect(folder)`` is called on each run's results folder before it
+    goes."""
     command = [str(COMPBENCH)]
     env = None
     if python_path:
@@ -45,6 +47,8 @@ def time_cli_with_cpu(args: list[str], repeat: int = 1, python_path: str | None 
             subprocess.run([*command, *args, "--out", f"{tmp}/run", "--quiet"], check=True,
                            capture_output=True, env=env)
             wall, after = time.perf_counter() - start, os.times()
+            if inspect is not None:
+                inspect(Path(tmp) / "run")
         runs.append((wall, after.children_user + after.children_system
                      - before.children_user - before.children_system))
     return min(runs)
