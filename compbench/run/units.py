@@ -123,7 +123,7 @@ def plan_units(specs: Sequence[CodecSpec], data: DataRef, positions: Sequence[in
     if chunk is None:
         chunk = int(np.clip(np.ceil(len(positions) / (4 * max(jobs, 1))), 64, 2500))
     by_shape: dict[tuple[int, ...], list[int]] = {}
-    for p in map(int, positions):
+    for p in np.asarray(positions, dtype=np.int64).tolist():  # Python ints, fast to loop over
         by_shape.setdefault(shape_of[p], []).append(p)
     wanted = frozenset(int(p) for p in samples)
     units: list[WorkUnit] = []
