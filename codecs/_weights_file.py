@@ -4,8 +4,9 @@ every tensor and the metadata itself.
 
 safetensors holds only arrays and a str -> str map, so reading cannot run code (unlike a
 pickle). Numpy only: checking a file (a factory's ``available()``) must not import torch.
-What the tensors mean and how a refusal reads are each codec's own: it passes ``refuse``,
-which turns a problem ("missing", "corrupt (...)") into its own one-line error.
+What the tensors mean and the fix a refusal names are each codec's own: it subclasses
+``WeightsError`` and passes ``refuse``, which turns a problem ("missing", "corrupt (...)")
+into its own error.
 """
 
 from __future__ import annotations
@@ -17,6 +18,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from compbench import CompbenchError
+
+
+class WeightsError(CompbenchError):
+    """A weights file that is missing, corrupt or not for this codec: one line naming the file
+    and the fix; ``problem`` is the same without the fix (for ``available()``)."""
+
+    def __init__(self, path: Path, problem: str, kind: str, fix: str) -> None:
+        self.problem = f"{kind} weights file {path}: {problem}"
+        super().__init__(f"{self.problem}; {fix}")
 
 
 def write(path: Path, tensors: dict[str, np.ndarray], info: dict, metadata_key: str) -> str:

@@ -18,8 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-from compbench import CompbenchError
-
 from .. import _weights_file
 from .prior import CodeTables
 
@@ -35,13 +33,12 @@ def default_path(dataset: str) -> Path:
     return WEIGHTS_DIR / f"convae-{dataset}.safetensors"
 
 
-class WeightsError(CompbenchError):
-    """A weights file that is missing, corrupt or not for this codec: one line naming the file
-    and the fix; ``problem`` is the same without the fix (for ``available()``)."""
+class WeightsError(_weights_file.WeightsError):
+    """A convae weights file that is missing, corrupt or not for this codec; the fix retrains
+    the weights of ``dataset``."""
 
     def __init__(self, path: Path, problem: str, dataset: str = "mnist") -> None:
-        self.problem = f"convae weights file {path}: {problem}"
-        super().__init__(f"{self.problem}; run `{TRAIN_COMMAND} --dataset {dataset}` to rebuild it")
+        super().__init__(path, problem, "convae", f"run `{TRAIN_COMMAND} --dataset {dataset}` to rebuild it")
 
 
 @dataclass(frozen=True)

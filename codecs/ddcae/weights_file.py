@@ -13,8 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from compbench.contracts.errors import CompbenchError
-
 from .. import _weights_file
 from .entropy import CodeHistogram
 
@@ -30,13 +28,11 @@ TRAIN_COMMAND = "compbench train ddcae"
 FIX = f"run `{TRAIN_COMMAND}` to rebuild it"
 
 
-class WeightsError(CompbenchError):
-    """A weights file that is missing, corrupt or not for this network: one line naming the
-    file and the fix; ``problem`` is the same without the fix (for ``available()``)."""
+class WeightsError(_weights_file.WeightsError):
+    """A DDCAE weights file that is missing, corrupt or not for this network."""
 
     def __init__(self, path: Path, problem: str) -> None:
-        self.problem = f"DDCAE weights file {path}: {problem}"
-        super().__init__(f"{self.problem}; {FIX}")
+        super().__init__(path, problem, "DDCAE", FIX)
 
 
 @dataclass(frozen=True)
