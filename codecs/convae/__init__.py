@@ -14,9 +14,7 @@ when a codec is created or a training runs.
 
 from __future__ import annotations
 
-import importlib.util
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 
 from compbench import (
@@ -31,6 +29,7 @@ from compbench import (
     hookimpl,
 )
 
+from .._libraries import first_missing, versions
 from . import weights_file
 from .bitstream import DATASETS
 
@@ -73,7 +72,7 @@ class ConvaeFactory(CodecFactory):
     metrics = (CODE_ENTROPY,)
 
     def available(self) -> Availability:
-        missing = _missing(CODEC_LIBRARIES)
+        missing = first_missing(CODEC_LIBRARIES)
         if missing:
             return missing
         for dataset in DATASETS:
@@ -102,18 +101,13 @@ class ConvaeFactory(CodecFactory):
         return ConvaeCodec(weights, shipped_weights, **settings)
 
     def library_versions(self) -> dict[str, str]:
-        versions = {}
-        for _, package in CODEC_LIBRARIES:
-            try:
-                versions[package] = metadata.version(package)
-            except metadata.PackageNotFoundError:
-                versions[package] = "not installed"
+        found = versions(CODEC_LIBRARIES)
         for dataset in DATASETS:
             try:
-                versions[f"convae {dataset} weights sha256"] = shipped_weights(dataset).sha256
+                found[f"convae {dataset} weights sha256"] = shipped_weights(dataset).sha256
             except weights_file.WeightsError:
-                versions[f"convae {dataset} weights sha256"] = "missing or corrupt"
-        return versions
+                found[f"convae {dataset} weights sha256"] = "missing or corrupt"
+        return found
 
 
 @lru_cache(maxsize=len(DATASETS))
@@ -145,7 +139,7 @@ class ConvaeTrainer(Trainer):
     default_out = weights_file.WEIGHTS_DIR
 
     def available(self) -> Availability:
-        return _missing(TRAINER_LIBRARIES) or AVAILABLE
+        return first_missing(TRAINER_LIBRARIES) or AVAILABLE
 
     def train(self, settings, out: Path, log) -> Path:
         from .train import run  # imports torch
@@ -167,12 +161,6 @@ class ConvaeTrainer(Trainer):
                 resolved[name] = value
         return resolved
 
-
-def _missing(libraries: tuple[tuple[str, str], ...]) -> Availability | None:
-    for module, package in libraries:
-        if importlib.util.find_spec(module) is None:
-            return Availability.missing_module(module, package)
-    return None
 
 
 @hookimpl

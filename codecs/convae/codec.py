@@ -16,8 +16,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from compbench import Codec
-
+from .._batch_codec import BatchCodec
 from . import bitstream
 from .network import IMAGE_SIDE, ConvAE, from_numpy
 from .prior import CodeTables
@@ -29,7 +28,7 @@ PIXELS = IMAGE_SIDE * IMAGE_SIDE
 CHUNK = 128
 
 
-class ConvaeCodec(Codec):
+class ConvaeCodec(BatchCodec):
     """One rate point (``point``) of one weights file. ``other_weights(dataset)`` gives the
     weights of a dataset a bitstream's header names when it is not this codec's."""
 
@@ -41,15 +40,6 @@ class ConvaeCodec(Codec):
         self._networks: dict[tuple[str, int], ConvAE] = {}
 
     # -- the Codec contract -------------------------------------------------------------------
-
-    def encode(self, image: np.ndarray) -> bytes:
-        return self.encode_batch([image])[0]
-
-    def decode(self, data: bytes) -> np.ndarray:
-        return self.decode_batch([data])[0]
-
-    def encode_batch(self, images: Sequence[np.ndarray]) -> list[bytes]:
-        return self.encode_codes(self.quantized_codes(images))
 
     def decode_batch(self, blobs: Sequence[bytes]) -> list[np.ndarray]:
         out: list[np.ndarray | None] = [None] * len(blobs)

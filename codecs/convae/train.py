@@ -15,7 +15,6 @@ byte for byte, with any number of workers (tested).
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import multiprocessing
@@ -24,7 +23,7 @@ import resource
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,7 @@ import torch
 
 import compbench
 
+from .._training_log import write_csv
 from . import weights_file
 from .network import ConvAE, state_to_numpy
 
@@ -146,7 +146,7 @@ def run(settings: dict, out: Path, log: Callable[[str], None]) -> Path:
               "load_average": [round(load_started, 2), round(os.getloadavg()[0], 2)]}
     (out / TIMING_NAME.format(dataset=settings["dataset"])).write_text(json.dumps(timing, indent=1) + "\n")
     rows = [row for result in results.values() for row in result.rows]
-    _write_log(out / LOG_NAME.format(dataset=settings["dataset"]), rows)
+    write_csv(out / LOG_NAME.format(dataset=settings["dataset"]), rows)
     _plot(out / PLOT_NAME.format(dataset=settings["dataset"]), results, settings)
     log(f"done in {wall:.0f} s wall, {cpu:.0f} s CPU")
     return out / path
@@ -285,13 +285,6 @@ def _evaluate(model: ConvAE, x: torch.Tensor) -> tuple[float, float]:
         psnr = 10 * torch.log10(255.0**2 / error.clamp_min(1e-10))
     return bpp, psnr.mean().item()
 
-
-def _write_log(path: Path, rows: list[Row]) -> None:
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(asdict(rows[0])))
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: f"{v:.6g}" if isinstance(v, float) else v for k, v in asdict(row).items()})
 
 
 def _plot(path: Path, results: dict[str, Result], settings: dict) -> None:

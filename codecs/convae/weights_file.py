@@ -13,16 +13,12 @@ pickle). Numpy only: checking a file (``available()``) must not import torch.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from compbench import CompbenchError
-
+from .. import _weights_file
 from .prior import CodeTables
 
 FORMAT = "compbench-convae/1"
@@ -37,13 +33,12 @@ def default_path(dataset: str) -> Path:
     return WEIGHTS_DIR / f"convae-{dataset}.safetensors"
 
 
-class WeightsError(CompbenchError):
-    """A weights file that is missing, corrupt or not for this codec: one line naming the file
-    and the fix; ``problem`` is the same without the fix (for ``available()``)."""
+class WeightsError(_weights_file.WeightsError):
+    """A convae weights file that is missing, corrupt or not for this codec; the fix retrains
+    the weights of ``dataset``."""
 
     def __init__(self, path: Path, problem: str, dataset: str = "mnist") -> None:
-        self.problem = f"convae weights file {path}: {problem}"
-        super().__init__(f"{self.problem}; run `{TRAIN_COMMAND} --dataset {dataset}` to rebuild it")
+        super().__init__(path, problem, "convae", f"run `{TRAIN_COMMAND} --dataset {dataset}` to rebuild it")
 
 
 @dataclass(frozen=True)
@@ -101,36 +96,14 @@ def save(path: Path, dataset: str, hidden: int, latent: int,
         tensors |= {f"p{k}.code.{field}": getattr(tables, field) for field in TABLE_FIELDS}
     info = {"format": FORMAT, "dataset": dataset, "hidden": hidden, "latent": latent,
             "lambdas": [float(lmbda) for lmbda, _ in points], "config": config}
-    info["sha256"] = _digest(tensors, info)
-    from safetensors.numpy import save as serialize
-
-    data = serialize(tensors, metadata={METADATA_KEY: json.dumps(info, sort_keys=True)})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)
-    return info["sha256"]
+    return _weights_file.write(path, tensors, info, METADATA_KEY)
 
 
 def load(path: Path) -> Weights:
     """Read and verify a weights file; any problem is a one-line CompbenchError with the fix."""
-    from safetensors import SafetensorError, safe_open
-
     path = Path(path)
-    if not path.is_file():
-        raise WeightsError(path, "missing")
-    try:
-        with safe_open(str(path), framework="numpy") as f:
-            metadata = f.metadata() or {}
-            tensors = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118
-        if METADATA_KEY not in metadata:
-            raise WeightsError(path, f"not a convae weights file (no {METADATA_KEY!r} metadata)")
-        info = json.loads(metadata[METADATA_KEY])
-        if not isinstance(info, dict):
-            raise TypeError("metadata is not a JSON object")
-    except (SafetensorError, OSError, ValueError, TypeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise WeightsError(path, f"corrupt ({reason})") from None
+    tensors, info = _weights_file.read(path, METADATA_KEY, "convae",
+                                       lambda problem: WeightsError(path, problem))
     _check(path, tensors, info)
     hidden, latent = info["hidden"], info["latent"]
     points = []
@@ -149,7 +122,7 @@ def _check(path: Path, tensors: dict[str, np.ndarray], info: dict) -> None:
 
     if info.get("format") != FORMAT:
         raise refuse(f"format {info.get('format')!r}, expected {FORMAT!r}")
-    if info.get("sha256") != _digest(tensors, info):
+    if info.get("sha256") != _weights_file.digest(tensors, info):
         raise refuse("checksum mismatch (corrupt or edited)")
     # The checksum proves the file is as written; now check it was written for this codec.
     hidden, latent, lambdas = info.get("hidden"), info.get("latent"), info.get("lambdas")
@@ -176,16 +149,3 @@ def _check(path: Path, tensors: dict[str, np.ndarray], info: dict) -> None:
         problem = f"{wrong[0]} has the wrong type" if wrong else CodeTables(**fields).check()
         if problem:
             raise refuse(f"rate point {k} coding tables: {problem}")
-
-
-def _digest(tensors: dict[str, np.ndarray], info: dict) -> str:
-    """sha256 over names, dtypes, shapes and little-endian bytes of every tensor in sorted
-    order, then the metadata as sorted JSON (less the digest itself)."""
-    h = hashlib.sha256()
-    for name in sorted(tensors):
-        a = np.ascontiguousarray(tensors[name])
-        little = a.dtype.newbyteorder("<")
-        h.update(f"{name}:{little.str}:{a.shape};".encode())
-        h.update(a.astype(little, copy=False).tobytes())
-    h.update(json.dumps({k: v for k, v in info.items() if k != "sha256"}, sort_keys=True).encode())
-    return h.hexdigest()

@@ -12,7 +12,6 @@ training runs.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 from compbench.contracts.codec import AVAILABLE, Availability, Codec, CodecFactory
@@ -20,8 +19,8 @@ from compbench.contracts.hookspecs import hookimpl
 from compbench.contracts.metric import LOWER, Metric
 from compbench.contracts.params import Param, resolve_settings
 from compbench.contracts.trainer import Trainer
-from compbench.store.manifest import library_versions
 
+from .._libraries import first_missing, versions
 from . import weights_file
 
 TRAIN_FIX = weights_file.TRAIN_COMMAND
@@ -61,7 +60,7 @@ class DdcaeFactory(CodecFactory):
     metrics = (CODE_ENTROPY,)
 
     def available(self) -> Availability:
-        missing = _missing(CODEC_LIBRARIES)
+        missing = first_missing(CODEC_LIBRARIES)
         if missing:
             return missing
         try:
@@ -78,13 +77,13 @@ class DdcaeFactory(CodecFactory):
                           **settings)
 
     def library_versions(self) -> dict[str, str]:
-        versions = library_versions([package for _, package in CODEC_LIBRARIES], missing="not installed")
+        found = versions(CODEC_LIBRARIES)
         try:
             shipped = weights_file.load(weights_file.DEFAULT_WEIGHTS).sha256
         except weights_file.WeightsError:
             shipped = "missing or corrupt"
-        versions["ddcae weights sha256"] = shipped
-        return versions
+        found["ddcae weights sha256"] = shipped
+        return found
 
 
 class DdcaeTrainer(Trainer):
@@ -106,7 +105,7 @@ class DdcaeTrainer(Trainer):
     default_out = weights_file.WEIGHTS_DIR
 
     def available(self) -> Availability:
-        return _missing(TRAINER_LIBRARIES) or AVAILABLE
+        return first_missing(TRAINER_LIBRARIES) or AVAILABLE
 
     def train(self, settings, out: Path, log) -> Path:
         from .train import run  # imports torch
@@ -115,12 +114,6 @@ class DdcaeTrainer(Trainer):
         given = {name: value for name, value in settings.items() if value is not None}
         return run(resolve_settings(self.params, given, f"train {self.name}"), Path(out), log)
 
-
-def _missing(libraries: tuple[tuple[str, str], ...]) -> Availability | None:
-    for module, package in libraries:
-        if importlib.util.find_spec(module) is None:
-            return Availability.missing_module(module, package)
-    return None
 
 
 @hookimpl

@@ -10,8 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from compbench.contracts.codec import Codec
-
+from .._batch_codec import BatchCodec
 from . import bitstream
 from .entropy import StepTable
 from .model import from_numpy
@@ -22,7 +21,7 @@ SHAPE = (28, 28)
 CHUNK = 4096
 
 
-class DdcaeCodec(Codec):
+class DdcaeCodec(BatchCodec):
     """``step`` is the quantization step of the 64 code values (larger: fewer bits). It is
     used as the nearest step the 2-byte header can name (within 0.14%): see ``self.step``."""
 
@@ -41,15 +40,6 @@ class DdcaeCodec(Codec):
         return self._tables[code]
 
     # -- the Codec contract -------------------------------------------------------------------
-
-    def encode(self, image: np.ndarray) -> bytes:
-        return self.encode_batch([image])[0]
-
-    def decode(self, data: bytes) -> np.ndarray:
-        return self.decode_batch([data])[0]
-
-    def encode_batch(self, images: Sequence[np.ndarray]) -> list[bytes]:
-        return self.encode_codes(self.quantized_codes(images))
 
     def decode_batch(self, blobs: Sequence[bytes]) -> list[np.ndarray]:
         q, steps = self.decode_codes(blobs)

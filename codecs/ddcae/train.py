@@ -10,10 +10,9 @@ already, and it would import torch._dynamo (~3 s) for nothing.
 
 from __future__ import annotations
 
-import csv
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ import torch
 from compbench_datasets.mnist import read_split
 from torch import nn
 
+from .._training_log import write_csv
 from . import weights_file
 from .entropy import CodeHistogram
 from .model import DDCAE, from_numpy, state_to_numpy
@@ -62,7 +62,7 @@ def run(settings: dict, out: Path, log: Callable[[str], None]) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     path = out / weights_file.DEFAULT_WEIGHTS.name
     weights_file.save(path, params, histogram, config)
-    _write_log(out / LOG_NAME, history)
+    write_csv(out / LOG_NAME, history)
     _plot(out / PLOT_NAME, history, settings)
     return path
 
@@ -131,14 +131,6 @@ def _evaluate(model: nn.Module, x_test: torch.Tensor) -> tuple[float, float]:
         psnr = 10 * torch.log10(255.0**2 / error)
     return test_loss, psnr.mean().item()
 
-
-def _write_log(path: Path, history: list[Epoch]) -> None:
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(asdict(history[0])))
-        writer.writeheader()
-        for row in history:
-            writer.writerow({k: f"{v:.6g}" if isinstance(v, float) else v
-                             for k, v in asdict(row).items()})
 
 
 def _plot(path: Path, history: list[Epoch], settings: dict) -> None:

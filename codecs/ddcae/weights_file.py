@@ -7,17 +7,13 @@ a pickle). Numpy only: checking a file (``available()``) must not import torch.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 
-from compbench.contracts.errors import CompbenchError
-
+from .. import _weights_file
 from .entropy import CodeHistogram
 
 PIXELS = 28 * 28
@@ -32,13 +28,11 @@ TRAIN_COMMAND = "compbench train ddcae"
 FIX = f"run `{TRAIN_COMMAND}` to rebuild it"
 
 
-class WeightsError(CompbenchError):
-    """A weights file that is missing, corrupt or not for this network: one line naming the
-    file and the fix; ``problem`` is the same without the fix (for ``available()``)."""
+class WeightsError(_weights_file.WeightsError):
+    """A DDCAE weights file that is missing, corrupt or not for this network."""
 
     def __init__(self, path: Path, problem: str) -> None:
-        self.problem = f"DDCAE weights file {path}: {problem}"
-        super().__init__(f"{self.problem}; {FIX}")
+        super().__init__(path, problem, "DDCAE", FIX)
 
 
 @dataclass(frozen=True)
@@ -72,37 +66,14 @@ def save(path: Path, params: dict[str, np.ndarray], histogram: CodeHistogram,
     tensors["entropy.counts"] = np.concatenate(histogram.counts).astype(np.int32)
     info = {"format": FORMAT, "architecture": ARCHITECTURE, "entropy_grid": histogram.grid,
             "config": config}
-    info["sha256"] = _digest(tensors, info)
-    from safetensors.numpy import save as serialize
-
-    data = serialize(tensors, metadata={METADATA_KEY: json.dumps(info, sort_keys=True)})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)
-    return info["sha256"]
+    return _weights_file.write(path, tensors, info, METADATA_KEY)
 
 
 def load(path: Path = DEFAULT_WEIGHTS) -> Weights:
     """Read and verify a weights file; any problem is a one-line CompbenchError with the fix."""
-    from safetensors import SafetensorError, safe_open
-
     path = Path(path)
-    if not path.is_file():
-        raise WeightsError(path, "missing")
-    try:
-        with safe_open(str(path), framework="numpy") as f:
-            metadata = f.metadata() or {}
-            # safe_open is not iterable, so keys() it is
-            tensors = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118
-        if METADATA_KEY not in metadata:
-            raise WeightsError(path, f"not a DDCAE weights file (no {METADATA_KEY!r} metadata)")
-        info = json.loads(metadata[METADATA_KEY])
-        if not isinstance(info, dict):
-            raise TypeError("metadata is not a JSON object")
-    except (SafetensorError, OSError, ValueError, TypeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise WeightsError(path, f"corrupt ({reason})") from None
+    tensors, info = _weights_file.read(path, METADATA_KEY, "DDCAE",
+                                       lambda problem: WeightsError(path, problem))
     _check(path, tensors, info)
     ends = np.cumsum(tensors["entropy.sizes"])[:-1]
     histogram = CodeHistogram(info["entropy_grid"], tensors["entropy.start"],
@@ -114,7 +85,7 @@ def load(path: Path = DEFAULT_WEIGHTS) -> Weights:
 def _check(path: Path, tensors: dict[str, np.ndarray], info: dict) -> None:
     if info.get("format") != FORMAT:
         raise WeightsError(path, f"format {info.get('format')!r}, expected {FORMAT!r}")
-    if info.get("sha256") != _digest(tensors, info):
+    if info.get("sha256") != _weights_file.digest(tensors, info):
         raise WeightsError(path, "checksum mismatch (corrupt or edited)")
     # The checksum proves the file is as written; now check it was written for this network.
     if info.get("architecture") != ARCHITECTURE:
@@ -134,16 +105,3 @@ def _check(path: Path, tensors: dict[str, np.ndarray], info: dict) -> None:
     grid = info.get("entropy_grid")
     if not isinstance(info.get("config"), dict) or not isinstance(grid, float) or not grid > 0:
         raise WeightsError(path, "config or entropy grid missing")
-
-
-def _digest(tensors: dict[str, np.ndarray], info: dict) -> str:
-    """sha256 over names, dtypes, shapes and little-endian bytes of every tensor in sorted
-    order, then the metadata as sorted JSON (less the digest itself)."""
-    h = hashlib.sha256()
-    for name in sorted(tensors):
-        a = np.ascontiguousarray(tensors[name])
-        little = a.dtype.newbyteorder("<")
-        h.update(f"{name}:{little.str}:{a.shape};".encode())
-        h.update(a.astype(little, copy=False).tobytes())
-    h.update(json.dumps({k: v for k, v in info.items() if k != "sha256"}, sort_keys=True).encode())
-    return h.hexdigest()
