@@ -40,8 +40,9 @@ def main() -> int:
     print(f"{os.cpu_count()} cores; best of {args.repeat}")
     ok = True
     for label, command, target in CASES:
-        coding = []
-        wall, cpu = time_cli_with_cpu(command, args.repeat, inspect=lambda folder: coding.append(codec_seconds(folder)))
+        coding: list[float] = []
+        wall, cpu = time_cli_with_cpu(command, args.repeat,
+                                      inspect=lambda folder, coding=coding: coding.append(codec_seconds(folder)))
         cores = os.cpu_count() or 1
         print(f"{label}: {cpu:.1f} CPU s (load average {os.getloadavg()[0]:.1f}); the codecs' own encode + "
               f"decode time {min(coding):.1f} s, {min(coding) / cores:.1f} s over {cores} cores")

@@ -31,8 +31,15 @@ from compbench.contracts.hookspecs import hookimpl
 from compbench.contracts.params import Param
 
 from ._imaging import as_library_image, module_availability, restore_shape
-from ._openjpeg import (MAX_SAMPLES, chosen_library, check_codestream, decode_codestream,
-                        default_encoder_parameters, encode_codestream, openjpeg)
+from ._openjpeg import (
+    MAX_SAMPLES,
+    check_codestream,
+    chosen_library,
+    decode_codestream,
+    default_encoder_parameters,
+    encode_codestream,
+    openjpeg,
+)
 
 SOT = b"\xff\x90"  # start of the first tile-part: everything before it is the main header
 

@@ -41,8 +41,8 @@ import os
 import signal
 import sys
 import threading
-import types
 import time
+import types
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
