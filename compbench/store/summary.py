@@ -103,7 +103,8 @@ def _summary_rows(records: pd.DataFrame, columns: list[str], class_names, metric
     order = {name: i for i, name in enumerate(class_names)}
     rows = []
     for keys, group in records.groupby(GROUP_KEYS, sort=False):
-        per_class = [(name, group[group["class"] == name]) for name in sorted(group["class"].unique(), key=order.get)]
+        # one grouping, not a comparison of the class column per class (rows keep their order)
+        per_class = sorted(group.groupby("class", sort=False), key=lambda item: order.get(item[0]))
         for class_name, subset in per_class + [(ALL, group)]:
             rows.append({**dict(zip(GROUP_KEYS, keys)), "class": class_name,
                          **_aggregate(subset, columns, metrics)})
