@@ -103,27 +103,32 @@ def _summary_rows(records: pd.DataFrame, columns: list[str], class_names, metric
     order = {name: i for i, name in enumerate(class_names)}
     rows = []
     for keys, group in records.groupby(GROUP_KEYS, sort=False):
-        # one grouping, not a comparison of the class column per class (rows keep their order)
-        per_class = sorted(group.groupby("class", sort=False), key=lambda item: order.get(item[0]))
-        for class_name, subset in per_class + [(ALL, group)]:
+        table = _Columns(group, columns)
+        # each class's rows, in record order (one grouping, not a comparison per class)
+        per_class = sorted(group.groupby("class", sort=False).indices.items(), key=lambda item: order.get(item[0]))
+        for class_name, members in per_class + [(ALL, slice(None))]:
             rows.append({**dict(zip(GROUP_KEYS, keys)), "class": class_name,
-                         **_aggregate(subset, columns, metrics)})
+                         **_aggregate(table, members, columns, metrics)})
     return rows
 
 
-def _frame(rows: list[dict], metrics: MetricSet) -> pd.DataFrame:
-    summary = pd.DataFrame(rows)
-    # tables and charts read how to show each metric from here (plain JSON: pandas copies attrs)
-    summary.attrs["metrics"] = metrics.declarations()
-    return summary
+class _Columns:
+    """One setting's records as numpy columns, taken out of the frame once: a class's values
+    are then an index away (the pandas selection per class and column cost more than the
+    arithmetic)."""
+
+    def __init__(self, group: pd.DataFrame, columns: list[str]) -> None:
+        self.error = group["error"].to_numpy()
+        self.values = {name: group[name].to_numpy(dtype=float) for name in {*columns, "mse", "bytes"}}
+        self.pixels = group["pixels"].to_numpy()
 
 
-def _aggregate(subset: pd.DataFrame, columns: list[str], metrics: MetricSet) -> dict:
-    ok = subset[subset["error"] == ""]
-    row = {"count": len(ok), "errors": int((subset["error"] != "").sum()),
-           "lossless": int((ok["mse"] == 0).sum())}
+def _aggregate(table: _Columns, members, columns: list[str], metrics: MetricSet) -> dict:
+    ok = table.error[members] == ""
+    mse = table.values["mse"][members][ok]
+    row = {"count": int(ok.sum()), "errors": int((~ok).sum()), "lossless": int((mse == 0).sum())}
     for name in columns:
-        values = ok[name].to_numpy(dtype=float)
+        values = table.values[name][members][ok]
         values = values[~np.isnan(values)]
         if metrics.describe(name).infinite_when_lossless and np.isinf(values).any() and not np.isinf(values).all():
             # one lossless image would make the mean inf: average the lossy ones and count the
@@ -131,12 +136,20 @@ def _aggregate(subset: pd.DataFrame, columns: list[str], metrics: MetricSet) -> 
             values = values[np.isfinite(values)]
         row[f"{name}_mean"] = float(np.mean(values)) if len(values) else np.nan
         row[f"{name}_std"] = float(np.std(values)) if len(values) > 1 and np.isfinite(values).all() else np.nan
-    total_pixels = ok["pixels"].sum()
-    row["bpp_pooled"] = float(8 * ok["bytes"].sum() / total_pixels) if total_pixels else np.nan
+    total_pixels = table.pixels[members][ok].sum()
+    row["bpp_pooled"] = float(8 * np.nansum(table.values["bytes"][members][ok]) / total_pixels) if total_pixels else np.nan
     # PSNR of the pooled squared error: defined with lossless images in the set
-    mean_mse = ok["mse"].mean() if len(ok) else np.nan
+    counted = int((~np.isnan(mse)).sum())  # NaN left out as pandas' mean does, summed the same way
+    mean_mse = np.nansum(mse) / counted if counted else np.nan
     row["psnr_pooled"] = float(10 * np.log10(255**2 / mean_mse)) if mean_mse > 0 else (np.inf if mean_mse == 0 else np.nan)
     return row
+
+
+def _frame(rows: list[dict], metrics: MetricSet) -> pd.DataFrame:
+    summary = pd.DataFrame(rows)
+    # tables and charts read how to show each metric from here (plain JSON: pandas copies attrs)
+    summary.attrs["metrics"] = metrics.declarations()
+    return summary
 
 
 def lossless_settings(summary: pd.DataFrame) -> set[str]:
