@@ -90,15 +90,22 @@ def prepare_out_dir(out: Path) -> Path:
     return out
 
 
+#: rows formatted at a time: a Python string per value costs ~60 bytes, so a whole unit's
+#: (2,500 rows x ~30 columns) would hold ~5 MB at once, more than its text
+CSV_BLOCK_ROWS = 500
+
+
 def csv_rows(frame: pd.DataFrame) -> bytes:
     """The frame's rows as CSV lines (no header), as records.csv holds them: the text pandas'
     ``to_csv`` writes (floats as their shortest repr, NaN and None empty, a text field quoted
     when it holds a comma, a quote or a newline), built column by column in about half its
     time (a sweep writes millions of values; tests/test_results.py checks the two agree)."""
-    if frame.empty:
-        return b""
-    columns = [_column_text(frame.iloc[:, k].to_numpy()) for k in range(frame.shape[1])]
-    return ("\n".join(map(",".join, zip(*columns))) + "\n").encode("utf-8")
+    blocks = []
+    for start in range(0, len(frame), CSV_BLOCK_ROWS):  # a block's strings at a time: bounded memory
+        block = frame.iloc[start : start + CSV_BLOCK_ROWS]
+        columns = [_column_text(block.iloc[:, k].to_numpy()) for k in range(block.shape[1])]
+        blocks.append(("\n".join(map(",".join, zip(*columns))) + "\n").encode("utf-8"))
+    return b"".join(blocks)
 
 
 def _column_text(values: np.ndarray) -> list[str]:
