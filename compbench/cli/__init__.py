@@ -15,6 +15,7 @@ from tabulate import tabulate
 from .. import __version__, api
 from ..contracts.errors import CompbenchError
 from ..present.tables import class_table, overall_table
+from ..run.allocator import return_freed_memory
 from ..store.folder import check_not_inside
 from ..store.summary import ALL
 from .arguments import ArgumentParser, folder_path, positive_float, positive_int
@@ -263,6 +264,7 @@ def cmd_train(args, rest) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return_freed_memory()  # a run's peak memory then stays bounded (compbench.run.allocator)
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     try:

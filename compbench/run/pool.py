@@ -49,6 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .allocator import keep_freed_memory
 from .units import UnitResult, WorkUnit
 from .worker import SETUP_STAGES, STAGES, WorkerState, one_line, run_piece
 
@@ -451,6 +452,7 @@ def worker_main(conn, board: StageBoard, registry, parent_pid: int | None, threa
     _die_with_parent(parent_pid)
     if parent_pid is None:
         _let_the_fork_server_go()
+    keep_freed_memory()
     try:
         os.setpgid(0, 0)
     except OSError:

@@ -90,6 +90,8 @@ def prepare_out_dir(out: Path) -> Path:
     return out
 
 
+#: bytes copied at a time when records.csv is put in order
+COPY_BYTES = 1 << 20
 #: rows formatted at a time: a Python string per value costs ~60 bytes, so a whole unit's
 #: (2,500 rows x ~30 columns) would hold ~5 MB at once, more than its text
 CSV_BLOCK_ROWS = 500
@@ -245,14 +247,22 @@ class RecordsFile:
             return  # already canonical
         starts = self.header_size + np.concatenate(([0], np.cumsum(lengths)[:-1]))
         # rows that follow each other in the file and in the new order are copied as one block
-        # (a unit's rows are already in order): memory is bounded by a block, not the file
+        # (a unit's rows are already in order, and most units finish in order), COPY_BYTES at a
+        # time: a block can be most of the file
         breaks = np.flatnonzero(np.diff(order) != 1) + 1
         with open(self.path, "rb") as source, replacing(self.path) as temp, open(temp, "wb") as target:
             target.write(source.read(self.header_size))
             for run in np.split(order, breaks):
                 first, last = int(run[0]), int(run[-1])
                 source.seek(int(starts[first]))
-                target.write(source.read(int(starts[last] + lengths[last] - starts[first])))
+                left = int(starts[last] + lengths[last] - starts[first])
+                while left:
+                    piece = source.read(min(left, COPY_BYTES))
+                    if not piece:
+                        raise CompbenchError(f"{self.path} was cut short while compbench was putting it in order; "
+                                             "run again with --overwrite")
+                    target.write(piece)
+                    left -= len(piece)
         self._keys, self._lengths = [keys[order]], [lengths[order]]
 
     def __del__(self) -> None:
