@@ -206,7 +206,6 @@ def _thread_pool(token: str, timeout: float, metrics, threads: int | None = None
     multiprocessing.current_process()._config["daemon"] = False
     # the cores are shared by the Dask worker's threads (Dask sets OMP_NUM_THREADS for them)
     threads = threads or int(os.environ.get("OMP_NUM_THREADS") or 0) or None
-    multiprocessing.get_context("forkserver").set_forkserver_preload(["compbench.run.pool"])
     pool = LocalPool(1, timeout, None, metrics, start_method="forkserver", threads=threads)
     _THREAD.held = (token, pool)
     _POOLS[token] = _POOLS.get(token, []) + [pool]

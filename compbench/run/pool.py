@@ -105,6 +105,8 @@ class LocalPool:
         self.metrics = metrics  # the run's MetricSet (None: each worker builds core + plugins + codec's)
         self.start_method = start_method or start_method_for(registry)
         self._context = multiprocessing.get_context(self.start_method)
+        if self.start_method == "forkserver":  # the server imports what every worker runs, once
+            self._context.set_forkserver_preload(["compbench.run.pool"])
         self._workers: list[Worker] = []
         self._queue: deque[Task] = deque()
         self._parts: dict[int, list[UnitResult]] = {}
@@ -315,7 +317,6 @@ def start_method_for(registry=None) -> str:
     """
     if registry is not None or (threading.active_count() <= 1 and "torch" not in sys.modules):
         return "fork"
-    multiprocessing.get_context("forkserver").set_forkserver_preload(["compbench.run.pool"])
     return "forkserver"
 
 
