@@ -106,7 +106,7 @@ def _summary_rows(records: pd.DataFrame, columns: list[str], class_names, metric
         table = _Columns(group, columns)
         # each class's rows, in record order (one grouping, not a comparison per class)
         per_class = sorted(group.groupby("class", sort=False).indices.items(), key=lambda item: order.get(item[0]))
-        for class_name, members in per_class + [(ALL, slice(None))]:
+        for class_name, members in per_class + [(ALL, np.arange(len(group)))]:
             rows.append({**dict(zip(GROUP_KEYS, keys)), "class": class_name,
                          **_aggregate(table, members, columns, metrics)})
     return rows
@@ -123,12 +123,13 @@ class _Columns:
         self.pixels = group["pixels"].to_numpy()
 
 
-def _aggregate(table: _Columns, members, columns: list[str], metrics: MetricSet) -> dict:
-    ok = table.error[members] == ""
-    mse = table.values["mse"][members][ok]
-    row = {"count": int(ok.sum()), "errors": int((~ok).sum()), "lossless": int((mse == 0).sum())}
+def _aggregate(table: _Columns, members: np.ndarray, columns: list[str], metrics: MetricSet) -> dict:
+    """The summary row of the records at ``members`` (row numbers, in record order)."""
+    measured = members[table.error[members] == ""]  # the images that did not fail
+    mse = table.values["mse"][measured]
+    row = {"count": len(measured), "errors": len(members) - len(measured), "lossless": int((mse == 0).sum())}
     for name in columns:
-        values = table.values[name][members][ok]
+        values = table.values[name][measured]
         values = values[~np.isnan(values)]
         if metrics.describe(name).infinite_when_lossless and np.isinf(values).any() and not np.isinf(values).all():
             # one lossless image would make the mean inf: average the lossy ones and count the
@@ -136,8 +137,8 @@ def _aggregate(table: _Columns, members, columns: list[str], metrics: MetricSet)
             values = values[np.isfinite(values)]
         row[f"{name}_mean"] = float(np.mean(values)) if len(values) else np.nan
         row[f"{name}_std"] = float(np.std(values)) if len(values) > 1 and np.isfinite(values).all() else np.nan
-    total_pixels = table.pixels[members][ok].sum()
-    row["bpp_pooled"] = float(8 * np.nansum(table.values["bytes"][members][ok]) / total_pixels) if total_pixels else np.nan
+    total_pixels = table.pixels[measured].sum()
+    row["bpp_pooled"] = float(8 * np.nansum(table.values["bytes"][measured]) / total_pixels) if total_pixels else np.nan
     # PSNR of the pooled squared error: defined with lossless images in the set
     counted = int((~np.isnan(mse)).sum())  # NaN left out as pandas' mean does, summed the same way
     mean_mse = np.nansum(mse) / counted if counted else np.nan
