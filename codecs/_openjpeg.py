@@ -180,7 +180,8 @@ def _bundled_libraries() -> list[Library]:
 @lru_cache(maxsize=1)
 def chosen_library() -> Library:
     """The libopenjp2 this codec drives (see the module docstring); ValueError, naming the
-    fix, when there is none or ``COMPBENCH_OPENJPEG`` names one that cannot be loaded."""
+    problem (the codec's ``available()`` adds the fix), when there is none or
+    ``COMPBENCH_OPENJPEG`` names one that cannot be loaded."""
     wanted = os.environ.get("COMPBENCH_OPENJPEG", "").strip()
     if wanted and wanted != "glymur":
         try:
