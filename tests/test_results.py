@@ -83,6 +83,12 @@ def test_csv_rows_writes_what_pandas_to_csv_writes():
     frame.loc[: len(specials) - 1, "m0"] = specials
     texts = ['a, "quoted" thing', "line\nbreak", "carriage\rreturn", '"', ",", None, np.nan, "plain", " spaced "]
     frame.loc[: len(texts) - 1, "error"] = pd.Series(texts, dtype=object)
+    # few distinct values, as sizes and per-batch times have: formatted once each, -0.0 apart
+    frame["sizes"] = rng.choice([366.0, 1.0 / 3.0, 0.0, np.nan, np.inf], n)
+    frame["signed_zeros"] = rng.choice([0.0, -0.0, 2.5], n)
+    frame["copy_of_m1"] = frame["m1"]  # formatted once for both
+    frame["all_nan"], frame["all_nan_too"] = np.nan, np.nan
+    frame["mixed"] = pd.Series(rng.choice(np.array([1, True, 1.0, "1", "a,b"], dtype=object), n), dtype=object)
     expected = frame.to_csv(index=False, header=False, lineterminator="\n").encode("utf-8")
     assert csv_rows(frame) == expected
     assert csv_rows(frame.iloc[:0]) == b""

@@ -23,8 +23,10 @@ TABLE_METRICS = CORE.table_metrics()
 
 def declared_metrics(summary: pd.DataFrame | None = None, manifest: dict | None = None) -> MetricSet:
     """The declarations behind a summary: its own (``attrs``), a manifest's, else the core ones."""
-    declarations = (summary.attrs.get("metrics") if summary is not None else None) or \
-        (manifest or {}).get("metrics")
+    own = summary.attrs.get("metrics") if summary is not None else None
+    if isinstance(own, MetricSet):
+        return own
+    declarations = own or (manifest or {}).get("metrics")
     return MetricSet.stored({"metrics": declarations}) if declarations else CORE
 
 
@@ -54,15 +56,17 @@ def class_table(summary: pd.DataFrame, metrics=None, tablefmt: str = "simple") -
     metrics = table_metrics(summary, declared) if metrics is None else metrics
     settings = list(dict.fromkeys(summary["setting"]))
     classes = list(dict.fromkeys(summary["class"]))
-    indexed = summary.set_index(["setting", "class"])
+    # (setting, class) -> that row's means, looked up per cell (a pandas .loc per cell costs
+    # ~100 us: seconds for a sweep's tables)
+    means = dict(zip(zip(summary["setting"], summary["class"]),
+                     zip(*(summary[f"{metric}_mean"].tolist() for metric in metrics)))) if metrics else {}
     body = []
     for class_name in classes:
         row = [class_name]
         for setting in settings:
-            for metric in metrics:
-                key = (setting, class_name)
-                row.append(format_value(indexed.loc[key, f"{metric}_mean"], metric, declared)
-                           if key in indexed.index else "-")
+            found = means.get((setting, class_name))
+            row += ([format_value(value, metric, declared) for metric, value in zip(metrics, found)]
+                    if found is not None else ["-"] * len(metrics))
         body.append(row)
     if tablefmt != "simple":  # Markdown/LaTeX: one header row, the setting in each column name
         headers = ["class"] + [f"{setting} {metric}" for setting in settings for metric in metrics]

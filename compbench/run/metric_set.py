@@ -140,6 +140,11 @@ class MetricSet:
     def __len__(self) -> int:
         return len(self._metrics)
 
+    def __deepcopy__(self, memo) -> MetricSet:
+        # immutable once built; pandas deep-copies a frame's attrs (where a summary keeps its
+        # MetricSet) on every selection, which for a sweep's tables cost seconds
+        return self
+
     def __getitem__(self, name: str) -> Metric:
         return self._metrics[name]
 
