@@ -218,3 +218,61 @@ def test_drawing_needs_no_pyplot(tmp_path):
     figures.panel_grid(np.zeros((1, 4, 4), np.uint8), {}, tmp_path / "x.png")
     plots.rd_curves(synthetic_summary({"a": [(1.0, 30.0)]}, classes=()), tmp_path)
     assert imported_before or "matplotlib.pyplot" not in sys.modules
+
+
+@pytest.fixture
+def forking(monkeypatch):
+    """Figures drawn on two processes even where this test process would not fork (torch
+    imported by other tests)."""
+    from compbench.run import pool
+
+    monkeypatch.setattr(pool, "start_method_for", lambda registry=None: "fork")
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+
+
+def test_figures_drawn_on_two_processes_are_those_drawn_on_one(sweep_result, tmp_path, monkeypatch, forking):
+    """The same files, byte for byte, in the same order, whether a child draws half of them."""
+    monkeypatch.setattr(figures, "RD_PAIRS", (("psnr", "bpp_payload"),))
+    two = figures.write_run_figures(sweep_result, tmp_path / "two")
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    one = figures.write_run_figures(sweep_result, tmp_path / "one")
+    assert [p.name for p in two] == [p.name for p in one] and len(one) == 7
+    for a, b in zip(one, two):
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_a_figure_the_child_cannot_deliver_is_drawn_by_the_run(tmp_path, forking):
+    """The child draws every other job; one that raises there, or kills it, is drawn again in
+    the parent, in its place; one that raises in the parent too raises as it would serially."""
+    import os
+
+    from compbench.present.parallel import draw_all
+
+    parent = os.getpid()
+
+    def job(name, child_does=None):
+        def draw():
+            if os.getpid() != parent and child_does is not None:
+                child_does()
+            (tmp_path / name).write_text(str(os.getpid()))
+            return [tmp_path / name]
+        return draw
+
+    def fail():
+        raise RuntimeError("child only")
+
+    def drawer(name):
+        return "run" if (tmp_path / name).read_text() == str(parent) else "child"
+
+    paths = draw_all([job("a"), job("b", fail), job("c"), job("d")])
+    assert [p.name for p in paths] == ["a", "b", "c", "d"]
+    assert [drawer(n) for n in "abcd"] == ["run", "run", "run", "child"]
+
+    paths = draw_all([job("e"), job("f", lambda: os._exit(3)), job("g")])
+    assert [p.name for p in paths] == ["e", "f", "g"] and drawer("f") == "run"
+
+    def broken():
+        raise ValueError("a bug in a chart")
+
+    with pytest.raises(ValueError, match="a bug in a chart"):
+        draw_all([job("x"), broken])

@@ -205,9 +205,19 @@ def _draw_lossless(ax, points: np.ndarray, color, label: str) -> None:
 SNR_PAPER_NOTE = "paper's definition: mean/std of the reconstruction, not an SNR of the coding"
 
 
+#: the per-class bar charts: file stem -> (metrics, title)
+CLASS_BARS = {
+    "fig8_entropy": (["entropy"], "Fig. 8: entropy of the reconstruction's histogram"),
+    "fig9_bpp": (["bpp"], "Fig. 9: bits per pixel of the coded file"),
+    "fig10_snr": (["snr_db", "snr_paper"], "Fig. 10: SNR per class"),
+}
+
+
 def class_bars(summary: pd.DataFrame, out_dir: str | Path, formats: Sequence[str] = ("png",),
-               colors: Mapping[str, object] | None = None, max_settings: int = 3) -> list[Path]:
-    """``fig8_entropy``, ``fig9_bpp`` and ``fig10_snr`` (honest SNR beside the paper's).
+               colors: Mapping[str, object] | None = None, max_settings: int = 3,
+               stems: Sequence[str] | None = None) -> list[Path]:
+    """``fig8_entropy``, ``fig9_bpp`` and ``fig10_snr`` (honest SNR beside the paper's), or
+    those of them named in ``stems``.
 
     One group of bars per class (and one for all images), one bar per setting, colored by codec.
     A codec with more than ``max_settings`` settings (a sweep) shows only its middle-rate one.
@@ -218,13 +228,10 @@ def class_bars(summary: pd.DataFrame, out_dir: str | Path, formats: Sequence[str
     colors = _complete(colors, summary)
     settings, note = pick_settings(summary, max_settings)
     shown = summary[summary["setting"].isin(settings)]
-    figures = {
-        "fig8_entropy": (["entropy"], "Fig. 8: entropy of the reconstruction's histogram"),
-        "fig9_bpp": (["bpp"], "Fig. 9: bits per pixel of the coded file"),
-        "fig10_snr": (["snr_db", "snr_paper"], "Fig. 10: SNR per class"),
-    }
     paths = []
-    for stem, (metrics, title) in figures.items():
+    for stem, (metrics, title) in CLASS_BARS.items():
+        if stems is not None and stem not in stems:
+            continue
         paths += save(bars_figure(shown, metrics, settings, colors, title, note), out_dir, stem, formats)
     return paths
 

@@ -8,6 +8,7 @@ pixels (:class:`GridLayout`).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,17 @@ from matplotlib.figure import Figure
 
 from ..run.metric_set import DEFAULT_RD_METRICS, MetricSet
 from ..store.summary import ALL
-from .charts import class_bars, codec_colors, new_figure, pick_settings, rd_curves, safe_name, save
+from .charts import (
+    CLASS_BARS,
+    class_bars,
+    codec_colors,
+    new_figure,
+    pick_settings,
+    rd_curves,
+    safe_name,
+    save,
+)
+from .parallel import FigureJob, draw_all
 
 #: default upscaling of the largest image in a grid (28 px -> 112 px)
 SCALE = 4
@@ -246,7 +257,7 @@ def write_run_figures(result, out_dir: str | Path, formats: Sequence[str] = ("pn
     if summary.empty:
         return []
     colors = codec_colors(summary["codec"])
-    paths: list[Path] = []
+    jobs: list[FigureJob] = []  # each draws and saves one figure (or a few of one kind)
     # a sweep shows one (middle-rate) setting per codec in the grids, as in the bar charts
     shown_settings = set(pick_settings(summary)[0])
 
@@ -260,9 +271,9 @@ def write_run_figures(result, out_dir: str | Path, formats: Sequence[str] = ("pn
                            for setting, by_position in result.samples.items() if setting in shown_settings}
         records = sample_records if sample_records is not None else result.records
         stats = {setting: _sample_stats(records, setting, indices) for setting in reconstructions}
-        fig = comparison_figure(data.read(positions), data.labels[positions], result.class_names,
-                                reconstructions, stats)
-        paths += save(fig, out_dir, "fig7_comparison", formats)
+        originals, labels = data.read(positions), data.labels[positions]
+        jobs.append(lambda: save(comparison_figure(originals, labels, result.class_names, reconstructions, stats),
+                                 out_dir, "fig7_comparison", formats))
 
     # codecs may provide their own panels (noisy input, code) in a future RunResult.panels
     for setting, by_position in (getattr(result, "panels", None) or {}).items():
@@ -273,18 +284,22 @@ def write_run_figures(result, out_dir: str | Path, formats: Sequence[str] = ("pn
         panels = {name: [by_position[p].get(name) for p in shown] for name in names}
         if "reconstruction" not in panels and setting in result.samples:
             panels["reconstruction"] = [result.samples[setting].get(p) for p in shown]
-        fig = panel_figure(data.read(shown), panels, data.labels[shown], result.class_names,
-                           title=f"Fig. 6: {setting}")
-        paths += save(fig, out_dir, f"fig6_{safe_name(setting)}", formats)
+        jobs.append(functools.partial(_save_panels, data.read(shown), panels, data.labels[shown],
+                                      result.class_names, setting, out_dir, formats))
 
-    paths += class_bars(summary, out_dir, formats, colors)
+    jobs += [functools.partial(class_bars, summary, out_dir, formats, colors, stems=(stem,)) for stem in CLASS_BARS]
     settings_per_codec = summary[summary["class"] == ALL].groupby("codec")["setting"].nunique()
     if (settings_per_codec >= 2).any():
         metrics = MetricSet.stored(getattr(result, "manifest", None))
         for y, x in rd_pairs(getattr(result, "rd_metrics", None)):
             if f"{y}_mean" in summary and f"{x}_mean" in summary:
-                paths += rd_curves(summary, out_dir, y, x, formats, colors, metrics)
-    return paths
+                jobs.append(functools.partial(rd_curves, summary, out_dir, y, x, formats, colors, metrics))
+    return draw_all(jobs)
+
+
+def _save_panels(originals, panels, labels, class_names, setting: str, out_dir, formats) -> list[Path]:
+    fig = panel_figure(originals, panels, labels, class_names, title=f"Fig. 6: {setting}")
+    return save(fig, out_dir, f"fig6_{safe_name(setting)}", formats)
 
 
 def _sample_stats(records: pd.DataFrame, setting: str, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

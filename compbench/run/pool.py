@@ -450,7 +450,7 @@ class StageBoard:
 
 def worker_main(conn, board: StageBoard, registry, parent_pid: int | None, threads: str, metrics=None) -> None:
     """A worker process: run the tasks it is sent until told to stop or its parent is gone."""
-    _die_with_parent(parent_pid)
+    die_with_parent(parent_pid)
     if parent_pid is None:
         _let_the_fork_server_go()
     keep_freed_memory()
@@ -506,7 +506,7 @@ def _let_the_fork_server_go() -> None:
         server._forkserver_alive_fd = None
 
 
-def _die_with_parent(parent_pid: int | None) -> None:
+def die_with_parent(parent_pid: int | None) -> None:
     """Ask Linux to SIGKILL this process when its parent dies; leave if that already happened
     (``parent_pid`` None: the parent is a fork server, not known to be gone)."""
     try:

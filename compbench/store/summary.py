@@ -67,7 +67,7 @@ def _summary_rows_of_file(path, class_names, metrics: MetricSet, chunk_rows: int
     flushed: set[str] = set()
 
     def flush(frame: pd.DataFrame) -> None:
-        settings = set(frame["setting"])
+        settings = set(frame["setting"].unique())  # not element by element: a string column iterates slowly
         if settings & flushed:
             raise _NotCanonical
         flushed.update(settings)
