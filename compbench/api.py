@@ -31,7 +31,15 @@ from .run.units import DataRef, plan_units
 from .store.files import write_atomic, write_json
 from .store.folder import NEW, OVERWRITE, RESUME, claim_folder, default_folder, read_manifest
 from .store.manifest import now_iso, run_manifest
-from .store.records import RecordsFile, iter_records, read_records, record_columns, record_frame, unit_records
+from .store.records import (
+    RecordBlock,
+    RecordsFile,
+    iter_records,
+    read_records,
+    record_columns,
+    record_frame,
+    unit_records,
+)
 from .store.summary import summarize, summarize_file
 
 DEFAULT_CODECS = "ddcae,jpeg,jpeg2000"
@@ -236,7 +244,7 @@ def _run_units(pool, jobs, specs, data_ref, source, selection, shapes, refused, 
                        samples=sample_positions, extra_metrics=declared)
 
     # records go to records.csv only; a run that writes no folder keeps them in memory
-    frames: list[tuple[np.ndarray, pd.DataFrame]] = []
+    blocks: list[tuple[np.ndarray, RecordBlock]] = []
     samples: dict[str, dict[int, np.ndarray]] = {spec.label: {} for spec in specs}
     panels: dict[str, dict[int, dict[str, np.ndarray]]] = {spec.label: {} for spec in specs}
     notes: dict[str, list[str]] = {}
@@ -252,26 +260,27 @@ def _run_units(pool, jobs, specs, data_ref, source, selection, shapes, refused, 
 
     with interrupts_raised(), _stopping(writer, out_dir):
         for result in pool.run(units):
-            frame = unit_records(result, source, class_names, dataset, split, columns)
-            keys = np.column_stack([np.full(len(frame), ordinal_of[result.unit.spec.label]),
+            block = unit_records(result, source, class_names, dataset, split, columns)
+            keys = np.column_stack([np.full(len(result.positions), ordinal_of[result.unit.spec.label]),
                                     np.asarray(result.positions)])
             if writer is not None:
-                writer.append(frame, keys)
+                writer.append(block, keys)
             else:
-                frames.append((keys, frame))
+                blocks.append((keys, block))
             keep(result)
-            bar.advance(len(frame), result.unit.spec.label)
+            bar.advance(len(keys), result.unit.spec.label)
         bar.close()
         if writer is not None:
             writer.finish()
             records = writer.path
         else:
-            records = _in_order(frames, columns)
-            del frames
+            records = _in_order(blocks, columns)
+            del blocks
         # reconstructions for the figure grids of images recorded by an earlier (resumed) run
         for result in pool.run(_sample_units(specs, data_ref, records, samples, sample_positions, shapes,
                                              source, refused, declared)):
             keep(result)
+        pool.release()
 
         manifest["notes"] = notes
         manifest["seconds"] = round(time.perf_counter() - clock, 3)
@@ -428,13 +437,13 @@ def _sample_units(specs, data_ref, records, samples, sample_positions, shapes, s
     return units
 
 
-def _in_order(frames: list[tuple[np.ndarray, pd.DataFrame]], columns) -> pd.DataFrame:
+def _in_order(blocks: list[tuple[np.ndarray, RecordBlock]], columns) -> pd.DataFrame:
     """The records of this run in canonical order (setting, then position), as records.csv."""
-    if not frames:
+    if not blocks:
         return record_frame([], columns)
-    frames = sorted(frames, key=lambda item: tuple(item[0][0]))  # units in order: usually enough
-    keys = np.concatenate([k for k, _ in frames])
-    records = record_frame([f for _, f in frames], columns)
+    blocks = sorted(blocks, key=lambda item: tuple(item[0][0]))  # units in order: usually enough
+    keys = np.concatenate([k for k, _ in blocks])
+    records = record_frame([b for _, b in blocks], columns)
     order = np.lexsort((keys[:, 1], keys[:, 0]))
     if (np.diff(order) == 1).all():
         return records

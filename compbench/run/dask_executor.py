@@ -102,6 +102,10 @@ class DaskExecutor:
             self.close()
             raise
 
+    def release(self) -> None:
+        """The run needs no more units (the local pool's early goodbye): nothing to do here,
+        :meth:`close` does it all."""
+
     def close(self) -> None:
         """Stop this run's pools on the workers (a shared cluster keeps running), then
         disconnect; a local cluster is shut down."""

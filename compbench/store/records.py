@@ -42,8 +42,13 @@ def record_columns(metrics: Sequence[str] = ()) -> list[str]:
     return RECORD_COLUMNS[:-2] + extra + [METRIC_ERROR, "error"]
 
 
+#: one unit's records: column -> one value per image, in the order of records.csv's columns
+#: (plain arrays: a DataFrame per unit cost the run 2-3 ms each, more than formatting its text)
+RecordBlock = dict[str, np.ndarray]
+
+
 def unit_records(result, source, class_names, dataset: str, split: str,
-                 columns: Sequence[str] = RECORD_COLUMNS) -> pd.DataFrame:
+                 columns: Sequence[str] = RECORD_COLUMNS) -> RecordBlock:
     """One row per image of a finished work unit, in the unit's position order."""
     unit = result.unit
     positions = np.asarray(result.positions, dtype=int)
@@ -68,7 +73,7 @@ def unit_records(result, source, class_names, dataset: str, split: str,
         **result.metrics,
         "error": errors,
     }
-    return pd.DataFrame({column: values[column] if column in values else np.full(n, np.nan) for column in columns})
+    return {column: values[column] if column in values else np.full(n, np.nan) for column in columns}
 
 
 def _one_line(text) -> str:
@@ -97,14 +102,19 @@ COPY_BYTES = 1 << 20
 CSV_BLOCK_ROWS = 500
 
 
-def csv_rows(frame: pd.DataFrame) -> bytes:
-    """The frame's rows as CSV lines (no header), as records.csv holds them: the text pandas'
-    ``to_csv`` writes (floats as their shortest repr, NaN and None empty, a text field quoted
-    when it holds a comma, a quote or a newline), built column by column in about a quarter of
-    its time (a sweep writes millions of values; tests/test_results.py checks the two agree)."""
-    arrays = [frame.iloc[:, k].to_numpy() for k in range(frame.shape[1])]  # pandas selection once
+def csv_rows(records: pd.DataFrame | RecordBlock) -> bytes:
+    """The rows of a frame or a :data:`RecordBlock` as CSV lines (no header), as records.csv
+    holds them: the text pandas' ``to_csv`` writes (floats as their shortest repr, NaN and None
+    empty, a text field quoted when it holds a comma, a quote or a newline), built column by
+    column in about a quarter of its time (a sweep writes millions of values;
+    tests/test_results.py checks the two agree)."""
+    if isinstance(records, pd.DataFrame):  # pandas selection once
+        arrays = [records.iloc[:, k].to_numpy() for k in range(records.shape[1])]
+    else:
+        arrays = [np.asarray(values) for values in records.values()]
+    rows = len(arrays[0]) if arrays else 0
     blocks = []
-    for start in range(0, len(frame), CSV_BLOCK_ROWS):  # a block's strings at a time: bounded memory
+    for start in range(0, rows, CSV_BLOCK_ROWS):  # a block's strings at a time: bounded memory
         # a column equal to an earlier one (psnr_y = psnr on gray images, metrics a codec does
         # not report) is formatted once
         formatted: dict[tuple[str, bytes], list[str]] = {}
@@ -225,12 +235,13 @@ class RecordsFile:
             return set()
         return set(map(tuple, np.concatenate(self._keys).tolist()))
 
-    def append(self, frame: pd.DataFrame, keys: np.ndarray) -> None:
+    def append(self, block: RecordBlock, keys: np.ndarray) -> None:
         """Append a unit's rows (``keys``: (n, 2) setting ordinal and position per row) with
         one write; on any failure the file is cut back to its last whole row."""
-        data = csv_rows(frame.reindex(columns=self.columns))
+        n = len(keys)
+        data = csv_rows({c: block[c] if c in block else np.full(n, np.nan) for c in self.columns})
         lengths = _line_lengths(data)
-        if len(lengths) != len(frame):
+        if len(lengths) != n:
             raise AssertionError("a record spans more than one line")
         view, written = memoryview(data), 0
         try:
@@ -420,11 +431,10 @@ class _Limited(io.RawIOBase):
         return len(data)
 
 
-def record_frame(frames: list[pd.DataFrame], columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """The run's records: every unit's rows, with the columns of records.csv."""
-    if not frames:
-        return pd.DataFrame(columns=list(columns or RECORD_COLUMNS))
-    records = pd.concat(frames, ignore_index=True)
-    if columns is None:
-        columns = record_columns([c for c in records if c not in RECORD_COLUMNS])
-    return records.reindex(columns=list(columns))
+def record_frame(blocks: list[RecordBlock], columns: Sequence[str]) -> pd.DataFrame:
+    """The run's records: every unit's rows in this order, with the columns of records.csv."""
+    if not blocks:
+        return pd.DataFrame(columns=list(columns))
+    sizes = [len(next(iter(block.values()))) for block in blocks]
+    return pd.DataFrame({column: np.concatenate([block[column] if column in block else np.full(n, np.nan)
+                                                 for block, n in zip(blocks, sizes)]) for column in columns})
