@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -48,6 +49,9 @@ def _draw_in_child(jobs: Sequence[FigureJob], indices: list[int], send, parent_p
     from ..run.pool import die_with_parent
 
     die_with_parent(parent_pid)
+    # the run handles Ctrl-C and SIGTERM and kills this child: no second traceback from here
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     drawn = {}
     for i in indices:
         try:
