@@ -109,6 +109,17 @@ def test_declarations_round_trip_through_json_and_pickle():
     assert pickle.loads(pickle.dumps(declared))["max_error"].compute is max_error
 
 
+def test_a_summary_keeps_its_declarations_as_json_shared_by_its_copies(run):
+    """summary.attrs stays plain JSON (pandas writes attrs into Parquet metadata), and is not
+    copied again by every selection of the summary (pandas deep-copies attrs)."""
+    import copy
+
+    summary = run.summary
+    assert json.loads(json.dumps(summary.attrs))["metrics"]["max_error"]["better"] == "lower"
+    assert copy.deepcopy(summary.attrs)["metrics"] is summary.attrs["metrics"]
+    assert summary[summary["class"] == "all"].attrs["metrics"] is summary.attrs["metrics"]
+
+
 def test_a_folder_without_declarations_reads_as_core():
     assert MetricSet.stored(None).names == CORE.names
     assert MetricSet.stored({"metrics": {}}).names == CORE.names

@@ -23,10 +23,8 @@ TABLE_METRICS = CORE.table_metrics()
 
 def declared_metrics(summary: pd.DataFrame | None = None, manifest: dict | None = None) -> MetricSet:
     """The declarations behind a summary: its own (``attrs``), a manifest's, else the core ones."""
-    own = summary.attrs.get("metrics") if summary is not None else None
-    if isinstance(own, MetricSet):
-        return own
-    declarations = own or (manifest or {}).get("metrics")
+    declarations = (summary.attrs.get("metrics") if summary is not None else None) or \
+        (manifest or {}).get("metrics")
     return MetricSet.stored({"metrics": declarations}) if declarations else CORE
 
 

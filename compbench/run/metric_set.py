@@ -82,6 +82,15 @@ METRIC_ERROR = "metric_error"
 DEFAULT_RD_METRICS = ("psnr", "ssim")
 
 
+class Declarations(dict):
+    """:meth:`MetricSet.declarations`: plain JSON, as manifest.json and a summary's ``attrs``
+    hold them, and never changed once made, so a deep copy is the same object (pandas
+    deep-copies a frame's ``attrs`` on every selection: seconds over a sweep's tables)."""
+
+    def __deepcopy__(self, memo) -> Declarations:
+        return self
+
+
 class MetricSet:
     """An ordered set of metric declarations, with the one batch computation of all of them."""
 
@@ -140,11 +149,6 @@ class MetricSet:
     def __len__(self) -> int:
         return len(self._metrics)
 
-    def __deepcopy__(self, memo) -> MetricSet:
-        # immutable once built; pandas deep-copies a frame's attrs (where a summary keeps its
-        # MetricSet) on every selection, which for a sweep's tables cost seconds
-        return self
-
     def __getitem__(self, name: str) -> Metric:
         return self._metrics[name]
 
@@ -172,9 +176,9 @@ class MetricSet:
     def quality_axes(self) -> list[str]:
         return [m.name for m in self if m.quality_axis]
 
-    def declarations(self) -> dict[str, dict]:
+    def declarations(self) -> Declarations:
         """For manifest.json: name -> the declaration without ``compute``."""
-        return {m.name: {k: v for k, v in m.declaration().items() if k != "name"} for m in self}
+        return Declarations({m.name: {k: v for k, v in m.declaration().items() if k != "name"} for m in self})
 
     def check_rd_metrics(self, names: Iterable[str]) -> tuple[str, ...]:
         """RD-plot y-axes as asked for (``--rd-metrics``); each must be a declared quality axis."""

@@ -148,8 +148,8 @@ def _aggregate(table: _Columns, members: np.ndarray, columns: list[str], metrics
 
 def _frame(rows: list[dict], metrics: MetricSet) -> pd.DataFrame:
     summary = pd.DataFrame(rows)
-    # tables and charts read how to show each metric from here
-    summary.attrs["metrics"] = metrics
+    # tables and charts read how to show each metric from here (plain JSON, as in manifest.json)
+    summary.attrs["metrics"] = metrics.declarations()
     return summary
 
 
