@@ -7,6 +7,11 @@ pass (``image_metrics``) and everything a run measures per batch (``MetricSet.me
 MS-SSIM, NaN at this size without importing torch, and plugin metrics, none here); then the
 time of the obvious loop over scikit-image per image (timed on a subset, scaled up). Single
 core: the module uses numpy element-wise operations only (no BLAS, no threads).
+
+Then the photographs of scikit-image (JPEG quality 30 copies): every core metric per
+megapixel, and MS-SSIM as compbench computes it (scipy, float64) against pytorch-msssim itself
+in float64 (what compbench called before), both with a worker's allocator settings
+(:mod:`compbench.run.allocator`), where PyTorch's float64 convolution paid in page faults.
 """
 
 import statistics
@@ -73,5 +78,59 @@ def main(n: int = 10_000, repeats: int = 7) -> None:
           f"(timed on {subset}); batched is {loop / walls['MetricSet.measure']:.0f}x faster")
 
 
+def photographs() -> None:
+    import io
+    import resource
+
+    import skimage.data
+    from PIL import Image
+
+    from compbench.run.allocator import keep_freed_memory
+    from compbench.run.measure import ms_ssim
+
+    keep_freed_memory()  # as in a worker
+    names = ("astronaut", "coffee", "chelsea", "rocket", "camera", "page")
+    pairs = []
+    for name in names:
+        x = getattr(skimage.data, name)()
+        buffer = io.BytesIO()
+        Image.fromarray(x).save(buffer, "JPEG", quality=30)
+        pairs.append((x[None], np.asarray(Image.open(io.BytesIO(buffer.getvalue())))[None]))
+    megapixels = sum(x.shape[1] * x.shape[2] for x, _ in pairs) / 1e6
+
+    def timed(fn) -> tuple[float, float]:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        start = time.perf_counter()
+        for x, y in pairs:
+            fn(x, y)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        return time.perf_counter() - start, after.ru_stime - usage.ru_stime
+
+    timed(lambda x, y: ms_ssim(x, y))  # warm up: scipy's import
+    for label, fn in (("core metrics (image_metrics)", lambda x, y: image_metrics(x, y, [1000], 0)),
+                      ("ms_ssim (scipy, float64)", lambda x, y: ms_ssim(x, y)),
+                      ("pytorch-msssim (float64)", _pytorch_msssim)):
+        wall, system = timed(fn)
+        print(f"{label}: {wall / megapixels * 1e3:.0f} ms per megapixel, {system:.2f} s of it in the kernel "
+              f"({len(pairs)} photographs, {megapixels:.2f} MP)")
+
+
+def _pytorch_msssim(x: np.ndarray, y: np.ndarray) -> None:
+    import torch
+    from pytorch_msssim import ms_ssim as reference
+
+    taps = np.arange(11) - 5
+    window = np.exp(-(taps**2) / (2 * 1.5**2))
+    x, y = (a[..., None] if a.ndim == 3 else a for a in (x, y))
+    win = torch.from_numpy(np.tile(window / window.sum(), (x.shape[3], 1, 1, 1)))
+
+    def tensor(batch):
+        return torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float64))
+
+    with torch.no_grad():
+        reference(tensor(x), tensor(y), data_range=255, win=win, size_average=False)
+
+
 if __name__ == "__main__":
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000)
+    photographs()

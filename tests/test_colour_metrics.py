@@ -5,7 +5,7 @@ with JPEG-degraded reconstructions, each against an independent computation:
 - psnr_y and psnr_ycbcr against scikit-image's studio-range ``rgb2ycbcr`` rescaled to full
   range, and against a float BT.601 transform written from Kr and Kb;
 - ssim (luma for colour) against scikit-image's ``structural_similarity`` on that luma plane;
-- ms_ssim against a direct numpy implementation of MS-SSIM written here (Gaussian window,
+- ms_ssim against pytorch-msssim itself, and a direct numpy implementation written here (Gaussian window,
   valid filtering, 2x2 average pooling with pytorch-msssim's zero padding of odd sides).
 """
 
@@ -171,18 +171,43 @@ def test_ms_ssim_gray_batch_and_smallest_size():
     np.testing.assert_allclose(ms_ssim(crops, crops), 1.0, rtol=0, atol=1e-12)
 
 
+def pytorch_msssim_reference(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """pytorch-msssim itself on a batch (M, H, W[, C]), in float64 with a float64 window."""
+    torch = pytest.importorskip("torch")
+    reference = pytest.importorskip("pytorch_msssim")
+    x, y = (a[..., None] if a.ndim == 3 else a for a in (x, y))
+    window = torch.from_numpy(np.tile(gaussian(), (x.shape[3], 1, 1, 1)))
+
+    def tensor(batch):
+        return torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float64))
+
+    return reference.ms_ssim(tensor(x), tensor(y), data_range=255, win=window, size_average=False).numpy()
+
+
+@pytest.mark.parametrize("name", ["astronaut", "camera", "rocket"])
+def test_ms_ssim_is_pytorch_msssims(name):
+    """The scipy computation gives pytorch-msssim's numbers (colour, gray, odd sides)."""
+    x = getattr(data, name)()
+    y = jpeg(x, 20)
+    np.testing.assert_allclose(ms_ssim(x[None], y[None]), pytorch_msssim_reference(x[None], y[None]), rtol=1e-12)
+
+
 def test_ms_ssim_is_nan_when_five_scales_do_not_fit():
     small = data.camera()[: MS_SSIM_MIN_SIDE - 1, :300]
     assert np.isnan(ms_ssim(small[None], small[None])).all()
     assert "under 161 pixels" in CORE["ms_ssim"].description  # the reason, shown in the report
 
 
-def test_small_images_never_import_torch():
+def test_metrics_never_import_torch():
+    """Neither small images (no MS-SSIM) nor photographs (MS-SSIM with scipy) load PyTorch."""
     code = ("import sys, numpy as np\n"
             "from compbench.run.metric_set import CORE\n"
             "x = np.zeros((3, 28, 28), np.uint8)\n"
             "values = CORE.measure(x, x + 1, [10, 10, 10], 0)\n"
             "assert np.isnan(values['ms_ssim']).all()\n"
+            "x = np.arange(200 * 210 * 3, dtype=np.uint32).reshape(1, 200, 210, 3).astype(np.uint8)\n"
+            "values = CORE.measure(x, x // 2, [10], 0)\n"
+            "assert 0 < values['ms_ssim'][0] < 1\n"
             "print('torch' in sys.modules)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONWARNINGS": "ignore"})

@@ -27,7 +27,8 @@ Definitions (``x`` original, ``y`` reconstruction, uint8; ``P`` = H*W pixels, no
   on the luma Y of a colour image (on each channel, averaged, for other channel counts). NaN
   when the 7x7 window does not fit (min(H, W) < 7), where scikit-image raises instead.
 - ``ms_ssim`` (:func:`ms_ssim`): pytorch-msssim's ``ms_ssim`` (11-tap Gaussian, sigma 1.5,
-  five scales, data range 255), per channel and averaged for colour, as CompressAI reports it;
+  five scales, data range 255; computed here in float64 with scipy, checked against it), per
+  channel and averaged for colour, as CompressAI reports it;
   NaN below :data:`MS_SSIM_MIN_SIDE` pixels on the shorter side (its five scales do not fit).
 - ``entropy``: Shannon entropy in bits of the 256-bin histogram of y, channels pooled (the
   paper's Fig. 8).
@@ -66,7 +67,8 @@ YCBCR_WEIGHTS = (6.0, 1.0, 1.0)
 #: MS-SSIM's five scales with an 11-tap window need the shorter side above (11 - 1) * 2^4
 MS_SSIM_MIN_SIDE = 161
 MS_SSIM_WIN, MS_SSIM_SIGMA = 11, 1.5  # the Gaussian window of MS-SSIM (Wang et al. 2003)
-MS_SSIM_CHUNK = 8  # images per torch call: bounds the float64 temporaries of large photographs
+#: the weights of MS-SSIM's five scales (Wang et al. 2003), as pytorch-msssim has them
+MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
 
 def psnr_from_mse(mse):
@@ -87,9 +89,14 @@ def ms_ssim_fits(shape) -> bool:
 
 
 def ms_ssim(originals, reconstructions) -> np.ndarray:
-    """MS-SSIM per image with pytorch-msssim (see the module docstring); NaN for images whose
-    shorter side is under :data:`MS_SSIM_MIN_SIDE`. torch is imported only when an image is
-    large enough, so runs on small images never pay for it."""
+    """MS-SSIM per image, as pytorch-msssim computes it (see the module docstring); NaN for
+    images whose shorter side is under :data:`MS_SSIM_MIN_SIDE`.
+
+    Written with scipy's 1-D correlation in float64, one image and channel at a time: PyTorch
+    has no fast float64 convolution on the CPU (its im2col path took ~0.5 s and hundreds of MB
+    of page faults per photograph), and float32 moves the value by ~1e-6.
+    ``tests/test_colour_metrics.py`` checks it against pytorch-msssim itself.
+    """
     x = _as_uint8(originals, "originals")
     y = _as_uint8(reconstructions, "reconstructions")
     if x.shape != y.shape:
@@ -97,25 +104,52 @@ def ms_ssim(originals, reconstructions) -> np.ndarray:
     out = np.full(len(x), np.nan)
     if len(x) == 0 or not ms_ssim_fits(x.shape[1:]):
         return out
-    import torch
-    from pytorch_msssim import ms_ssim as reference_ms_ssim
-
-    def tensor(batch: np.ndarray):  # (M, H, W[, C]) uint8 -> (M, C, H, W) float64
-        batch = batch[..., None] if batch.ndim == 3 else batch
-        return torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float64))
-
-    # pytorch-msssim builds its Gaussian window in float32 (~1e-6 off in MS-SSIM): pass the
-    # same window (11 taps, sigma 1.5, normalised) in float64
     taps = np.arange(MS_SSIM_WIN) - MS_SSIM_WIN // 2
     window = np.exp(-(taps**2) / (2 * MS_SSIM_SIGMA**2))
-    channels = x.shape[3] if x.ndim == 4 else 1
-    window = torch.from_numpy(np.tile(window / window.sum(), (channels, 1, 1, 1)))
-    with torch.no_grad():
-        for start in range(0, len(x), MS_SSIM_CHUNK):
-            part = slice(start, start + MS_SSIM_CHUNK)
-            out[part] = reference_ms_ssim(tensor(x[part]), tensor(y[part]), data_range=PEAK, win=window,
-                                          size_average=False).numpy()
+    window /= window.sum()
+    for i in range(len(x)):
+        a, b = x[i].reshape(*x.shape[1:3], -1), y[i].reshape(*y.shape[1:3], -1)  # (H, W, C)
+        out[i] = np.mean([_ms_ssim_plane(a[..., c], b[..., c], window) for c in range(a.shape[2])])
     return out
+
+
+def _ms_ssim_plane(x: np.ndarray, y: np.ndarray, window: np.ndarray) -> float:
+    """MS-SSIM of one channel: pytorch-msssim's five scales, its relu of each scale's mean
+    and its product of powers."""
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    c1, c2 = (K1 * PEAK) ** 2, (K2 * PEAK) ** 2
+    value = 1.0
+    for level, weight in enumerate(MS_SSIM_WEIGHTS):
+        mu_x, mu_y = _gaussian_valid(x, window), _gaussian_valid(y, window)
+        mu_xx, mu_yy, mu_xy = mu_x * mu_x, mu_y * mu_y, mu_x * mu_y
+        sigma_x = _gaussian_valid(x * x, window) - mu_xx
+        sigma_y = _gaussian_valid(y * y, window) - mu_yy
+        sigma_xy = _gaussian_valid(x * y, window) - mu_xy
+        cs = (2 * sigma_xy + c2) / (sigma_x + sigma_y + c2)
+        if level < len(MS_SSIM_WEIGHTS) - 1:
+            value *= max(cs.mean(), 0.0) ** weight
+            x, y = _average_pool(x), _average_pool(y)
+        else:
+            value *= max((((2 * mu_xy + c1) / (mu_xx + mu_yy + c1)) * cs).mean(), 0.0) ** weight
+    return value
+
+
+def _gaussian_valid(plane: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """Separable filtering with no padding (pytorch-msssim's valid convolution)."""
+    from scipy.ndimage import correlate1d
+
+    half = len(window) // 2
+    rows = correlate1d(plane, window, axis=0)[half:-half]
+    return correlate1d(rows, window, axis=1)[:, half:-half]
+
+
+def _average_pool(plane: np.ndarray) -> np.ndarray:
+    """2x2 average with stride 2, an odd side zero-padded by one on both ends and the zeros
+    counted (``avg_pool2d(kernel_size=2, padding=side % 2)``, as pytorch-msssim pools)."""
+    ph, pw = plane.shape[0] % 2, plane.shape[1] % 2
+    padded = np.pad(plane, ((ph, ph), (pw, pw))) if ph or pw else plane
+    h, w = (plane.shape[0] + 2 * ph - 2) // 2 + 1, (plane.shape[1] + 2 * pw - 2) // 2 + 1
+    return padded[: 2 * h, : 2 * w].reshape(h, 2, w, 2).mean(axis=(1, 3))
 
 
 def entropy_bits(image) -> float:

@@ -48,8 +48,8 @@ CORE_METRICS: tuple[Metric, ...] = (
            description="scikit-image structural_similarity, data range 255, 7x7 uniform window, "
                        "on the BT.601 luma of colour images; NaN below 7x7"),
     Metric("ms_ssim", "MS-SSIM", "", HIGHER, fmt=".4f", quality_axis=True, table=False, compute=ms_ssim,
-           description="pytorch-msssim ms_ssim (11-tap Gaussian, sigma 1.5, 5 scales, data range "
-                       "255), per channel and averaged for colour, as CompressAI reports it; NaN "
+           description="MS-SSIM as pytorch-msssim computes it (11-tap Gaussian, sigma 1.5, 5 scales, "
+                       "data range 255), per channel and averaged for colour, as CompressAI reports it; NaN "
                        f"for images under {MS_SSIM_MIN_SIDE} pixels on the shorter side, where "
                        "the five scales do not fit"),
     Metric("entropy", "entropy", "bits", NO_DIRECTION,
