@@ -9,7 +9,10 @@ machine they say what the run itself cost. Beside them, the codecs' own time: th
 every record's encode_s + decode_s, and that sum over the cores, the least wall time any
 harness could reach on this machine with these codecs and ladders.
 
-Run: python benchmarks/bench_end_to_end.py [--repeat N]
+With ``--before REV``, each case is also timed at an older revision of this checkout,
+alternating with this one (``--repeat`` times each), so that both meet the same load.
+
+Run: python benchmarks/bench_end_to_end.py [--repeat N] [--before REV]
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
-from _common import time_cli_with_cpu, verdict
+from _common import time_cli_with_cpu, unpack_revision, verdict
 
 CASES = (
     ("main job: compbench run --codecs ddcae,jpeg,jpeg2000", ["run", "--codecs", "ddcae,jpeg,jpeg2000"], 30.0),
@@ -40,21 +44,34 @@ def codec_seconds(folder: Path) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--before", help="an older revision to time alongside (e.g. HEAD~3)")
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores; best of {args.repeat}")
+    with tempfile.TemporaryDirectory() as tmp:
+        old = unpack_revision(args.before, tmp) if args.before else None
+        return 0 if run_cases(args.repeat, old, args.before) else 1
+
+
+def run_cases(repeat: int, old: str | None, before: str | None) -> bool:
     ok = True
+    cores = os.cpu_count() or 1
     for label, command, target in CASES:
         coding: list[float] = []
-        wall, cpu = time_cli_with_cpu(command, args.repeat,
-                                      inspect=lambda folder, coding=coding: coding.append(codec_seconds(folder)))
-        cores = os.cpu_count() or 1
+        runs, then = [], []
+        for _ in range(repeat):  # alternating, so that load from elsewhere falls on both alike
+            runs.append(time_cli_with_cpu(command, inspect=lambda folder, coding=coding: coding.append(codec_seconds(folder))))
+            if old:
+                then.append(time_cli_with_cpu(command, python_path=old))
+        wall, cpu = min(runs)
         print(f"{label}: {cpu:.1f} CPU s (load average {os.getloadavg()[0]:.1f}); the codecs' own encode + "
               f"decode time {min(coding):.1f} s, {min(coding) / cores:.1f} s over {cores} cores")
+        if then:
+            print(f"  at {before}: {min(then)[0]:.2f} s, {min(then)[1]:.1f} CPU s")
         ok &= verdict(label, wall, target)
-    wall, cpu = time_cli_with_cpu(EARLIER_LADDERS, args.repeat)
+    wall, cpu = time_cli_with_cpu(EARLIER_LADDERS, repeat)
     print(f"for reference, the sweep at the ladders of when the 20 s target was set (24 settings, 45 s then): "
           f"{wall:.2f} s, {cpu:.1f} CPU s")
-    return 0 if ok else 1
+    return ok
 
 
 if __name__ == "__main__":
