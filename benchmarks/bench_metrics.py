@@ -119,10 +119,10 @@ def _pytorch_msssim(x: np.ndarray, y: np.ndarray) -> None:
     import torch
     from pytorch_msssim import ms_ssim as reference
 
-    taps = np.arange(11) - 5
-    window = np.exp(-(taps**2) / (2 * 1.5**2))
+    from compbench.run.measure import ms_ssim_window
+
     x, y = (a[..., None] if a.ndim == 3 else a for a in (x, y))
-    win = torch.from_numpy(np.tile(window / window.sum(), (x.shape[3], 1, 1, 1)))
+    win = torch.from_numpy(np.tile(ms_ssim_window(), (x.shape[3], 1, 1, 1)))
 
     def tensor(batch):
         return torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float64))

@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 
 from ..contracts.errors import CompbenchError
-from .pool import DEFAULT_TIMEOUT, LocalPool
+from .pool import DEFAULT_TIMEOUT, LocalPool, threads_per_worker
 from .units import UnitResult, WorkUnit
 from .worker import one_line
 
@@ -172,7 +172,7 @@ class DaskExecutor:
     def _threads(self) -> int | None:
         """Threads for each unit's codec: the cores shared by the local cluster's workers, or
         None on a cluster of its own (its workers' OMP_NUM_THREADS, set by Dask, says)."""
-        return max(1, (os.cpu_count() or 1) // self.jobs) if self._cluster is not None else None
+        return threads_per_worker(self.jobs) if self._cluster is not None else None
 
     @staticmethod
     def _result(future, unit: WorkUnit) -> UnitResult:

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["METRICS", "MS_SSIM_MIN_SIDE", "entropy_bits", "image_metrics", "ms_ssim", "ms_ssim_fits",
+__all__ = ["METRICS", "MS_SSIM_MIN_SIDE", "entropy_bits", "image_metrics", "ms_ssim", "ms_ssim_fits", "ms_ssim_window",
            "psnr_from_mse", "ssim_fits"]
 
 #: the keys of ``image_metrics``, in column order
@@ -104,13 +104,19 @@ def ms_ssim(originals, reconstructions) -> np.ndarray:
     out = np.full(len(x), np.nan)
     if len(x) == 0 or not ms_ssim_fits(x.shape[1:]):
         return out
-    taps = np.arange(MS_SSIM_WIN) - MS_SSIM_WIN // 2
-    window = np.exp(-(taps**2) / (2 * MS_SSIM_SIGMA**2))
-    window /= window.sum()
+    window = ms_ssim_window()
     for i in range(len(x)):
         a, b = x[i].reshape(*x.shape[1:3], -1), y[i].reshape(*y.shape[1:3], -1)  # (H, W, C)
         out[i] = np.mean([_ms_ssim_plane(a[..., c], b[..., c], window) for c in range(a.shape[2])])
     return out
+
+
+def ms_ssim_window() -> np.ndarray:
+    """MS-SSIM's Gaussian window: 11 taps, sigma 1.5, normalised, in float64 (pytorch-msssim
+    builds it in float32, ~1e-6 off in MS-SSIM)."""
+    taps = np.arange(MS_SSIM_WIN) - MS_SSIM_WIN // 2
+    window = np.exp(-(taps**2) / (2 * MS_SSIM_SIGMA**2))
+    return window / window.sum()
 
 
 def _ms_ssim_plane(x: np.ndarray, y: np.ndarray, window: np.ndarray) -> float:

@@ -115,7 +115,7 @@ class LocalPool:
         self._broken: dict = {}  # spec -> why its codec cannot be set up
         self._pace: dict = {}  # spec -> seconds per image: the highest mean of its finished parts
         self._strikes: dict = {}  # spec -> images in a row that killed or overran a worker
-        self._threads = str(threads or max(1, (os.cpu_count() or 1) // self.jobs))
+        self._threads = str(threads or threads_per_worker(self.jobs))
         self._probed: set = set()  # specs whose pace is being learned (a pool kept across runs probes once)
         self._probing: set = set()  # specs whose probe has not come back: their batches wait
 
@@ -307,6 +307,12 @@ class LocalPool:
 
     def _deadline(self, worker: Worker) -> float:
         return worker.stage.started + self._limit(worker)
+
+
+def threads_per_worker(jobs: int) -> int:
+    """Threads each of ``jobs`` workers on this machine may use, so that together they fill
+    the cores once (numerical libraries start one thread per core by default)."""
+    return max(1, (os.cpu_count() or 1) // max(1, jobs))
 
 
 def start_method_for(registry=None) -> str:

@@ -239,7 +239,7 @@ class RecordsFile:
         """Append a unit's rows (``keys``: (n, 2) setting ordinal and position per row) with
         one write; on any failure the file is cut back to its last whole row."""
         n = len(keys)
-        data = csv_rows({c: block[c] if c in block else np.full(n, np.nan) for c in self.columns})
+        data = csv_rows({c: column_of(block, c, n) for c in self.columns})
         lengths = _line_lengths(data)
         if len(lengths) != n:
             raise AssertionError("a record spans more than one line")
@@ -436,5 +436,11 @@ def record_frame(blocks: list[RecordBlock], columns: Sequence[str]) -> pd.DataFr
     if not blocks:
         return pd.DataFrame(columns=list(columns))
     sizes = [len(next(iter(block.values()))) for block in blocks]
-    return pd.DataFrame({column: np.concatenate([block[column] if column in block else np.full(n, np.nan)
-                                                 for block, n in zip(blocks, sizes)]) for column in columns})
+    return pd.DataFrame({column: np.concatenate([column_of(block, column, n) for block, n in zip(blocks, sizes)])
+                         for column in columns})
+
+
+def column_of(block: RecordBlock, column: str, rows: int) -> np.ndarray:
+    """A block's values of a column; NaN for a column the block lacks (as reindexing a frame
+    gives: a metric no codec of that unit reported)."""
+    return block[column] if column in block else np.full(rows, np.nan)
