@@ -1,4 +1,4 @@
-"""Speed of compbench.run.measure.image_metrics on an MNIST-sized batch, against a per-image loop.
+"""Speed of compbench.metrics.measure.image_metrics on an MNIST-sized batch, against a per-image loop.
 
     python benchmarks/bench_metrics.py [N]
 
@@ -23,8 +23,8 @@ from skimage.measure import shannon_entropy
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from compbench.contracts.errors import CompbenchError
-from compbench.run.measure import image_metrics
-from compbench.run.metric_set import CORE
+from compbench.metrics import CORE
+from compbench.metrics.measure import image_metrics
 
 
 def mnist_like(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -85,8 +85,8 @@ def photographs() -> None:
     import skimage.data
     from PIL import Image
 
+    from compbench.metrics.measure import ms_ssim
     from compbench.run.allocator import keep_freed_memory
-    from compbench.run.measure import ms_ssim
 
     keep_freed_memory()  # as in a worker
     names = ("astronaut", "coffee", "chelsea", "rocket", "camera", "page")
@@ -119,7 +119,7 @@ def _pytorch_msssim(x: np.ndarray, y: np.ndarray) -> None:
     import torch
     from pytorch_msssim import ms_ssim as reference
 
-    from compbench.run.measure import ms_ssim_window
+    from compbench.metrics.measure import ms_ssim_window
 
     x, y = (a[..., None] if a.ndim == 3 else a for a in (x, y))
     win = torch.from_numpy(np.tile(ms_ssim_window(), (x.shape[3], 1, 1, 1)))

@@ -10,14 +10,16 @@ from .contracts.codec import AVAILABLE, Availability, Codec, CodecFactory
 from .contracts.dataset import DatasetAdapter, ImageSet, ImageSource
 from .contracts.errors import CompbenchError, PluginError
 from .contracts.hookspecs import hookimpl
-from .contracts.metric import Metric
 from .contracts.params import Param
 from .contracts.trainer import Trainer
+from .metrics import Aggregate, Better, Metric
 from .testing.kit import check_codec
 
 __all__ = [
     "AVAILABLE",
+    "Aggregate",
     "Availability",
+    "Better",
     "Codec",
     "CodecFactory",
     "CompbenchError",

@@ -22,8 +22,8 @@ from .contracts.dataset import DatasetAdapter, ImageSet, ImageSource, select
 from .contracts.errors import CompbenchError
 from .contracts.params import resolve_settings
 from .contracts.registry import Registry, build_registry
+from .metrics import DEFAULT_RD_METRICS, MetricSet
 from .present.tables import check_table_format, write_summary_files, write_table_file
-from .run.metric_set import DEFAULT_RD_METRICS, MetricSet, metric_error_counts
 from .run.pool import DEFAULT_TIMEOUT, LocalPool
 from .run.progress import ProgressBar
 from .run.spec import CodecSpec, parse_codec_specs
@@ -35,6 +35,7 @@ from .store.records import (
     RecordBlock,
     RecordsFile,
     iter_records,
+    metric_error_counts,
     read_records,
     record_columns,
     record_frame,
@@ -140,6 +141,7 @@ def run(
     rd_metrics: str | tuple[str, ...] | None = None,
     executor: str = "local",
     scheduler: str | None = None,
+    metrics_extra: str | tuple[str, ...] = (),
 ) -> RunResult:
     """Run codecs over a dataset (``name`` or ``name:key=value``); write the results folder
     (unless ``write=False``).
@@ -152,6 +154,7 @@ def run(
     is handled like Ctrl-C: :class:`RunInterrupted` with every finished unit on disk.
     ``executor``: "local" (worker processes here) or "dask" (a local Dask cluster of ``jobs``
     workers, or the one whose scheduler is at ``scheduler``, ``tcp://HOST:PORT``).
+    ``metrics_extra``: optional metrics to measure too (``Metric.optional``), e.g. "ssimulacra2".
     """
     given_registry = registry
     registry = registry or build_registry()
@@ -159,7 +162,9 @@ def run(
     factories = {spec.name: registry.codec(spec.name) for spec in specs}
     for name, factory in factories.items():
         require_available(factory, f"codec {name!r}")
-    metric_set = MetricSet.for_run(registry, factories.values())
+    if isinstance(metrics_extra, str):
+        metrics_extra = tuple(name.strip() for name in metrics_extra.split(",") if name.strip())
+    metric_set = MetricSet.for_run(registry, factories.values(), extra=metrics_extra)
     if isinstance(rd_metrics, str):
         rd_metrics = rd_metrics.split(",")
     rd_metrics = metric_set.check_rd_metrics(rd_metrics or DEFAULT_RD_METRICS)

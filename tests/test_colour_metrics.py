@@ -22,8 +22,8 @@ from skimage import color, data
 from skimage.metrics import structural_similarity
 from test_metrics import colour_reference
 
-from compbench.run.measure import MS_SSIM_MIN_SIDE, image_metrics, ms_ssim
-from compbench.run.metric_set import CORE
+from compbench.metrics import CORE
+from compbench.metrics.measure import MS_SSIM_MIN_SIDE, image_metrics, ms_ssim
 
 
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
@@ -201,7 +201,7 @@ def test_ms_ssim_is_nan_when_five_scales_do_not_fit():
 def test_metrics_never_import_torch():
     """Neither small images (no MS-SSIM) nor photographs (MS-SSIM with scipy) load PyTorch."""
     code = ("import sys, numpy as np\n"
-            "from compbench.run.metric_set import CORE\n"
+            "from compbench.metrics import CORE\n"
             "x = np.zeros((3, 28, 28), np.uint8)\n"
             "values = CORE.measure(x, x + 1, [10, 10, 10], 0)\n"
             "assert np.isnan(values['ms_ssim']).all()\n"

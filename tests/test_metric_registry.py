@@ -19,9 +19,9 @@ from compbench.analysis.compare import compare
 from compbench.contracts.codec import CodecFactory
 from compbench.contracts.errors import CompbenchError, PluginError
 from compbench.contracts.registry import build_registry
+from compbench.metrics import CORE, CORE_METRICS, METRIC_ERROR, MetricSet
 from compbench.present import charts
 from compbench.present.tables import class_table, format_value
-from compbench.run.metric_set import CORE, CORE_METRICS, METRIC_ERROR, MetricSet
 from compbench.store.summary import summarize
 
 

@@ -1,4 +1,4 @@
-"""compbench.run.measure against independent references, one image at a time.
+"""compbench.metrics.measure against independent references, one image at a time.
 
 References: scikit-image (structural_similarity, peak_signal_noise_ratio, mean_squared_error,
 shannon_entropy), scipy.stats.entropy, and plain numpy written out here; never the module's
@@ -13,8 +13,8 @@ from skimage import data
 from skimage.measure import shannon_entropy
 from skimage.metrics import mean_squared_error, peak_signal_noise_ratio, structural_similarity
 
-from compbench.run import measure as metrics
-from compbench.run.measure import entropy_bits, image_metrics, psnr_from_mse, ssim_fits
+from compbench.metrics import measure as metrics
+from compbench.metrics.measure import entropy_bits, image_metrics, psnr_from_mse, ssim_fits
 
 NAMES = {"bytes", "bpp", "bpp_payload", "mse", "psnr", "psnr_y", "psnr_ycbcr", "snr_db", "ssim", "entropy",
          "snr_paper"}

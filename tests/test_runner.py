@@ -163,7 +163,7 @@ def test_bitstreams_must_be_bytes_like_and_are_counted_in_bytes():
 
 def test_extra_metrics_cannot_overwrite_core_metrics_and_must_be_declared():
     from compbench import Metric
-    from compbench.run.metric_set import MetricSet
+    from compbench.metrics import MetricSet
     from compbench.run.worker import measure
 
     class Sneaky(Raw):

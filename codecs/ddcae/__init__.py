@@ -16,9 +16,9 @@ from pathlib import Path
 
 from compbench.contracts.codec import AVAILABLE, Availability, Codec, CodecFactory
 from compbench.contracts.hookspecs import hookimpl
-from compbench.contracts.metric import LOWER, Metric
 from compbench.contracts.params import Param, resolve_settings
 from compbench.contracts.trainer import Trainer
+from compbench.metrics import LOWER, Metric
 
 from .._libraries import first_missing, versions
 from . import weights_file

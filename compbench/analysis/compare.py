@@ -33,9 +33,8 @@ import pandas as pd
 from tabulate import tabulate
 
 from ..contracts.errors import CompbenchError
-from ..contracts.metric import HIGHER, LOWER, NO_DIRECTION  # noqa: F401 (re-exported)
+from ..metrics import CORE_NAMES, HIGHER, LOWER, NO_DIRECTION, MetricSet  # noqa: F401 (re-exported)
 from ..present.tables import format_value
-from ..run.metric_set import CORE_NAMES, MetricSet
 from ..store.reader import KEYS, StoredRun, load_run, metric_column, name_rows, summary_metrics
 
 REGRESSION, IMPROVEMENT, UNCHANGED = "regression", "improvement", "unchanged"

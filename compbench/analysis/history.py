@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..contracts.errors import CompbenchError
-from ..run.metric_set import MetricSet
+from ..metrics import MetricSet
 from ..store.reader import StoredRun, load_run, metric_column
 from ..store.summary import ALL
 

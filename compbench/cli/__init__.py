@@ -66,6 +66,9 @@ def build_parser() -> ArgumentParser:
                           "a non-Markdown format is also written as summary.<ext>")
     run.add_argument("--figure-format", default="png", help="figure formats, e.g. png,svg (default: png)")
     run.add_argument("--no-figures", action="store_true", help="write no plots or image grids")
+    run.add_argument("--metrics-extra", default="", metavar="NAME[,NAME...]",
+                     help="optional metrics to measure too, costly ones not measured by default "
+                          "(see compbench list)")
     run.add_argument("--rd-metrics", help="quality metrics of the RD plots and BD tables, e.g. psnr,ms_ssim "
                      "(default: psnr,ssim; any metric declared as a quality axis, a plugin's too)")
     gate = run.add_argument_group("regression gate (compare the run with a stored baseline)")
@@ -171,7 +174,8 @@ def cmd_run(args, rest) -> int:
                      progress=not args.quiet, figures=not args.no_figures, figure_formats=formats,
                      anchor=args.anchor, table_format=args.table_format, resume=args.resume,
                      overwrite=args.overwrite, rd_metrics=args.rd_metrics, timeout=args.timeout,
-                     executor=args.executor, scheduler=args.scheduler)
+                     executor=args.executor, scheduler=args.scheduler,
+                     metrics_extra=args.metrics_extra)
     summary = result.summary
     settings = list(dict.fromkeys(summary["setting"]))
     if len(settings) <= 4:

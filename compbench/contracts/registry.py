@@ -14,11 +14,11 @@ from typing import Any
 
 import pluggy
 
+from ..metrics.declaration import Metric
 from . import hookspecs
 from .codec import CodecFactory
 from .dataset import DatasetAdapter
 from .errors import CompbenchError, PluginError
-from .metric import Metric
 from .trainer import Trainer
 
 ENTRY_POINT_GROUP = "compbench"
@@ -148,7 +148,7 @@ def _add(table: dict[str, Registered], base: type, obj: Any, origin: Provenance)
     if base is Metric:
         _check_metric_name(obj, origin)
     if base is CodecFactory:
-        from ..run.metric_set import check_codec_metrics
+        from ..metrics import check_codec_metrics
 
         check_codec_metrics(obj)
     if obj.name in table:
@@ -163,7 +163,7 @@ def _add(table: dict[str, Registered], base: type, obj: Any, origin: Provenance)
 
 def _check_metric_name(metric: Metric, origin: Provenance) -> None:
     """Core metric names belong to compbench: a plugin may add metrics, not redefine one."""
-    from ..run.metric_set import CORE_NAMES  # the core declarations live with the measuring code
+    from ..metrics import CORE_NAMES  # the core declarations live with the measuring code
 
     if metric.name in CORE_NAMES:
         raise PluginError(

@@ -21,7 +21,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
 from ..contracts.errors import CompbenchError
-from ..run.metric_set import CORE, MetricSet
+from ..metrics import CORE, MetricSet
 from ..store.files import replacing
 from ..store.summary import ALL
 

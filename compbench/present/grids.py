@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..run.metric_set import DEFAULT_RD_METRICS, MetricSet
+from ..metrics import DEFAULT_RD_METRICS, MetricSet
 from ..store.summary import ALL
 from .charts import (
     CLASS_BARS,

@@ -19,9 +19,8 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
-from ..contracts.metric import PER_IMAGE_ONLY
+from ..metrics import CORE_NAMES, PER_IMAGE_ONLY, MetricSet
 from ..present.tables import declared_metrics, format_value, table_metrics
-from ..run.metric_set import CORE_NAMES, MetricSet
 from ..store.files import write_atomic
 from ..store.reader import load_run, read_table
 from ..store.summary import ALL

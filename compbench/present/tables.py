@@ -13,7 +13,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from ..contracts.errors import CompbenchError
-from ..run.metric_set import CORE, MetricSet
+from ..metrics import CORE, MetricSet
 from ..store.files import write_atomic, write_json
 from ..store.summary import ALL
 

@@ -14,12 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .metric_set import CORE_METRICS
+from ..metrics import CORE_METRIC_NAMES
 from .spec import CodecSpec
-
-#: per-image metric columns every unit reports (NaN where an image failed): the core metrics;
-#: plugin and codec metrics come with the run's MetricSet
-METRIC_COLUMNS = tuple(metric.name for metric in CORE_METRICS)
 
 
 @dataclass(frozen=True)
@@ -79,7 +75,7 @@ class UnitResult:
     @classmethod
     def failed(cls, unit: WorkUnit, positions: Sequence[int], message: str, setup_error: str = "") -> UnitResult:
         n = len(positions)
-        return cls(unit, tuple(positions), {name: np.full(n, np.nan) for name in METRIC_COLUMNS},
+        return cls(unit, tuple(positions), {name: np.full(n, np.nan) for name in CORE_METRIC_NAMES},
                    {int(p): message for p in positions}, setup_error=setup_error)
 
     @classmethod

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..contracts.codec import Codec
-from .metric_set import METRIC_ERROR, MetricSet
+from ..metrics import METRIC_ERROR, MetricSet
 from .spec import CodecSpec
 from .units import DataRef, UnitResult, WorkUnit
 

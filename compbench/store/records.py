@@ -18,17 +18,15 @@ import numpy as np
 import pandas as pd
 
 from ..contracts.errors import CompbenchError
-from ..run.metric_set import CORE_METRICS, METRIC_ERROR, TIMING_NAMES
+from ..metrics import CORE_METRIC_NAMES, METRIC_ERROR, TIMING_NAMES
 from .files import cannot_write, replacing, write_atomic
 
 KEY_COLUMNS = ["codec", "setting", "dataset", "split", "index", "label", "class"]
 #: per-record columns that are neither keys nor metrics (metric_error: why a metric is NaN)
 INFO_COLUMNS = ["pixels", METRIC_ERROR, "error"]
-#: the core metrics (declared in compbench.run.metric_set), in column order
-SUMMARY_METRICS = [metric.name for metric in CORE_METRICS]
 #: records.csv columns of a run with core metrics only; plugin and codec metrics go before
 #: metric_error
-RECORD_COLUMNS = KEY_COLUMNS + ["pixels"] + SUMMARY_METRICS + [METRIC_ERROR, "error"]
+RECORD_COLUMNS = KEY_COLUMNS + ["pixels"] + list(CORE_METRIC_NAMES) + [METRIC_ERROR, "error"]
 #: columns that differ between two runs of the same command (wall times)
 TIMING_COLUMNS = list(TIMING_NAMES)
 #: dtypes of the text columns when reading records back (class "0" stays text)
@@ -444,3 +442,13 @@ def column_of(block: RecordBlock, column: str, rows: int) -> np.ndarray:
     """A block's values of a column; NaN for a column the block lacks (as reindexing a frame
     gives: a metric no codec of that unit reported)."""
     return block[column] if column in block else np.full(rows, np.nan)
+
+
+def metric_error_counts(records: pd.DataFrame, limit: int = 20) -> dict[str, int]:
+    """The distinct ``metric_error`` notes of a run's records with their image counts (for the
+    manifest); empty when every metric was measured."""
+    if METRIC_ERROR not in records:
+        return {}
+    notes = records[METRIC_ERROR].astype(object).fillna("")
+    counts = notes[notes != ""].value_counts(sort=False)
+    return {str(note): int(count) for note, count in list(counts.items())[:limit]}

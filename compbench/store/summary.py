@@ -1,13 +1,13 @@
 """Summaries: per class and over all images, mean, std and count of every metric, pooled bpp
 and PSNR, failures and lossless images. How each metric aggregates comes from its declaration
-(:mod:`compbench.run.metric_set`)."""
+(:mod:`compbench.metrics`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from ..run.metric_set import CORE, MetricSet
+from ..metrics import CORE, MetricSet
 from .records import INFO_COLUMNS, KEY_COLUMNS
 
 ALL = "all"

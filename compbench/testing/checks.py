@@ -16,9 +16,9 @@ import numpy as np
 
 from ..contracts.codec import Codec, CodecFactory
 from ..contracts.errors import CompbenchError
-from ..contracts.metric import Metric
 from ..contracts.params import Param
-from ..run.measure import psnr_from_mse
+from ..metrics import Metric
+from ..metrics.measure import psnr_from_mse
 from ..run.spec import CodecSpec, make_spec
 from .images import ImageGroup, declared_shapes, describe_shape, group_images, kit_groups, smooth_groups
 
@@ -30,7 +30,7 @@ DEFAULT_FIDELITY_FLOOR = 20.0
 
 def harness_metric_names() -> set[str]:
     """Metric names the harness computes itself: a codec's extra metrics must not take them."""
-    from ..run.metric_set import CORE_NAMES
+    from ..metrics import CORE_NAMES
 
     return set(CORE_NAMES)
 

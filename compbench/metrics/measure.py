@@ -1,6 +1,6 @@
 """Per-image metrics (design §3), vectorised over a batch of same-shape images: the numbers.
 What each metric is (direction, format, gating, ...) is declared once, in
-:mod:`compbench.run.metric_set`; the exact definitions are in docs/metrics.md.
+:mod:`compbench.metrics`; the exact definitions are in docs/metrics.md.
 
 ``image_metrics`` is called once per work unit on thousands of small images (MNIST: 28x28), so
 everything is computed for the whole batch with numpy: a loop that calls scikit-image per image
@@ -40,12 +40,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["METRICS", "MS_SSIM_MIN_SIDE", "entropy_bits", "image_metrics", "ms_ssim", "ms_ssim_fits", "ms_ssim_window",
+__all__ = ["MS_SSIM_MIN_SIDE", "entropy_bits", "image_metrics", "ms_ssim", "ms_ssim_fits", "ms_ssim_window",
            "psnr_from_mse", "ssim_fits"]
 
-#: the keys of ``image_metrics``, in column order
-METRICS = ("bytes", "bpp", "bpp_payload", "mse", "psnr", "psnr_y", "psnr_ycbcr", "snr_db", "ssim",
-           "entropy", "snr_paper")
+
+#: the columns of :func:`image_metrics`: the core metrics one fused pass computes (their
+#: declarations, and the order of records.csv, are in :mod:`compbench.metrics.core`)
+FUSED_METRICS = ("bytes", "bpp", "bpp_payload", "mse", "psnr", "psnr_y", "psnr_ycbcr", "snr_db", "ssim",
+                 "entropy", "snr_paper")
 
 PEAK = 255.0  # data range of uint8 samples
 WIN = 7  # scikit-image's default SSIM window (uniform, WIN x WIN)
@@ -170,8 +172,9 @@ def image_metrics(originals, reconstructions, nbytes, overhead_bytes) -> dict[st
 
     ``originals`` and ``reconstructions`` are uint8 arrays of one shape, (N, H, W) or
     (N, H, W, C); ``nbytes`` the N real bitstream lengths; ``overhead_bytes`` the shareable
-    header bytes, one int or N of them. Returns a float64 array of N values per name in
-    :data:`METRICS`. ``ssim`` is NaN when min(H, W) < 7 (the window does not fit).
+    header bytes, one int or N of them. Returns a float64 array of N values per core metric it
+    computes (all but MS-SSIM and the timings; their order is the run's MetricSet's, not this
+    pass's). ``ssim`` is NaN when min(H, W) < 7 (the window does not fit).
     """
     x = _as_uint8(originals, "originals")
     y = _as_uint8(reconstructions, "reconstructions")
@@ -182,7 +185,7 @@ def image_metrics(originals, reconstructions, nbytes, overhead_bytes) -> dict[st
     n, pixels = len(x), x.shape[1] * x.shape[2]
     nbytes, overhead = _byte_counts(nbytes, overhead_bytes, n)
 
-    out = {name: np.empty(n) for name in METRICS}
+    out = {name: np.empty(n) for name in FUSED_METRICS}
     out["bytes"][:] = nbytes
     out["bpp"][:] = 8.0 * nbytes / pixels
     out["bpp_payload"][:] = 8.0 * (nbytes - overhead) / pixels

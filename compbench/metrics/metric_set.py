@@ -1,5 +1,5 @@
-"""The metric registry of a run: the core declarations, and the ordered set of metrics a run
-measures (core + plugin metrics + the metrics its codecs declare).
+"""The ordered set of metrics a run measures (core + plugin metrics + the metrics its codecs
+declare), and the one batch computation of all of them.
 
 Every part that shows, stores, compares, plots or gates a metric reads its :class:`Metric`
 declaration from here: records and summary columns, table formats, "lossless", RD-plot axes,
@@ -15,71 +15,9 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from ..contracts.errors import CompbenchError, PluginError
-from ..contracts.metric import HIGHER, LOWER, NO_DIRECTION, PER_IMAGE_ONLY, Metric
-from .measure import MS_SSIM_MIN_SIDE, image_metrics, ms_ssim
-
-_PSNR_LIKE = dict(better=HIGHER, infinite_when_lossless=True, quality_axis=True)
-
-#: the harness's own per-image metrics, in column order
-CORE_METRICS: tuple[Metric, ...] = (
-    Metric("bytes", "bytes", "bytes", LOWER, table=False,
-           description="length of the bitstream the decoder turned back into the image"),
-    Metric("bpp", "bpp", "bits/pixel", LOWER, rate_axis=True, axis="rate (bits per pixel, whole file)",
-           description="8 x bytes / pixels (H x W), headers included: the honest rate"),
-    Metric("bpp_payload", "bpp payload", "bits/pixel", LOWER, rate_axis=True, table=False,
-           axis="rate (bits per pixel, header excluded)",
-           description="8 x (bytes - overhead) / pixels, without the header a container could share"),
-    Metric("mse", "MSE", "", LOWER, table=False,
-           description="mean squared error over all samples (all channels)"),
-    Metric("psnr", "PSNR", "dB", **_PSNR_LIKE,
-           description="10 log10(255^2 / mse) over all channels, as CompressAI reports it; "
-                       "lossless when mse = 0"),
-    Metric("psnr_y", "PSNR-Y", "dB", **_PSNR_LIKE, table=False,
-           description="PSNR of the BT.601 luma Y = 0.299 R + 0.587 G + 0.114 B (full range, "
-                       "unrounded); equals psnr on gray images"),
-    Metric("psnr_ycbcr", "PSNR-YCbCr", "dB", **_PSNR_LIKE, table=False,
-           description="(6 PSNR-Y + PSNR-Cb + PSNR-Cr) / 8, full-range BT.601 YCbCr "
-                       "(Cb = 128 + (B - Y) / 1.772, Cr = 128 + (R - Y) / 1.402); a component "
-                       "with no error is left out and the weights renormalised; equals psnr on "
-                       "gray images"),
-    Metric("snr_db", "SNR dB", "dB", **{**_PSNR_LIKE, "quality_axis": False}, axis="SNR (dB)",
-           description="10 log10(sum x^2 / sum (x - y)^2), the signal-to-noise ratio of the coding"),
-    Metric("ssim", "SSIM", "", HIGHER, fmt=".4f", quality_axis=True,
-           description="scikit-image structural_similarity, data range 255, 7x7 uniform window, "
-                       "on the BT.601 luma of colour images; NaN below 7x7"),
-    Metric("ms_ssim", "MS-SSIM", "", HIGHER, fmt=".4f", quality_axis=True, table=False, compute=ms_ssim,
-           description="MS-SSIM as pytorch-msssim computes it (11-tap Gaussian, sigma 1.5, 5 scales, "
-                       "data range 255), per channel and averaged for colour, as CompressAI reports it; NaN "
-                       f"for images under {MS_SSIM_MIN_SIDE} pixels on the shorter side, where "
-                       "the five scales do not fit"),
-    Metric("entropy", "entropy", "bits", NO_DIRECTION,
-           description="Shannon entropy of the 256-bin histogram of the reconstruction: the "
-                       "paper's Fig. 8, a property of the decoded image, not a rate"),
-    Metric("snr_paper", "snr_paper", "", NO_DIRECTION, axis="mean / std",
-           description="mean(y) / std(y): the paper's Fig. 10 'SNR' (legacy "
-                       "scipy.stats.signaltonoise), not an SNR of the coding"),
-    Metric("encode_s", "encode", "s", LOWER, timing=True, table=False, fmt=".6f",
-           description="encode wall time per image (batch time / batch size)"),
-    Metric("decode_s", "decode", "s", LOWER, timing=True, table=False, fmt=".6f",
-           description="decode wall time per image (batch time / batch size)"),
-)
-#: whole-row numbers of a summary (not per image), with the same kind of declaration
-SUMMARY_STATS: tuple[Metric, ...] = (
-    Metric("errors", "errors", "images", LOWER, fmt=".0f", table=False,
-           description="images whose encode or decode failed"),
-    Metric("lossless", "lossless", "images", NO_DIRECTION, fmt=".0f", table=False, gated=False,
-           description="images reconstructed exactly (mse = 0)"),
-    Metric("bpp_pooled", "bpp pooled", "bits/pixel", LOWER, rate_axis=True, table=False,
-           axis="rate (bits per pixel, pooled)", description="total bits / total pixels"),
-    Metric("psnr_pooled", "PSNR pooled", "dB", HIGHER, infinite_when_lossless=True, table=False,
-           description="PSNR of the mean squared error over all images (defined with lossless ones)"),
-)
-CORE_NAMES = frozenset(m.name for m in CORE_METRICS + SUMMARY_STATS)
-TIMING_NAMES = tuple(m.name for m in CORE_METRICS if m.timing)
-#: per-image text column: why a metric is NaN for an image (a plugin metric that raised)
-METRIC_ERROR = "metric_error"
-#: the quality axes drawn by default (as before the registry): y of the RD plots and BD tables
-DEFAULT_RD_METRICS = ("psnr", "ssim")
+from .core import CORE_METRICS, CORE_NAMES, OPTIONAL_METRICS, SUMMARY_STATS
+from .declaration import PER_IMAGE_ONLY, Metric
+from .measure import image_metrics
 
 
 class Declarations(dict):
@@ -102,13 +40,21 @@ class MetricSet:
     # -- building ---------------------------------------------------------------------------
 
     @classmethod
-    def for_run(cls, registry=None, factories: Iterable = ()) -> MetricSet:
+    def for_run(cls, registry=None, factories: Iterable = (), extra: Iterable[str] = ()) -> MetricSet:
         """Core metrics, then every registered plugin metric, then the metrics declared by these
         codec factories (``CodecFactory.metrics``). Two codecs may declare the same name (the
-        first declaration is kept); a codec may not take a core or plugin metric's name."""
-        metrics = list(CORE_METRICS)
+        first declaration is kept); a codec may not take a core or plugin metric's name.
+        An ``optional`` metric (core or plugin) is measured only when ``extra`` names it."""
         plugin = {} if registry is None else dict(registry.metrics)
-        metrics += [registered.obj for registered in plugin.values()]
+        offered = list(OPTIONAL_METRICS) + [registered.obj for registered in plugin.values()]
+        extra = tuple(dict.fromkeys(extra))
+        known = {m.name for m in offered if m.optional}
+        unknown = [name for name in extra if name not in known]
+        if unknown:
+            raise CompbenchError(f"--metrics-extra {', '.join(unknown)}: not an optional metric; valid: "
+                                 f"{', '.join(sorted(known)) or '(none installed)'}")
+        metrics = list(CORE_METRICS)
+        metrics += [m for m in offered if not m.optional or m.name in extra]
         for factory in factories:
             for metric in check_codec_metrics(factory):
                 if metric.name in plugin:
@@ -267,16 +213,3 @@ def _note(notes: list[str] | None, name: str, problem) -> None:
         text = str(problem).strip().splitlines()
         problem = f"{type(problem).__name__}: {text[0] if text else ''}".rstrip(": ")
     notes.append(f"{name}: {problem}")
-
-
-# -- the metric set of the running run (inherited by forked worker processes) --------------------
-
-
-def metric_error_counts(records, limit: int = 20) -> dict[str, int]:
-    """The distinct ``metric_error`` notes of a run's records with their image counts (for the
-    manifest); empty when every metric was measured."""
-    if METRIC_ERROR not in records:
-        return {}
-    notes = records[METRIC_ERROR].astype(object).fillna("")
-    counts = notes[notes != ""].value_counts(sort=False)
-    return {str(note): int(count) for note, count in list(counts.items())[:limit]}

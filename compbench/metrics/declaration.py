@@ -1,7 +1,7 @@
 """The metric declaration: everything that shows, stores, compares, plots or gates a metric
 reads it from here (one declaration per metric).
 
-The harness declares its own metrics (``compbench.run.measure.CORE_METRICS``); a plugin adds
+The harness declares its own metrics (:mod:`compbench.metrics.core`); a plugin adds
 per-image metrics through the ``register_metrics`` hook, and a codec declares the metrics only
 it can give in ``CodecFactory.metrics``. A run writes its declarations (all but ``compute``)
 into manifest.json, so a stored run is read back with them even where the plugin is missing.
@@ -12,14 +12,32 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
+from enum import StrEnum
 
 import numpy as np
 
-HIGHER, LOWER, NO_DIRECTION = "higher", "lower", "none"
-DIRECTIONS = (HIGHER, LOWER, NO_DIRECTION)
-#: aggregated into the summary as mean, std and count; or kept per image in records.csv only
-MEAN, PER_IMAGE_ONLY = "mean", "none"
-AGGREGATES = (MEAN, PER_IMAGE_ONLY)
+
+class Better(StrEnum):
+    """Which way a metric is better. A ``str`` enum: it equals, prints and is stored in JSON as
+    its value ("higher"), as declarations written before it existed hold it."""
+
+    HIGHER = "higher"
+    LOWER = "lower"
+    NONE = "none"  # informational: the gate never judges a move
+
+
+class Aggregate(StrEnum):
+    """How the summary aggregates a metric: mean, std and count per class, or not at all (the
+    value stays per image in records.csv)."""
+
+    MEAN = "mean"
+    PER_IMAGE_ONLY = "none"
+
+
+HIGHER, LOWER, NO_DIRECTION = Better.HIGHER, Better.LOWER, Better.NONE
+DIRECTIONS = tuple(Better)
+MEAN, PER_IMAGE_ONLY = Aggregate.MEAN, Aggregate.PER_IMAGE_ONLY
+AGGREGATES = tuple(Aggregate)
 LOSSLESS_TEXT = "lossless"
 
 
@@ -37,8 +55,8 @@ class Metric:
     #: short name for table headers ("PSNR")
     label: str
     unit: str = ""
-    #: which way is better: "higher", "lower" or "none" (informational)
-    better: str = NO_DIRECTION
+    #: which way is better: :class:`Better` (or its value, "higher", "lower", "none")
+    better: Better = Better.NONE
     #: display format of a value (Python format spec)
     fmt: str = ".3f"
     #: +inf for a lossless image (PSNR-like): the summary's mean skips those images, which it
@@ -55,18 +73,25 @@ class Metric:
     compute: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
     #: the definition, one or two sentences (report, docs, tooltips)
     description: str = ""
-    #: "mean": mean, std and count per class in the summary; "none": records.csv only
-    aggregate: str = MEAN
+    #: :class:`Aggregate`: "mean" (mean, std and count per class in the summary) or "none"
+    #: (records.csv only)
+    aggregate: Aggregate = Aggregate.MEAN
     #: a column of the terminal and Markdown per-class tables
     table: bool = True
     #: axis title when it should say more than "label (unit)"
     axis: str = ""
+    #: measured only when a run names it (``--metrics-extra NAME``): a metric too costly to
+    #: compute on every run by default
+    optional: bool = False
 
     def __post_init__(self) -> None:
-        if self.better not in DIRECTIONS:
-            raise ValueError(f"metric {self.name!r}: better={self.better!r}, expected one of {DIRECTIONS}")
-        if self.aggregate not in AGGREGATES:
-            raise ValueError(f"metric {self.name!r}: aggregate={self.aggregate!r}, expected one of {AGGREGATES}")
+        # plain strings (a 0.1 plugin's "higher", a manifest's JSON) become the enums
+        for name, kind in (("better", Better), ("aggregate", Aggregate)):
+            try:
+                object.__setattr__(self, name, kind(getattr(self, name)))
+            except ValueError:
+                raise ValueError(f"metric {self.name!r}: {name}={getattr(self, name)!r}, expected one of "
+                                 f"{tuple(v.value for v in kind)}") from None
         try:
             format(1.5, self.fmt)
         except (ValueError, TypeError):
@@ -91,7 +116,8 @@ class Metric:
 
     def declaration(self) -> dict:
         """Everything but ``compute``, as JSON-ready values (for manifest.json)."""
-        return {key: value for key, value in asdict(self).items() if key != "compute"}
+        return {key: str(value) if isinstance(value, StrEnum) else value
+                for key, value in asdict(self).items() if key != "compute"}
 
     @classmethod
     def from_declaration(cls, data: dict) -> Metric:
