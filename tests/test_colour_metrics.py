@@ -204,7 +204,7 @@ def test_ms_ssim_is_pytorch_msssims(name):
 
 @pytest.mark.parametrize("shape", [(427, 640, 3), (300, 451, 3), (161, 163), (333, 177)])
 def test_ms_ssim_strips_change_nothing(shape, monkeypatch):
-    """Strips of 32 rows (the fewest), and their pooling, give the whole image's numbers: every
+    """Strips of 11 rows (one window), and their pooling, give the whole image's numbers: every
     pixel's float32 value is the same, only the order of the sums differs. Odd and even sides,
     so that the pooling's zero padding falls inside a strip's share and at its edges."""
     x = data.rocket()[: shape[0], : shape[1]]
@@ -213,6 +213,7 @@ def test_ms_ssim_strips_change_nothing(shape, monkeypatch):
     monkeypatch.setattr(ms_ssim_module, "STRIP_PIXELS", 10**9)  # one strip per scale
     whole = ms_ssim(x[None], y[None])
     monkeypatch.setattr(ms_ssim_module, "STRIP_PIXELS", 1)
+    monkeypatch.setattr(ms_ssim_module, "STRIP_MIN_ROWS", 1)
     np.testing.assert_allclose(ms_ssim(x[None], y[None]), whole, rtol=1e-12)
     assert whole[0] == pytest.approx(ms_ssim_reference(x, y), rel=MS_SSIM_RTOL)
 

@@ -178,6 +178,8 @@ def test_mixed_batch_matches_per_image_references(mixed_batch, tile_samples, mon
     # Small tiles: several tiles per batch, a partial last one, one image per tile, and (1)
     # each image in strips of one row (six more read below it for SSIM's windows).
     monkeypatch.setattr(metrics, "TILE_SAMPLES", tile_samples)
+    monkeypatch.setattr(metrics, "STRIP_SAMPLES", tile_samples)
+    monkeypatch.setattr(metrics, "STRIP_MIN_ROWS", 1)
     x, y = mixed_batch
     rng = np.random.default_rng(1)
     nbytes = rng.integers(200, 2000, len(x))
@@ -226,6 +228,8 @@ def test_colour_images(astronaut64):
 def test_colour_images_in_strips(astronaut64, tile_samples, monkeypatch):
     # whole images per tile, one per tile, strips of a few rows, strips of one row
     monkeypatch.setattr(metrics, "TILE_SAMPLES", tile_samples)
+    monkeypatch.setattr(metrics, "STRIP_SAMPLES", tile_samples)
+    monkeypatch.setattr(metrics, "STRIP_MIN_ROWS", 1)
     crops = np.stack([astronaut64[r : r + 32, c : c + 48] for r, c in [(0, 0), (32, 16), (8, 8)]])
     assert_matches_reference(crops, jpeg_like(crops, sigma=5), np.array([800, 900, 960]))
 

@@ -34,9 +34,10 @@ MS_SSIM_WIN, MS_SSIM_SIGMA = 11, 1.5  # the Gaussian window of MS-SSIM (Wang et 
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 PEAK = 255.0
 C1, C2 = (0.01 * PEAK) ** 2, (0.03 * PEAK) ** 2
-#: pixels per strip (at least 32 rows): larger strips repeat less halo (10 rows each) and pay
-#: less per-call overhead, smaller ones stay in cache
-STRIP_PIXELS = 1 << 15
+#: pixels per strip (at least STRIP_MIN_ROWS rows): larger strips repeat less halo (10 rows
+#: each) and pay less per-call overhead, smaller ones stay in cache; the fastest measured
+STRIP_PIXELS = 1 << 16
+STRIP_MIN_ROWS = 64
 
 
 def ms_ssim_fits(shape) -> bool:
@@ -146,7 +147,7 @@ def _scale(load, h: int, w: int, offset: float, window: np.ndarray, scratch: Scr
     half = MS_SSIM_WIN // 2
     pooled = np.empty((2, (h + 1) // 2, (w + 1) // 2), np.float32) if pool else None
     total = 0.0
-    for strip in strips(h, max(32, STRIP_PIXELS // w), MS_SSIM_WIN):
+    for strip in strips(h, max(STRIP_MIN_ROWS, STRIP_PIXELS // w), MS_SSIM_WIN):
         rows, r = strip.stop - strip.start, strip.windows
         maps = scratch.get("maps", (4, rows, w))
         load(strip.start, strip.stop, maps[0], maps[1])
