@@ -53,8 +53,7 @@ def plane_sums(planes: np.ndarray, owned: int, windows: int, peak: float, scratc
     np.multiply(x, x, out=products[0])
     products[0] += np.multiply(y, y, out=products[1])
     np.multiply(x, y, out=products[1])
-    # exact in float64 (integers below 2^53), before the window sums overwrite the products
-    squares, cross = np.add.reduce(products[:, :, :owned].reshape(2, k, -1), axis=2, dtype=np.float64)
+    squares, cross = _item_sums(products[:, :, :owned])  # before the window sums overwrite them
     if windows == 0:
         return PlaneSums(np.zeros(k), squares, cross)
 
@@ -63,6 +62,17 @@ def plane_sums(planes: np.ndarray, owned: int, windows: int, peak: float, scratc
         summed = _box_sums(stack, scratch)
         np.copyto(into, summed[:, :, :windows, : w - WIN + 1])  # the windows inside the image
     return PlaneSums(_ssim_map_sums(sums, peak, scratch), squares, cross)
+
+
+def _item_sums(stack: np.ndarray) -> np.ndarray:
+    """Sums per item of a stack (P, K, ...) of integer-valued planes, exact in float64 (below
+    2^53): OpenCV's sum (float64 accumulators, ~3x numpy's float32 -> float64 reduction) when
+    the items are one strip; numpy's reduction per item for many small images."""
+    p, k = stack.shape[:2]
+    if k == 1:
+        cv2 = opencv()
+        return np.array([[cv2.sumElems(plane.reshape(-1, plane.shape[-1]))[0]] for plane in stack])
+    return np.add.reduce(stack.reshape(p, k, -1), axis=2, dtype=np.float64)
 
 
 def _ssim_map_sums(sums: np.ndarray, peak: float, scratch: Scratch) -> np.ndarray:
