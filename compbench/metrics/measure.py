@@ -109,7 +109,7 @@ def image_metrics(originals, reconstructions, nbytes, overhead_bytes) -> dict[st
     scratch = Scratch()
     for images, strip in _tiles(x.shape):
         _tile_sums(x[images, strip.start : strip.stop], y[images, strip.start : strip.stop], strip,
-                   sums.at(images), scratch)
+                   images, sums, scratch)
     sums.into(out, x.shape)
     return out
 
@@ -138,14 +138,7 @@ class _Sums:
         self.signal = np.zeros(n)  # sum x^2
         self.histogram = np.zeros((n, 256))  # of y, channels pooled
         self.ycbcr = np.zeros((3, n))  # squared errors of the Y, Cb, Cr numerators (colour)
-        self.ssim = np.zeros((max(1, channels if channels != 3 else 1), n))  # SSIM map sums
-
-    def at(self, images: slice) -> _Sums:
-        """The same sums, of these images only (views)."""
-        part = object.__new__(_Sums)
-        part.__dict__ = {name: value[..., images] if name in ("ycbcr", "ssim") else value[images]
-                         for name, value in self.__dict__.items()}
-        return part
+        self.ssim = np.zeros((1 if channels == 3 else channels, n))  # SSIM map sums (luma, or per channel)
 
     def into(self, out: dict, shape) -> None:
         n, h, w, c = shape
@@ -168,31 +161,32 @@ class _Sums:
             out["snr_paper"][start : start + 256] = _mean_over_std(counts)
 
 
-def _tile_sums(x: np.ndarray, y: np.ndarray, strip: Strip, sums: _Sums, scratch: Scratch) -> None:
-    """Add a tile's share to ``sums``: x, y (K, R, W, C) are K whole images or a strip of one."""
+def _tile_sums(x: np.ndarray, y: np.ndarray, strip: Strip, images: slice, sums: _Sums, scratch: Scratch) -> None:
+    """Add a tile's share to the ``images`` of ``sums``: x, y (K, R, W, C) are K whole images or
+    a strip of one."""
     k, r, w, c = x.shape
     counts = _histograms(y[:, : strip.owned])
-    sums.histogram += counts
+    sums.histogram[images] += counts
     planes = scratch.get("ssim_planes", (2, k, r, w))
     if c == 3:  # SSIM and PSNR-Y on the luma: 1000 Y, an exact integer image
-        sums.ycbcr[1:] += luma_and_chroma_errors(x, y, strip.owned, planes, scratch)
+        sums.ycbcr[1:, images] += luma_and_chroma_errors(x, y, strip.owned, planes, scratch)
         luma = plane_sums(planes, strip.owned, strip.windows, LUMA_PEAK, scratch)
-        sums.ssim[0] += luma.ssim
-        sums.ycbcr[0] += luma.squares - 2.0 * luma.products
+        sums.ssim[0, images] += luma.ssim
+        sums.ycbcr[0, images] += luma.squares - 2.0 * luma.products
         own_x, own_y = x[:, : strip.owned], y[:, : strip.owned]
-        sums.sse += sum_squares(own_x, own_y, k)
-        sums.signal += sum_squares(own_x, None, k)
+        sums.sse[images] += sum_squares(own_x, own_y, k)
+        sums.signal[images] += sum_squares(own_x, None, k)
         return
-    # Gray, or any other channel count: SSIM per channel, and the squared error and signal from
-    # its exact sums of x^2 + y^2 and xy (sum y^2 from the histogram).
+    # Gray, or any other channel count: SSIM per channel, and the squared error and the signal
+    # from its exact sums of x^2 + y^2 and xy (and sum y^2, from the histogram).
     for channel in range(c):
         np.copyto(planes[0], x[..., channel])
         np.copyto(planes[1], y[..., channel])
         plane = plane_sums(planes, strip.owned, strip.windows, PEAK, scratch)
-        sums.ssim[channel] += plane.ssim
-        sums.sse += plane.squares - 2.0 * plane.products
-        sums.signal += plane.squares
-    sums.signal -= counts @ np.arange(256.0) ** 2
+        sums.ssim[channel, images] += plane.ssim
+        sums.sse[images] += plane.squares - 2.0 * plane.products
+        sums.signal[images] += plane.squares
+    sums.signal[images] -= counts @ np.arange(256.0) ** 2
 
 
 def _histograms(y: np.ndarray) -> np.ndarray:

@@ -4,19 +4,23 @@ window (sigma 1.5) with valid filtering, five scales with 2x2 average pooling be
 their product of powers; per channel, averaged for colour (as CompressAI reports it).
 
 Speed: the Gaussian filtering is most of the work (four filtered planes per channel and scale),
-done by OpenCV's SIMD ``sepFilter2D`` in float32 on strips of rows (:mod:`._work`), with the
-four planes of a strip stacked into one call (per-call overhead is large on strips).
+done by OpenCV's SIMD ``sepFilter2D`` in float32 on strips of rows (:mod:`._work`), the four
+planes of a strip stacked into one call (per-call overhead is large on strips). Memory: one
+channel at a time, strips of a few MB, and the coarser scales of that channel (u and v, below):
+at most 2.7 bytes per pixel of the image.
 
 Precision: float32, as pytorch-msssim itself computes, but arranged so that rounding does not
-add up: the statistics are taken of u = x + y - 255 and v = x - y rather than of x and y, so
+add up. The statistics are taken of u = x + y - c and v = x - y rather than of x and y, so
 cs = (2 cov + C2) / (var x + var y + C2) = 1 - 2 var(v) / (var(u) + var(v) + 2 C2) (each
-sigma^2 the Gaussian-weighted variance); var(v) is small and exact for a good reconstruction,
-and the cancellation in var(u) = G(u^2) - G(u)^2 only moves cs in proportion to 1 - cs. The
-float32 window is rounded so its taps sum to exactly 1 (a gain of 1 + e biases every variance
-by e G(u)^2), and constants are added after filtering, never folded into a float32 map. On
-scikit-image's photographs JPEG-compressed at qualities 2 to 95 the result is within 1.3e-7
-(relative) of the float64 computation (benchmarks/bench_metrics.py --precision); every pooled
-level is exact in float32 (averages of 4^k integers).
+variance Gaussian-weighted): var(v) is small and exact for a good reconstruction, and the
+cancellation in var(u) = G(u^2) - G(u)^2 moves cs only in proportion to 1 - cs; c, the
+integer nearest mean(x) + mean(y) of the image and channel, keeps u^2 small where the image is
+typical (a dark photograph centred on 255 rounds several times more). The float32 window is
+rounded so its taps sum to exactly 1 (a gain of 1 + e biases every variance by e G(u)^2), and
+constants are added after filtering, never folded into a float32 map. Every pooled scale is
+exact in float32 (averages of 4^k integers). On scikit-image's photographs JPEG-compressed at
+qualities 2 to 95 the result is within 6e-8 (relative) of the float64 computation
+(``benchmarks/bench_metrics.py --precision``).
 """
 
 from __future__ import annotations
@@ -83,9 +87,8 @@ def ms_ssim(originals, reconstructions) -> np.ndarray:
 
 
 def _centres(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Per channel of an image pair (H, W, C), the integer nearest mean(x) + mean(y): u = x + y
-    minus it is small where the image is typical, so its square rounds less in float32 (a dark
-    photograph centred on the middle of the range is a few times less precise)."""
+    """Per channel of an image pair (H, W, C), the integer nearest mean(x) + mean(y): the c of
+    u = x + y - c (see the module docstring)."""
     if x.shape[2] <= 4:
         cv2 = opencv()  # numpy's mean is ~10x slower
         means = np.add(cv2.mean(x), cv2.mean(y))[: x.shape[2]]
@@ -99,9 +102,8 @@ def _channel(x: np.ndarray, y: np.ndarray, channel: int, offset: float, window: 
     """MS-SSIM of one channel of an image pair (H, W, C): the relu of each scale's mean cs (the
     last scale's mean SSIM), the product of their powers.
 
-    A scale is read as u = x + y - offset and v = x - y; the next scale is pooled from those
-    (linear, so pooling them pools x and y), one channel at a time: the coarser scales of one
-    channel are all that is held, at most 2.7 bytes per pixel of the image."""
+    A scale is read as u = x + y - offset and v = x - y, and the next scale is pooled from
+    those (pooling is linear: it pools x and y)."""
     cv2 = opencv()
     h, w = x.shape[:2]
 
