@@ -218,29 +218,32 @@ def photograph_costs(before, photos, megapixels: float, repeat: int) -> bool:
         print(f"  page faults per megapixel, all core metrics, {label}: {minflt:.0f}")
 
     print("\n  the fused pass by part (exclusive CPU time), ms per megapixel:")
-    for label, module in builds.items():
-        watch = Stopwatch()
-        names = [name for name, _ in PARTS[label]]
-        seconds = {}
-        for _ in range(repeat):
-            with watch.timing(module, names):
-                for _, x, y in photos:
-                    watch.seconds.clear()
-                    spent, _ = cpu(module.image_metrics, x, y, [1000], 0)
-                    parts = dict(watch.seconds, rest=spent - sum(watch.seconds.values()))
-                    for name, value in parts.items():
-                        key = (name, id(x))
-                        seconds[key] = min(seconds.get(key, np.inf), value)
-        print(f"    {label}:")
-        for name, metrics in PARTS[label] + (("rest", "tiling, bytes, bpp, the rest"),):
-            value = sum(seconds.get((name, id(x)), 0.0) for _, x, _ in photos) / megapixels * 1e3
-            print(f"      {name:24s} {value:7.1f}   {metrics}")
+    fused_parts(builds, [(x, y, [1000], 0) for _, x, y in photos], repeat, megapixels / 1e3)
 
     measured = total("all", "after")
     verdict = measured <= TARGET_MS_PER_MPX
     print(f"\nall core metrics on photographs: {measured:.1f} ms/Mpx (target <= {TARGET_MS_PER_MPX:g}) "
           f"{'PASS' if verdict else 'MISS'}\n")
     return verdict
+
+
+def fused_parts(builds, calls, repeat: int, per: float) -> None:
+    """Print each build's fused pass by part (:data:`PARTS`): CPU seconds / ``per`` over the
+    calls, the shortest of ``repeat`` per call."""
+    for label, module in builds.items():
+        watch = Stopwatch()
+        seconds = {}
+        for _ in range(repeat):
+            with watch.timing(module, [name for name, _ in PARTS[label]]):
+                for i, arguments in enumerate(calls):
+                    watch.seconds.clear()
+                    spent, _ = cpu(module.image_metrics, *arguments)
+                    for name, value in dict(watch.seconds, rest=spent - sum(watch.seconds.values())).items():
+                        seconds[name, i] = min(seconds.get((name, i), np.inf), value)
+        print(f"    {label}:")
+        for name, metrics in PARTS[label] + (("rest", "tiling, bytes, bpp, the rest"),):
+            value = sum(seconds.get((name, i), 0.0) for i in range(len(calls))) / per
+            print(f"      {name:24s} {value:7.2f}   {metrics}")
 
 
 # ------------------------------------------------------------------------------ MNIST
@@ -266,6 +269,8 @@ def mnist_costs(before, repeat: int) -> bool:
     print(f"MNIST, {len(x)} test digits per call, µs of CPU per digit   before     after")
     for what, title in (("fused", "fused pass"), ("all", "all core metrics (MetricSet.measure)")):
         print(f"  {title:54s} {best[what, 'before']:8.2f}  {best[what, 'after']:8.2f}")
+    print("  the fused pass by part (exclusive CPU time), µs per digit:")
+    fused_parts(builds, [(x, y, nbytes, 300)], max(repeat, 10), len(x) / 1e6)
     ratio = best["fused", "after"] / best["fused", "before"]
     verdict = ratio <= MNIST_SLOWER_ALLOWED
     print(f"\nMNIST fused pass after / before: {ratio:.2f} (target <= {MNIST_SLOWER_ALLOWED:g}, no slower) "
