@@ -218,6 +218,14 @@ def test_ms_ssim_strips_change_nothing(shape, monkeypatch):
     assert whole[0] == pytest.approx(ms_ssim_reference(x, y), rel=MS_SSIM_RTOL)
 
 
+def test_ms_ssim_of_four_channels_is_their_mean():
+    x = np.concatenate([data.astronaut(), data.camera()[..., None]], axis=-1)[:200, :240]  # RGBA-like
+    y = jpeg(x[..., :3], 20)
+    y = np.concatenate([y, jpeg(x[..., 3], 40)[..., None]], axis=-1)
+    per_channel = [ms_ssim(x[None, ..., c], y[None, ..., c])[0] for c in range(4)]
+    assert ms_ssim(x[None], y[None])[0] == pytest.approx(np.mean(per_channel), rel=1e-12)
+
+
 def test_float32_window_sums_to_one():
     """Rounded to float32, the window's taps would sum to 1 - 1.4e-9 (biasing every variance
     G(u^2) - G(u)^2 by that much of G(u)^2); nudged, they sum to exactly 1 and stay within a few

@@ -239,6 +239,22 @@ def test_single_channel_axis(camera64):
     assert_matches_reference(x, jpeg_like(x))
 
 
+@pytest.mark.parametrize("channels", [2, 4])
+def test_other_channel_counts(camera64, channels, monkeypatch):
+    # SSIM per channel, averaged (scikit-image's channel_axis); no YCbCr: psnr_y is psnr and
+    # psnr_ycbcr NaN. In tiles and in strips.
+    x = np.stack([np.roll(camera64, 7 * c, axis=1) for c in range(channels)], axis=-1)[None, :40, :50]
+    y = jpeg_like(x, sigma=4)
+    for tile_samples in (metrics.TILE_SAMPLES, 1):
+        monkeypatch.setattr(metrics, "STRIP_SAMPLES", tile_samples)
+        monkeypatch.setattr(metrics, "TILE_SAMPLES", tile_samples)
+        got = image_metrics(x, y, [500], 0)
+        want = reference(x[0], y[0], 500, 0)
+        for name in NAMES - {"psnr_ycbcr"}:
+            np.testing.assert_allclose(got[name][0], want[name], rtol=1e-12, atol=1e-12, err_msg=name)
+        assert np.isnan(got["psnr_ycbcr"][0])
+
+
 def test_non_contiguous_inputs(camera64):
     x = np.stack([camera64, camera64.T])[:, ::2, 1::3]  # strided views
     y = np.asfortranarray(jpeg_like(x))
