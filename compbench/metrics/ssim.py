@@ -19,8 +19,9 @@ from ._work import Scratch, opencv
 WIN = 7  # scikit-image's default SSIM window (uniform, WIN x WIN)
 K1, K2 = 0.01, 0.03  # scikit-image's SSIM constants
 NPX = WIN * WIN
-#: float32 sums WIN^2 (2 peak^2) exactly below this peak (255 does; 1000 x 255, the luma below,
-#: does not: its squares are summed in float64)
+#: below this data range, float32 holds the window sums of x^2 + y^2 (at most 49 x 2 peak^2)
+#: exactly: 255 is below it; the luma numerator 1000 Y (peak 255,000) is not, and its squares
+#: are summed in float64
 FLOAT32_EXACT_PEAK = np.sqrt(2**24 / (2 * NPX))
 
 
