@@ -23,7 +23,7 @@ from compbench.analysis.compare import (
     parse_tolerance_flag,
 )
 from compbench.contracts.errors import CompbenchError
-from compbench.store.reader import load_run
+from compbench.store.results_folder import open_results
 
 CODECS = "jpeg,jpeg2000"
 JPEG, J2K = "jpeg:quality=75", "jpeg2000:psnr=30"
@@ -291,7 +291,7 @@ def test_bad_tolerance_configs_are_refused(tmp_path):
 
 
 def test_load_run_keeps_class_labels_as_text(baseline):
-    summary = load_run(baseline).summary
+    summary = open_results(baseline).summary
     assert list(dict.fromkeys(summary["class"])) == [str(c) for c in range(10)] + ["all"]
 
 

@@ -229,11 +229,11 @@ def test_start_method_is_fork_for_the_command_and_in_process_registries():
     import subprocess
     import sys
 
-    from compbench.run.pool import start_method_for
+    from compbench.run.local_pool import start_method_for
 
     assert start_method_for(object()) == "fork"  # an in-process registry travels only by fork
     # what the compbench command has loaded when it starts its pool: no torch, no threads
     check = ("import sys; from compbench.cli import main; from compbench.contracts.registry import build_registry; "
-             "build_registry(); from compbench.run.pool import start_method_for; print(start_method_for())")
+             "build_registry(); from compbench.run.local_pool import start_method_for; print(start_method_for())")
     done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "fork", done.stderr[-2000:]

@@ -35,7 +35,14 @@ from tabulate import tabulate
 from ..contracts.errors import CompbenchError
 from ..metrics import CORE_NAMES, HIGHER, LOWER, NO_DIRECTION, MetricSet  # noqa: F401 (re-exported)
 from ..present.tables import format_value
-from ..store.reader import KEYS, StoredRun, load_run, metric_column, name_rows, summary_metrics
+from ..store.results_folder import (
+    KEYS,
+    ResultsFolder,
+    metric_column,
+    name_rows,
+    open_results,
+    summary_metrics,
+)
 
 REGRESSION, IMPROVEMENT, UNCHANGED = "regression", "improvement", "unchanged"
 #: moved beyond tolerance, but the metric is not gated
@@ -240,7 +247,7 @@ def compare(baseline: str | Path, new: str | Path, tolerances: dict | None = Non
     metric, gating those with a better direction. Timings are gated only with
     ``include_timings``.
     """
-    base, fresh = load_run(baseline), load_run(new)
+    base, fresh = open_results(baseline), open_results(new)
     _check_same_inputs(base, fresh)
     base_metrics, new_metrics = summary_metrics(base.summary), summary_metrics(fresh.summary)
     declared = declarations(base, fresh, set(base_metrics) | set(new_metrics))
@@ -272,7 +279,7 @@ def compare(baseline: str | Path, new: str | Path, tolerances: dict | None = Non
                       str(baseline), str(new), declared)
 
 
-def declarations(base: StoredRun, new: StoredRun, names: set[str]) -> MetricSet:
+def declarations(base: ResultsFolder, new: ResultsFolder, names: set[str]) -> MetricSet:
     """What each metric of the two runs is: the new run's manifest, the baseline's, then (only
     for a metric neither declares, e.g. a column of folders written before runs recorded their
     declarations) the installed plugins' and codecs'."""
@@ -349,10 +356,10 @@ def judge(before: float, after: float, better: str, tolerance: Tolerance, gated:
     return REGRESSION if worse else IMPROVEMENT
 
 
-def _check_same_inputs(base: StoredRun, new: StoredRun) -> None:
+def _check_same_inputs(base: ResultsFolder, new: ResultsFolder) -> None:
     """Raise if the two runs did not measure the same images: their numbers would differ for
     that reason alone."""
-    def datasets(run: StoredRun) -> str:
+    def datasets(run: ResultsFolder) -> str:
         return ", ".join(sorted(set(run.summary["dataset"] + "/" + run.summary["split"])))
 
     if datasets(base) != datasets(new):

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..contracts.errors import CompbenchError
 from ..metrics import MetricSet
-from ..store.reader import StoredRun, load_run, metric_column
+from ..store.results_folder import ResultsFolder, metric_column, open_results
 from ..store.summary import ALL
 
 
@@ -20,7 +20,7 @@ def history(dirs: list[str | Path], metric: str = "psnr", cls: str = ALL) -> pd.
     each run's start time and git commit."""
     if not dirs:
         raise CompbenchError("history needs at least one results folder")
-    runs = sorted((load_run(d) for d in dirs), key=_started)
+    runs = sorted((open_results(d) for d in dirs), key=_started)
     cls = str(cls)
     labels = _run_labels(runs)
     series = {}
@@ -42,7 +42,7 @@ def history(dirs: list[str | Path], metric: str = "psnr", cls: str = ALL) -> pd.
     return frame
 
 
-def _started(run: StoredRun) -> pd.Timestamp:
+def _started(run: ResultsFolder) -> pd.Timestamp:
     started = (run.manifest or {}).get("started")
     if started is None:
         raise CompbenchError(f"{run.path} has no manifest.json with a 'started' time: history orders "
@@ -54,7 +54,7 @@ def _started(run: StoredRun) -> pd.Timestamp:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-def _run_labels(runs: list[StoredRun]) -> list[str]:
+def _run_labels(runs: list[ResultsFolder]) -> list[str]:
     """Folder names, or whole paths where two folders share a name."""
     folder = [run.path.parent.name if run.path.is_file() else run.path.name for run in runs]
     return [name if folder.count(name) == 1 else str(run.path) for name, run in zip(folder, runs)]

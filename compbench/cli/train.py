@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..api import require_available
 from ..contracts.errors import CompbenchError
 from ..contracts.registry import build_registry
+from ..pipeline.checks import require_available
 from .arguments import ArgumentParser
 
 

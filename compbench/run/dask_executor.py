@@ -1,8 +1,7 @@
 """The Dask executor: work units on a Dask cluster, with the local pool's fault isolation.
 
-``DaskExecutor`` has :class:`~compbench.run.pool.LocalPool`'s contract (a context manager whose
-``run(units)`` yields one :class:`UnitResult` per unit as units finish), so the run writes its
-records, progress and ``--resume`` exactly as with the local pool.
+``DaskExecutor`` implements :class:`compbench.run.executor.Executor`, as the local pool does, so the
+run writes its records, progress and ``--resume`` exactly as with the local pool.
 
 Each Dask task runs its unit through a ``LocalPool(1)`` kept by the Dask worker thread that runs
 it: the codec works in a child process of the Dask worker, so a segfault, an abort or a hang
@@ -32,7 +31,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 
 from ..contracts.errors import CompbenchError
-from .pool import DEFAULT_TIMEOUT, LocalPool, threads_per_worker
+from .local_pool import DEFAULT_TIMEOUT, LocalPool, threads_per_worker
 from .units import UnitResult, WorkUnit
 from .worker import one_line
 

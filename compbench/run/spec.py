@@ -1,4 +1,5 @@
-"""Codec spec strings: ``jpeg:quality=50,jpeg2000:psnr=30`` into resolved codec settings.
+"""Spec strings: codecs (``jpeg:quality=50,jpeg2000:psnr=30``) into resolved codec settings, and
+a dataset (``folder:path=DIR``) into its name and parameters.
 
 Grammar: codecs are separated by commas; a codec is ``name[:key=value[:key=value...]]``; a
 comma-separated ``key=value`` with no codec name continues the previous codec
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,3 +154,19 @@ def parse_codec_specs(text: str, registry, sweep: bool = False) -> list[CodecSpe
     if duplicate:
         raise CompbenchError(f"codec setting {duplicate!r} is given twice; list each setting once")
     return specs
+
+
+def parse_dataset_spec(text: str) -> tuple[str, dict[str, str]]:
+    """``folder:path=/data/kodak`` -> ("folder", {"path": "/data/kodak"}). A value may hold ``:``
+    (only ``:key=`` starts a new parameter)."""
+    name, *parts = re.split(r":(?=[A-Za-z_][\w-]*=)", text.strip())
+    settings: dict[str, str] = {}
+    for part in parts:
+        key, _, value = part.partition("=")
+        if key in settings:
+            raise CompbenchError(f"dataset spec {text!r} gives {key}= twice; give each parameter once")
+        settings[key] = value
+    if not name or ":" in name:
+        raise CompbenchError(f"dataset spec {text!r} is not name[:key=value...]; write e.g. "
+                             "--dataset folder:path=DIR")
+    return name, settings

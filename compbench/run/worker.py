@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from enum import StrEnum
 
 import numpy as np
 
@@ -20,16 +21,31 @@ from ..metrics import METRIC_ERROR, MetricSet
 from .spec import CodecSpec
 from .units import DataRef, UnitResult, WorkUnit
 
-Report = Callable[[str, "int | None", int], None]
-#: what a worker does before any image: executors give these stages a setup time limit
-SETUP_STAGES = ("starting", "reading the images", "creating the codec")
-#: every stage a worker reports, in a fixed order (executors may pass them by number)
-STAGES = SETUP_STAGES + ("encoding", "decoding", "measuring", "drawing figure panels")
+
+class Stage(StrEnum):
+    """What a worker is doing, as it reports it (the text is what a lost image's error says:
+    "worker killed by signal 11 (SIGSEGV) while encoding")."""
+
+    STARTING = "starting"
+    READING = "reading the images"
+    CREATING = "creating the codec"
+    ENCODING = "encoding"
+    DECODING = "decoding"
+    MEASURING = "measuring"
+    PANELS = "drawing figure panels"
+
+    @property
+    def setup(self) -> bool:
+        """Before any image: executors give these stages a setup time limit."""
+        return self in (Stage.STARTING, Stage.READING, Stage.CREATING)
+
+
+Report = Callable[[Stage, "int | None", int], None]
 #: error prefixes for the codec calls made per image
-VERB = {"encoding": "encode", "decoding": "decode"}
+VERB = {Stage.ENCODING: "encode", Stage.DECODING: "decode"}
 
 
-def _no_report(stage: str, position: int | None, count: int) -> None:
+def _no_report(stage: Stage, position: int | None, count: int) -> None:
     pass
 
 
@@ -80,7 +96,7 @@ def run_piece(state: WorkerState, unit: WorkUnit, positions: Sequence[int] | Non
     """Encode, decode and measure ``positions`` of ``unit`` (default: all of them)."""
     positions = tuple(unit.positions if positions is None else positions)
     n = len(positions)
-    report("reading the images", None, n)
+    report(Stage.READING, None, n)
     try:
         images = np.stack(state.read(unit.data, positions))
     except Exception as exc:
@@ -89,7 +105,7 @@ def run_piece(state: WorkerState, unit: WorkUnit, positions: Sequence[int] | Non
         return UnitResult.failed(unit, positions, f"the dataset gave {images.dtype} images of shape "
                                  f"{images.shape[1:]}, expected uint8 {tuple(unit.shape)}")
     if not state.has_codec(unit.spec):
-        report("creating the codec", None, n)
+        report(Stage.CREATING, None, n)
     try:
         codec = state.codec(unit.spec)
     except Exception as exc:
@@ -97,7 +113,7 @@ def run_piece(state: WorkerState, unit: WorkUnit, positions: Sequence[int] | Non
         return UnitResult.failed(unit, positions, message, setup_error=message)
 
     errors: dict[int, str] = {}  # row -> message
-    blobs, encode_s = _calls(codec.encode_batch, codec.encode, list(images), positions, "encoding",
+    blobs, encode_s = _calls(codec.encode_batch, codec.encode, list(images), positions, Stage.ENCODING,
                              single, report, errors)
     nbytes = np.zeros(n, dtype=np.int64)
     for i, blob in enumerate(blobs):
@@ -112,7 +128,7 @@ def run_piece(state: WorkerState, unit: WorkUnit, positions: Sequence[int] | Non
     encoded = [i for i in range(n) if i not in errors]
     decode_errors: dict[int, str] = {}  # row of ``encoded`` -> message
     decoded, decode_rows_s = _calls(codec.decode_batch, codec.decode, [blobs[i] for i in encoded],
-                                    tuple(positions[i] for i in encoded), "decoding", single, report,
+                                    tuple(positions[i] for i in encoded), Stage.DECODING, single, report,
                                     decode_errors)
     decode_s = np.full(n, np.nan)
     decode_s[encoded] = decode_rows_s
@@ -130,7 +146,7 @@ def run_piece(state: WorkerState, unit: WorkUnit, positions: Sequence[int] | Non
     good = [i for i in range(n) if i not in errors]
     groups = [[i] for i in good] if single else ([good] if good else [])
     for rows in groups:
-        report("measuring", positions[rows[0]] if len(rows) == 1 else None, len(rows))
+        report(Stage.MEASURING, positions[rows[0]] if len(rows) == 1 else None, len(rows))
         try:
             values, found = measure(metrics, codec, images[rows], reconstructions[rows], nbytes[rows],
                                     unit.extra_metrics)
@@ -152,13 +168,13 @@ def run_piece(state: WorkerState, unit: WorkUnit, positions: Sequence[int] | Non
     samples = {positions[i]: reconstructions[i] for i in sampled}
     panels: dict[int, dict[str, np.ndarray]] = {}
     for rows in ([[i] for i in sampled] if single else ([sampled] if sampled else [])):
-        report("drawing figure panels", positions[rows[0]] if len(rows) == 1 else None, len(rows))
+        report(Stage.PANELS, positions[rows[0]] if len(rows) == 1 else None, len(rows))
         panels.update(figure_panels(codec, images[rows], [positions[i] for i in rows]))
     errors_by_position = {positions[i]: message for i, message in errors.items()}
     return UnitResult(unit, positions, columns, errors_by_position, samples, panels, tuple(notes))
 
 
-def _calls(batch_fn, single_fn, items: list, positions: Sequence[int], stage: str, single: bool,
+def _calls(batch_fn, single_fn, items: list, positions: Sequence[int], stage: Stage, single: bool,
            report: Report, errors: dict[int, str]) -> tuple[list, np.ndarray]:
     """Outputs of the codec's batch method over ``items`` (one call per item when ``single``, or
     when the batch call raises, so that only the failing items are lost). Failures go into

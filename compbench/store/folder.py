@@ -3,7 +3,6 @@ names for runs started together."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import time
@@ -79,18 +78,6 @@ def check_not_inside(out: Path, baseline: Path) -> None:
     if out_path == base_folder or base_folder in out_path.parents or out_path in base_folder.parents:
         raise CompbenchError(f"--out {out} and --baseline {baseline} overlap: the run would overwrite "
                              "the baseline it is compared with; choose another --out")
-
-
-def read_manifest(folder: Path) -> dict:
-    path = folder / "manifest.json"
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CompbenchError(f"{path} is not a readable manifest ({exc}); the folder holds no "
-                             "resumable run: use --overwrite or another --out") from None
-    if not isinstance(manifest, dict):
-        raise CompbenchError(f"{path} is not a compbench manifest; use --overwrite or another --out")
-    return manifest
 
 
 def _make_parents(folder: Path) -> None:

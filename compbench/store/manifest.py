@@ -1,7 +1,10 @@
-"""What a run records about itself, so results can be reproduced and compared (design §6)."""
+"""manifest.json: what a run records about itself, so results can be reproduced and compared
+(design §6). Written once when the run starts (``status: running``) and completed once at its
+end (:class:`ManifestFile`); read by :func:`read_manifest` only."""
 
 from __future__ import annotations
 
+import json
 import platform
 import subprocess
 import sys
@@ -11,6 +14,8 @@ from importlib import metadata
 from pathlib import Path
 
 from .. import __version__
+from ..contracts.errors import CompbenchError
+from .files import write_json
 
 CORE_LIBRARIES = ("numpy", "scipy", "scikit-image", "pandas", "pluggy", "matplotlib", "tabulate")
 
@@ -135,3 +140,35 @@ def describe_refusal(by_shape: dict[tuple, str], shapes: dict[int, tuple]) -> di
     """A codec's refusal of some image shapes: how many images, of how many, and why."""
     skipped = sum(1 for shape in shapes.values() if shape in by_shape)
     return {"images": skipped, "of": len(shapes), "reasons": list(dict.fromkeys(by_shape.values()))}
+
+
+class ManifestFile:
+    """A run's manifest.json (or, for a run that writes no folder, the same dict in memory):
+    its opening facts written when the run starts, completed once when it ends."""
+
+    def __init__(self, path: Path | None, facts: dict) -> None:
+        self.path, self.facts = path, dict(facts)
+        if path is not None:  # the manifest first: records are never on disk without their run
+            write_json(path, self.facts)
+
+    def complete(self, **ending) -> dict:
+        """The finished run's manifest: the opening facts and ``ending`` (status, counts,
+        figures...), written once."""
+        self.facts = {**self.facts, **ending}
+        if self.path is not None:
+            write_json(self.path, self.facts)
+        return self.facts
+
+
+def read_manifest(path: Path, fix: str = "rerun the command that wrote it") -> dict:
+    """A manifest.json as a dict; a missing, unreadable or malformed one is one line naming the
+    file, the problem and ``fix``."""
+    try:
+        manifest = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise CompbenchError(f"{path} does not exist; {fix}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CompbenchError(f"{path} is not a readable manifest ({exc}); {fix}") from None
+    if not isinstance(manifest, dict):
+        raise CompbenchError(f"{path} is not a compbench manifest (expected a JSON object); {fix}")
+    return manifest
