@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..contracts.errors import CompbenchError
@@ -58,16 +57,3 @@ def _run_labels(runs: list[ResultsFolder]) -> list[str]:
     """Folder names, or whole paths where two folders share a name."""
     folder = [run.path.parent.name if run.path.is_file() else run.path.name for run in runs]
     return [name if folder.count(name) == 1 else str(run.path) for name, run in zip(folder, runs)]
-
-
-def plot_history(frame: pd.DataFrame, out_path: str | Path) -> Path:
-    """One line per setting across the runs of :func:`history`; writes a PNG (or any format
-    matplotlib knows from the suffix) and returns its path."""
-    from ..present.charts import line_chart
-
-    positions = np.arange(len(frame))
-    metric = frame.attrs.get("metric", "value")
-    # a lossless psnr is inf: it has no place on the axis, so the line leaves a gap
-    return line_chart(out_path, {setting: (positions, frame[setting]) for setting in frame.columns},
-                      xlabel="run (oldest first)", ylabel=frame.attrs.get("axis", metric), xticks=list(frame.index),
-                      title=f"{metric}, class {frame.attrs.get('cls', ALL)}, across runs")

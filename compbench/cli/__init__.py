@@ -118,17 +118,19 @@ def add_tolerance_options(parser) -> None:
 
 def run_comparison(baseline: Path, new: Path, args, default_out: Path | None) -> int:
     """Compare, print the table, write Markdown and JSON; the exit code (0 pass, 1 regression)."""
-    from ..analysis.compare import compare, discover_config, exit_code, load_tolerances, parse_tolerance_flag
+    from ..analysis.compare import compare, exit_code
+    from ..analysis.tolerances import discover_config, load_tolerances, parse_tolerance_flag
+    from ..present.comparison import comparison_json, comparison_markdown, comparison_text
 
     config = args.config or discover_config()
     tolerances = load_tolerances(config) if config else {}
     tolerances.update(dict(parse_tolerance_flag(text) for text in args.tolerance))
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
     comparison = compare(baseline, new, tolerances, metrics, args.include_timings)
-    print(comparison.format_table())
+    print(comparison_text(comparison))
     markdown = getattr(args, "markdown", None) or (default_out / "comparison.md" if default_out else None)
     as_json = getattr(args, "json", None) or (default_out / "comparison.json" if default_out else None)
-    for path, text in ((markdown, comparison.to_markdown()), (as_json, comparison.to_json())):
+    for path, text in ((markdown, comparison_markdown(comparison)), (as_json, comparison_json(comparison))):
         if path is not None:
             try:
                 path.write_text(text)
@@ -253,7 +255,8 @@ def cmd_compare(args, rest) -> int:
 
 
 def cmd_history(args, rest) -> int:
-    from ..analysis.history import history, plot_history
+    from ..analysis.history import history
+    from ..present.charts import plot_history
 
     frame = history(args.dirs, metric=args.metric, cls=args.class_name)
     print(tabulate(frame.reset_index(), headers="keys", tablefmt="simple", showindex=False, floatfmt=".4f"))
