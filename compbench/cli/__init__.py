@@ -30,6 +30,39 @@ def build_parser() -> ArgumentParser:
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(handler=cmd_list)
 
+    _add_run_command(commands)
+    report = commands.add_parser("report", help="write report.html for a results folder")
+    report.add_argument("results_dir", type=Path)
+    report.set_defaults(handler=cmd_report)
+
+    compare = commands.add_parser("compare", help="compare a run with a baseline; exit 1 on a regression")
+    compare.add_argument("baseline", type=Path, help="baseline results folder or summary.csv")
+    compare.add_argument("new", type=Path, help="new results folder or summary.csv")
+    add_tolerance_options(compare)
+    compare.add_argument("--markdown", type=Path, help="write the comparison as Markdown here "
+                         "(default: comparison.md in NEW when it is a folder)")
+    compare.add_argument("--json", type=Path, help="write the comparison as JSON here "
+                         "(default: comparison.json in NEW when it is a folder)")
+    compare.set_defaults(handler=cmd_compare)
+
+    history = commands.add_parser("history", help="a metric across stored runs, as a table and a plot")
+    history.add_argument("dirs", nargs="+", type=Path, help="results folders")
+    history.add_argument("--metric", default="psnr", help="metric (default: psnr)")
+    history.add_argument("--class", dest="class_name", default="all", help="class (default: all)")
+    history.add_argument("--plot", type=Path, default=Path("history.png"),
+                         help="where to draw the plot (default: history.png)")
+    history.set_defaults(handler=cmd_history)
+
+    train = commands.add_parser("train", help="train a learned codec (options depend on it: compbench train NAME --help)",
+                                add_help=False)
+    train.add_argument("name", nargs="?", help="the codec to train, e.g. ddcae")
+    train.set_defaults(handler=cmd_train)
+
+
+    return parser
+
+
+def _add_run_command(commands) -> None:
     run = commands.add_parser("run", help="run codecs over a dataset and write a results folder")
     run.add_argument("--codecs", default=api.DEFAULT_CODECS,
                      help="codec specs, e.g. 'jpeg:quality=50,jpeg2000:psnr=30' or 'jpeg:quality=10..90/10' "
@@ -76,34 +109,6 @@ def build_parser() -> ArgumentParser:
     gate.add_argument("--fail-on-regression", action="store_true", help="exit 1 if a metric regressed")
     add_tolerance_options(gate)
     run.set_defaults(handler=cmd_run)
-
-    report = commands.add_parser("report", help="write report.html for a results folder")
-    report.add_argument("results_dir", type=Path)
-    report.set_defaults(handler=cmd_report)
-
-    compare = commands.add_parser("compare", help="compare a run with a baseline; exit 1 on a regression")
-    compare.add_argument("baseline", type=Path, help="baseline results folder or summary.csv")
-    compare.add_argument("new", type=Path, help="new results folder or summary.csv")
-    add_tolerance_options(compare)
-    compare.add_argument("--markdown", type=Path, help="write the comparison as Markdown here "
-                         "(default: comparison.md in NEW when it is a folder)")
-    compare.add_argument("--json", type=Path, help="write the comparison as JSON here "
-                         "(default: comparison.json in NEW when it is a folder)")
-    compare.set_defaults(handler=cmd_compare)
-
-    history = commands.add_parser("history", help="a metric across stored runs, as a table and a plot")
-    history.add_argument("dirs", nargs="+", type=Path, help="results folders")
-    history.add_argument("--metric", default="psnr", help="metric (default: psnr)")
-    history.add_argument("--class", dest="class_name", default="all", help="class (default: all)")
-    history.add_argument("--plot", type=Path, default=Path("history.png"),
-                         help="where to draw the plot (default: history.png)")
-    history.set_defaults(handler=cmd_history)
-
-    train = commands.add_parser("train", help="train a learned codec (options depend on it: compbench train NAME --help)",
-                                add_help=False)
-    train.add_argument("name", nargs="?", help="the codec to train, e.g. ddcae")
-    train.set_defaults(handler=cmd_train)
-    return parser
 
 
 def add_tolerance_options(parser) -> None:

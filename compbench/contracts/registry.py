@@ -58,6 +58,10 @@ class Registry:
     def codec(self, name: str) -> CodecFactory:
         return self._lookup(self.codecs, name, "codec").obj
 
+    def requirements(self) -> list[str]:
+        """Pinned ``name==version`` lines of every plugin distribution, for reproducing a run."""
+        return sorted({f"{p.distribution}=={p.version}" for p in self.plugins})
+
     def dataset(self, name: str) -> DatasetAdapter:
         return self._lookup(self.datasets, name, "dataset").obj
 

@@ -8,17 +8,16 @@ from dataclasses import replace
 
 from ..run.executor import Executor
 from ..run.progress import ProgressBar
-from ..run.units import WorkUnit, plan_units
+from ..run.units import UnitLayout, WorkUnit, plan_units
 from .plan import RunPlan
 from .sink import RecordsSink
 
 
 def execute(plan: RunPlan, executor: Executor, sink: RecordsSink) -> None:
     """Run every unit the sink lacks; the executor's workers are let go at the end."""
-    units = plan_units(plan.specs, plan.data, plan.selection, plan.shapes, executor.slots, done=sink.recorded(),
-                       skip={name: set(by_shape) for name, by_shape in plan.refused.items()},
-                       samples=plan.sample_positions, extra_metrics=plan.declared_extras)
-    redrawn = sample_units(plan, sink, first_ordinal=len(units))
+    layout = unit_layout(plan)
+    units = plan_units(plan.specs, plan.selection, layout, jobs=executor.slots, done=sink.recorded())
+    redrawn = sample_units(plan, layout, sink, first_ordinal=len(units))
     bar = ProgressBar(sum(len(unit.positions) for unit in units), enabled=plan.output.progress)
     for result in executor.run([*units, *redrawn]):
         recorded = result.unit.ordinal < len(units)
@@ -29,17 +28,21 @@ def execute(plan: RunPlan, executor: Executor, sink: RecordsSink) -> None:
     executor.release()
 
 
-def sample_units(plan: RunPlan, sink: RecordsSink, first_ordinal: int) -> list[WorkUnit]:
+def unit_layout(plan: RunPlan) -> UnitLayout:
+    return UnitLayout(data=plan.data, shape_of=plan.shapes,
+                      skip={name: set(by_shape) for name, by_shape in plan.refused.items()},
+                      samples=frozenset(plan.sample_positions), extra_metrics=plan.declared_extras)
+
+
+def sample_units(plan: RunPlan, layout: UnitLayout, sink: RecordsSink, first_ordinal: int) -> list[WorkUnit]:
     """Units that encode again the sample images a resumed run recorded before (without an
     error), whose reconstructions the figure grids show; their results are not recorded."""
     recorded_ok = sink.recorded_ok()
     if not recorded_ok:
         return []
     units: list[WorkUnit] = []
-    skip = {name: set(by_shape) for name, by_shape in plan.refused.items()}
     for spec in plan.specs:
         again = [p for p in plan.sample_positions if (spec.label, int(plan.source.indices[p])) in recorded_ok]
-        for unit in plan_units([spec], plan.data, again, plan.shapes, 1, samples=again, skip=skip,
-                               extra_metrics=plan.declared_extras, chunk=max(1, len(again))):
+        for unit in plan_units([spec], again, layout, chunk=max(1, len(again))):
             units.append(replace(unit, ordinal=first_ordinal + len(units)))
     return units

@@ -9,6 +9,7 @@ import shlex
 import sys
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from ..contracts.registry import Registry, build_registry
 from ..metrics import DEFAULT_RD_METRICS, MetricSet
 from ..run.spec import CodecSpec, parse_codec_specs, parse_dataset_spec
 from ..run.units import DataRef
-from ..store.manifest import now_iso, run_manifest
+from ..store.manifest import dataset_facts, describe_refusal, now_iso, software_facts
 from ..store.schema import record_columns
 from .checks import check_figure_formats, check_table_format, require_available
 from .request import OutputOptions, RunRequest
@@ -42,6 +43,8 @@ class RunPlan:
     metrics: MetricSet
     rd_metrics: tuple[str, ...]
     data: DataRef
+    #: the dataset's parameters as the user wrote them
+    dataset_text: tuple[tuple[str, str], ...]
     source: ImageSource
     #: the chosen images' positions in the source, in order
     selection: np.ndarray
@@ -54,13 +57,43 @@ class RunPlan:
     sample_positions: tuple[int, ...]
     #: records.csv's columns
     columns: tuple[str, ...]
-    #: what ``--resume`` holds a folder's run to
-    config: dict[str, Any]
-    #: manifest.json's opening facts
-    manifest: dict[str, Any]
+    adapter: DatasetAdapter
     jobs: int
-    #: seconds on the run's clock when planning began
+    #: the command line the manifest records
+    command: str
+    #: when planning began: ISO time, and seconds on the run's clock
+    started: str
     clock: float
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """What ``--resume`` holds a folder's run to."""
+        request = self.request
+        return {"codecs": [spec.label for spec in self.specs], "dataset": self.data.dataset,
+                "dataset_settings": dict(self.dataset_text), "split": self.data.split, "limit": request.limit,
+                "per_class": request.per_class}
+
+    @cached_property
+    def manifest(self) -> dict[str, Any]:
+        """manifest.json's opening facts: the command and the software, the codecs, the images
+        (a checksum of every file used, files skipped or converted), codecs not applicable to
+        some images and why, and the declarations of every metric measured."""
+        request, factories = self.request, {spec.name: self.registry.codec(spec.name) for spec in self.specs}
+        head = {"command": self.command, "status": "running", "started": self.started}
+        software = software_facts(self.registry, factories)
+        libraries = software.pop("codec_libraries")
+        return {
+            **head, **software,
+            "codecs": {spec.label: {"codec": spec.name, "settings": spec.kwargs} for spec in self.specs},
+            "codec_libraries": libraries, "config": self.config,
+            "run": {"dataset": self.data.dataset, "split": self.data.split, "images": len(self.selection),
+                    "limit": request.limit, "per_class": request.per_class, "jobs": self.jobs,
+                    "timeout": request.timeout},
+            "failed_plugins": dict(self.registry.failures),
+            **dataset_facts(self.adapter, self.source, self.data.split),
+            "not_applicable": {name: describe_refusal(by_shape, self.shapes) for name, by_shape in self.refused.items()},
+            "metrics": self.metrics.declarations(), "rd_metrics": list(self.rd_metrics),
+        }
 
     @property
     def ordinal_of(self) -> dict[str, int]:
@@ -94,22 +127,15 @@ def plan_run(request: RunRequest, output: OutputOptions, registry: Registry | No
     shapes = image_shapes(source, selection)
     refused = not_applicable(factories, shapes)
     class_names = tuple(getattr(source, "class_names", ()) or adapter.class_names)
-    jobs = request.jobs or os.cpu_count() or 1
-    config = {"codecs": [spec.label for spec in specs], "dataset": adapter.name, "dataset_settings": dataset_text,
-              "split": split, "limit": request.limit, "per_class": request.per_class}
-    manifest = run_manifest(
-        command=request.command or " ".join(shlex.quote(a) for a in sys.argv), started=now_iso(),
-        registry=registry, specs=specs, factories=factories, config=config,
-        run={"dataset": adapter.name, "split": split, "images": len(selection), "limit": request.limit,
-             "per_class": request.per_class, "jobs": jobs, "timeout": request.timeout},
-        adapter=adapter, source=source, split=split, refused=refused, shapes=shapes, metrics=metrics,
-        rd_metrics=rd_metrics)
     return RunPlan(request=request, output=output, registry=registry, worker_registry=given, specs=tuple(specs),
                    metrics=metrics, rd_metrics=rd_metrics,
                    data=DataRef(adapter.name, split, tuple(sorted(dataset_settings.items()))),
-                   source=source, selection=selection, shapes=shapes, refused=refused, class_names=class_names,
+                   dataset_text=tuple(dataset_text.items()), source=source, selection=selection, shapes=shapes,
+                   refused=refused, class_names=class_names,
                    sample_positions=tuple(sample_positions(source.labels, selection)),
-                   columns=tuple(record_columns(metrics.names)), config=config, manifest=manifest, jobs=jobs,
+                   columns=tuple(record_columns(metrics.names)), adapter=adapter,
+                   jobs=request.jobs or os.cpu_count() or 1,
+                   command=request.command or " ".join(shlex.quote(a) for a in sys.argv), started=now_iso(),
                    clock=clock)
 
 

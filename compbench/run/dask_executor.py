@@ -228,9 +228,8 @@ def installed_versions(registry=None) -> dict:
     """compbench's version and the plugin distributions (``name==version``) of this process."""
     from .. import __version__
     from ..contracts.registry import build_registry
-    from ..store.manifest import plugin_requirements
 
-    return {"compbench": __version__, "plugins": plugin_requirements(registry or build_registry())}
+    return {"compbench": __version__, "plugins": (registry or build_registry()).requirements()}
 
 
 def worker_versions() -> dict:

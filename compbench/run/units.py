@@ -102,34 +102,42 @@ class UnitResult:
         return merged
 
 
-def plan_units(specs: Sequence[CodecSpec], data: DataRef, positions: Sequence[int],
-               shape_of: Mapping[int, tuple[int, ...]], jobs: int, *, done: set[tuple[int, int]] = frozenset(),
-               skip: Mapping[str, set[tuple[int, ...]]] | None = None, samples: Iterable[int] = (),
-               extra_metrics: Mapping[str, tuple[str, ...]] | None = None,
-               chunk: int | None = None) -> list[WorkUnit]:
+@dataclass(frozen=True, kw_only=True)
+class UnitLayout:
+    """What every unit of a run shares: the data, each image's shape, the shapes each codec does
+    not take, the images whose reconstructions come back, and each codec's declared extras."""
+
+    data: DataRef
+    shape_of: Mapping[int, tuple[int, ...]]
+    #: codec name -> shapes it does not take
+    skip: Mapping[str, set[tuple[int, ...]]] = field(default_factory=dict)
+    #: positions whose reconstructions (and figure panels) come back, for figure grids
+    samples: frozenset[int] = frozenset()
+    #: codec name -> the extra metrics its factory declares
+    extra_metrics: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def plan_units(specs: Sequence[CodecSpec], positions: Sequence[int], layout: UnitLayout, *, jobs: int = 1,
+               done: set[tuple[int, int]] = frozenset(), chunk: int | None = None) -> list[WorkUnit]:
     """Units for every spec over the selected ``positions`` (in order), grouped by image shape and
     sliced so each codec has a few units per worker (load balance) but units stay large enough
-    for batched codecs.
-
-    ``done`` holds (spec ordinal, position) pairs already recorded (``--resume``); ``skip`` maps
-    a codec name to the shapes it does not take; ``samples`` are positions whose reconstructions
-    come back for figure grids.
-    """
-    skip, extra_metrics = skip or {}, extra_metrics or {}
+    for batched codecs. ``done`` holds (spec ordinal, position) pairs already recorded
+    (``--resume``)."""
     if chunk is None:
         chunk = int(np.clip(np.ceil(len(positions) / (4 * max(jobs, 1))), 64, 2500))
     by_shape: dict[tuple[int, ...], list[int]] = {}
     for p in np.asarray(positions, dtype=np.int64).tolist():  # Python ints, fast to loop over
-        by_shape.setdefault(shape_of[p], []).append(p)
-    wanted = frozenset(int(p) for p in samples)
+        by_shape.setdefault(layout.shape_of[p], []).append(p)
+    wanted = layout.samples
     units: list[WorkUnit] = []
     for ordinal, spec in enumerate(specs):
         for shape, group in by_shape.items():
-            if shape in skip.get(spec.name, ()):
+            if shape in layout.skip.get(spec.name, ()):
                 continue
             todo = [p for p in group if (ordinal, p) not in done] if done else group
             for start in range(0, len(todo), chunk):
                 part = tuple(todo[start : start + chunk])
-                units.append(WorkUnit(spec, data, part, tuple(shape), tuple(p for p in part if p in wanted) if wanted else (),
-                                      len(units), extra_metrics.get(spec.name, ())))
+                units.append(WorkUnit(spec, layout.data, part, tuple(shape),
+                                      tuple(p for p in part if p in wanted) if wanted else (), len(units),
+                                      layout.extra_metrics.get(spec.name, ())))
     return units

@@ -92,37 +92,14 @@ def _environment() -> dict:
     }
 
 
-def plugin_requirements(registry) -> list[str]:
-    """Pinned ``name==version`` lines of every plugin distribution, for reproducing a run."""
-    return sorted({f"{p.distribution}=={p.version}" for p in registry.plugins})
-
-
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def run_manifest(*, command: str, started: str, registry, specs, factories: dict, config: dict, run: dict,
-                 adapter, source, split: str, refused: dict, shapes: dict, metrics, rd_metrics) -> dict:
-    """What a run records about itself when it starts (``status: running``; the end adds the
-    counts): the command and the software, the codecs and their libraries, the images (a
-    checksum of every file used, files skipped or converted), codecs not applicable to some
-    images and why, and the declarations of every metric measured."""
-    return {
-        "command": command,
-        "status": "running",
-        "started": started,
-        **environment(),
-        "plugins": plugin_requirements(registry),
-        "codecs": {spec.label: {"codec": spec.name, "settings": spec.kwargs} for spec in specs},
-        "codec_libraries": {name: factory.library_versions() for name, factory in factories.items()},
-        "config": config,
-        "run": run,
-        "failed_plugins": dict(registry.failures),
-        **dataset_facts(adapter, source, split),
-        "not_applicable": {name: describe_refusal(by_shape, shapes) for name, by_shape in refused.items()},
-        "metrics": metrics.declarations(),
-        "rd_metrics": list(rd_metrics),
-    }
+def software_facts(registry, factories: dict) -> dict:
+    """The software a run ran with: compbench, Python and libraries, plugins, codec libraries."""
+    return {**environment(), "plugins": registry.requirements(),
+            "codec_libraries": {name: factory.library_versions() for name, factory in factories.items()}}
 
 
 def dataset_facts(adapter, source, split: str) -> dict:
