@@ -10,7 +10,7 @@ from compbench.contracts.codec import Codec, CodecFactory
 from compbench.contracts.hookspecs import hookimpl
 from compbench.contracts.params import Param
 
-from ._imaging import as_library_image, module_availability
+from ._imaging import SizeLimits, as_library_image, module_availability
 
 
 class JpegCodec(Codec):
@@ -44,7 +44,7 @@ def _jpeg_header_bytes(shape: tuple[int, ...], quality: int, subsampling: str) -
     return sos + 2 + sos_length + 2  # header through SOS segment, plus the 2-byte EOI
 
 
-class JpegFactory(CodecFactory):
+class JpegFactory(SizeLimits, CodecFactory):
     name = "jpeg"
     description = "JPEG baseline (libjpeg-turbo via imagecodecs)"
     params = (
@@ -60,6 +60,7 @@ class JpegFactory(CodecFactory):
     # 4:4:4 gives 45.0 dB for 2.99 bpp at 95): sweep jpeg:subsampling=444 as well for that end.
     ladder = tuple({"quality": q} for q in (1, 5, 10, 20, 30, 50, 70, 85, 90, 95, 100))
     channels = (1, 3)
+    max_side = 65535  # JPEG's 16-bit sizes; libjpeg-turbo as imagecodecs builds it takes them all
 
     def available(self):
         return module_availability("imagecodecs")
