@@ -31,7 +31,7 @@ class ZstdFactory(ImagecodecsFactory):
     description = "zstd on the raw pixel bytes behind a shape header: the floor a real codec must beat"
     params = (Param("level", int, 19, "zstd level (1 fast .. 22 small)", low=1, high=22),)
     channels = (1, 3)
-    lossless = True
+    lossless = True  # no size limit short of memory, as for ``none``
 
 
 @hookimpl
