@@ -1,6 +1,6 @@
 """The public API is what docs/plugins.md says: its import block is compbench's __all__, every
 Python sample in it runs, every hook and every kit check is documented, and the example plugin
-uses nothing but the public API."""
+and the built-in plugins use nothing but the public API."""
 
 import ast
 import inspect
@@ -29,6 +29,8 @@ EXAMPLE = ROOT / "examples" / "compbench-pca"
 HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("register_"))
 #: the example's own sources (not the build/ copies a pip install leaves beside them)
 EXAMPLE_SOURCES = sorted([*EXAMPLE.glob("src/**/*.py"), *EXAMPLE.glob("tests/**/*.py")])
+#: the built-in plugins: the first code a plugin author copies
+BUILT_IN_SOURCES = sorted([*ROOT.glob("codecs/**/*.py"), *ROOT.glob("datasets/**/*.py")])
 
 
 def code_blocks(path: Path, language: str) -> list[str]:
@@ -152,6 +154,24 @@ def non_public_uses(path: Path, own_package: str) -> list[str]:
             elif top.startswith("compbench_") and top != own_package:
                 found.append(module)
     return found
+
+
+def test_the_check_finds_each_kind_of_non_public_use(tmp_path):
+    source = tmp_path / "plugin.py"
+    source.write_text("import compbench\nfrom compbench import Codec, api\nfrom compbench.metrics import LOWER\n"
+                      "from compbench_datasets.mnist import read_split\nfrom compbench_codecs import _imaging\n"
+                      "from . import model\n\n\ndef f():\n    from compbench.present.charts import line_chart\n"
+                      "    return compbench.load_dataset, compbench.store\n")
+    assert sorted(non_public_uses(source, "compbench_codecs")) == [
+        "compbench.api", "compbench.metrics", "compbench.present.charts", "compbench.store",
+        "compbench_datasets.mnist"]
+
+
+@pytest.mark.parametrize("path", BUILT_IN_SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_built_in_plugins_import_only_the_public_api(path):
+    """docs/plugins.md tells plugins to import only compbench; the built-ins are the model."""
+    own = {"codecs": "compbench_codecs", "datasets": "compbench_datasets"}[path.relative_to(ROOT).parts[0]]
+    assert non_public_uses(path, own) == [], f"{path.relative_to(ROOT)}: plugins use compbench's public API"
 
 
 ALLOWED_IMPORTS = {"compbench", "compbench_pca", "numpy", "pytest"} | set(sys.stdlib_module_names)
