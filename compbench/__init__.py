@@ -10,7 +10,8 @@ every ``compbench`` command, and the names that need the heavy layers (``load_da
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+# the one source of the version: pyproject.toml reads it (setuptools dynamic version)
+__version__ = "0.2.0"
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path

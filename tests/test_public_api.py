@@ -7,13 +7,14 @@ import inspect
 import re
 import subprocess
 import sys
+import tomllib
 import types
 import typing
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pytest
-import tomllib
 
 import compbench
 from compbench import CompbenchError, check_codec, load_dataset
@@ -248,3 +249,12 @@ def test_every_hook_says_what_register_takes(hook):
     assert taken is getattr(compbench, taken.__name__), f"{hook} takes a non-public {taken}"
     assert ":param register:" in getattr(hookspecs, hook).__doc__
 
+
+def test_the_version_is_one_source_for_the_package_and_its_metadata():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "compbench.__version__"}
+    assert re.fullmatch(r"\d+\.\d+\.\d+", compbench.__version__)
+    assert metadata.version("compbench") == compbench.__version__, "stale install: pip install -e ."
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert f"## [{compbench.__version__}]" in changelog, "CHANGELOG.md has no section for this version"
