@@ -6,7 +6,7 @@ import importlib.util
 
 import numpy as np
 
-from compbench.contracts.codec import AVAILABLE, Availability, Codec, CodecFactory
+from compbench import AVAILABLE, Availability, Codec, CodecFactory
 
 
 def module_availability(module: str, package: str | None = None) -> Availability:

@@ -1,7 +1,6 @@
 """AVIF (libavif/AV1 through imagecodecs), lossy."""
 
-from compbench.contracts.hookspecs import hookimpl
-from compbench.contracts.params import Param
+from compbench import Param, hookimpl
 
 from ._imaging import ImagecodecsCodec, ImagecodecsFactory
 

@@ -6,9 +6,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from compbench.contracts.codec import Codec, CodecFactory
-from compbench.contracts.hookspecs import hookimpl
-from compbench.contracts.params import Param
+from compbench import Codec, CodecFactory, Param, hookimpl
 
 from ._imaging import SizeLimits, as_library_image, module_availability
 

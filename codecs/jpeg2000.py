@@ -50,10 +50,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from compbench.contracts.codec import Availability, Codec, CodecFactory
-from compbench.contracts.errors import CompbenchError
-from compbench.contracts.hookspecs import hookimpl
-from compbench.contracts.params import Param
+from compbench import Availability, Codec, CodecFactory, CompbenchError, Param, hookimpl
 
 from ._imaging import SizeLimits, as_library_image, module_availability, restore_shape, size_limit
 from ._openjpeg import (

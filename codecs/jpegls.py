@@ -1,6 +1,6 @@
 """JPEG-LS (CharLS through imagecodecs), lossless."""
 
-from compbench.contracts.hookspecs import hookimpl
+from compbench import hookimpl
 
 from ._imaging import ImagecodecsCodec, ImagecodecsFactory
 

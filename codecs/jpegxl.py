@@ -1,8 +1,7 @@
 """JPEG XL (libjxl through imagecodecs): lossy by Butteraugli distance, and lossless as a codec
 of its own, so the lossy one is a rate curve and the lossless one a single point."""
 
-from compbench.contracts.hookspecs import hookimpl
-from compbench.contracts.params import Param
+from compbench import Param, hookimpl
 
 from ._imaging import ImagecodecsCodec, ImagecodecsFactory
 

@@ -2,7 +2,7 @@
 
 import struct
 
-from compbench.contracts.hookspecs import hookimpl
+from compbench import hookimpl
 
 from ._imaging import ImagecodecsCodec, ImagecodecsFactory
 

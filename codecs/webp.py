@@ -1,8 +1,7 @@
 """WebP, lossy and lossless (libwebp through imagecodecs): two codecs, so the lossy one is a
 rate curve and the lossless one a single point in tables and plots."""
 
-from compbench.contracts.hookspecs import hookimpl
-from compbench.contracts.params import Param
+from compbench import Param, hookimpl
 
 from ._imaging import ImagecodecsCodec, ImagecodecsFactory
 

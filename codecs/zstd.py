@@ -4,8 +4,7 @@ It sees the pixels as a byte string (row-major H, W, C) behind the raw-pixel sha
 prediction, no colour transform, only zstd's own matching and entropy coding.
 """
 
-from compbench.contracts.hookspecs import hookimpl
-from compbench.contracts.params import Param
+from compbench import Param, hookimpl
 
 from ._imaging import ImagecodecsFactory
 from ._rawpixels import RawPixelsCodec
