@@ -30,7 +30,11 @@ PACKAGE, MODULE, EXTRA = "flip-evaluator", "flip_evaluator", "'compbench[percept
 
 def flip_available() -> Availability:
     """Installed or not, without importing it (``compbench list`` stays fast)."""
-    if importlib.util.find_spec(MODULE) is None:
+    try:
+        found = importlib.util.find_spec(MODULE) is not None
+    except (ImportError, ValueError):  # a module entry without a spec: not importable either
+        found = False
+    if not found:
         return Availability.missing_module(MODULE, EXTRA)
     return Availability(True)
 
@@ -38,11 +42,11 @@ def flip_available() -> Availability:
 def mean_flip(originals, reconstructions) -> np.ndarray:
     """Mean LDR-FLIP error of each image pair of a batch, (N, H, W) gray or (N, H, W, 3) RGB
     uint8, as ``flip_evaluator.evaluate(original, reconstruction, "LDR")`` returns it."""
-    import flip_evaluator  # an extra: imported only when measured
-
     x, y = _as_rgb(originals), _as_rgb(reconstructions)
     if x.shape != y.shape:
         raise ValueError(f"originals {x.shape} and reconstructions {y.shape} differ in shape")
+    import flip_evaluator  # an extra: imported only when measured
+
     return np.array([flip_evaluator.evaluate(a.astype(np.float32) / 255, b.astype(np.float32) / 255, "LDR",
                                              applyMagma=False)[1] for a, b in zip(x, y)], dtype=np.float64)
 
