@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from .contracts.catalog import describe_plugins
 from .contracts.dataset import DatasetAdapter, ImageSource
 from .contracts.errors import CompbenchError
 from .contracts.params import resolve_settings
@@ -108,32 +109,3 @@ def open_dataset(adapter: DatasetAdapter, split: str | None, settings: dict) -> 
     split = split or adapter.default_split
     adapter.check_split(split)
     return adapter.open(split, **resolve_settings(adapter.params, settings, owner=f"dataset {adapter.name}"))
-
-
-def describe_plugins(registry: Registry | None = None) -> dict:
-    """Every codec, dataset and trainer with its provider, parameters and availability."""
-    registry = registry or build_registry()
-
-    def status(obj) -> dict:
-        try:
-            s = obj.available()
-        except Exception as exc:  # a plugin's own check must not break the listing
-            return {"available": False, "reason": f"availability check failed: {exc}", "fix": ""}
-        return {"available": s.ok, "reason": s.reason, "fix": s.fix}
-
-    def entry(registered, extra: dict) -> dict:
-        p = registered.provenance
-        return {"name": registered.name, "description": registered.obj.description,
-                "plugin": p.plugin, "distribution": p.distribution, "version": p.version,
-                **extra, **status(registered.obj)}
-
-    return {
-        "codecs": [entry(r, {"params": [p.as_dict() for p in r.obj.params],
-                             "ladder": list(r.obj.ladder)}) for r in sorted(registry.codecs.values(), key=lambda r: r.name)],
-        "datasets": [entry(r, {"splits": list(r.obj.splits), "classes": list(r.obj.class_names),
-                               "params": [p.as_dict() for p in r.obj.params]})
-                     for r in sorted(registry.datasets.values(), key=lambda r: r.name)],
-        "trainers": [entry(r, {"params": [p.as_dict() for p in r.obj.params]})
-                     for r in sorted(registry.trainers.values(), key=lambda r: r.name)],
-        "failed_plugins": [{"plugin": name, "error": error} for name, error in sorted(registry.failures.items())],
-    }

@@ -149,11 +149,14 @@ def cmd_list(args, rest) -> int:
     if args.json:
         print(json.dumps(described, indent=2, default=str))
         return 0
-    for kind in ("codecs", "datasets", "trainers"):
+    for kind in ("codecs", "datasets", "trainers", "metrics"):
         rows = []
         for item in described[kind]:
             status = "yes" if item["available"] else f"no: {item['reason']} (fix: {item['fix']})"
             detail = ", ".join(f"{p['name']}={p['default']} [{p['range']}]" for p in item.get("params", []))
+            if kind == "metrics":
+                detail = f"better: {item['better']}; " + (f"optional: --metrics-extra {item['name']}"
+                                                         if item["optional"] else "always measured")
             if kind == "datasets":  # a folder's classes are known only once it is opened
                 classes = f"; {len(item['classes'])} classes" if item["classes"] else ""
                 detail = "; ".join(filter(None, [detail, f"splits {'/'.join(item['splits'])}{classes}"]))

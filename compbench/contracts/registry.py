@@ -167,9 +167,9 @@ def _add(table: dict[str, Registered], base: type, obj: Any, origin: Provenance)
 
 def _check_metric_name(metric: Metric, origin: Provenance) -> None:
     """Core metric names belong to compbench: a plugin may add metrics, not redefine one."""
-    from ..metrics import CORE_NAMES  # the core declarations live with the measuring code
+    from ..metrics import CORE_NAMES, OPTIONAL_METRICS
 
-    if metric.name in CORE_NAMES:
+    if metric.name in CORE_NAMES or metric.name in {m.name for m in OPTIONAL_METRICS}:
         raise PluginError(
             f"plugin {origin.plugin!r} ({origin.distribution}) registered metric {metric.name!r}, "
             f"a name of compbench's core metrics; rename the plugin's metric, or disable the "

@@ -146,6 +146,9 @@ def _codecs(request: RunRequest, output: OutputOptions, registry: Registry):
     for name, factory in factories.items():
         require_available(factory, f"codec {name!r}")
     metrics = MetricSet.for_run(registry, factories.values(), extra=request.metrics_extra)
+    for metric in metrics:
+        if metric.available is not None:
+            require_available(metric, f"metric {metric.name!r}")
     rd_metrics = metrics.check_rd_metrics(request.rd_metrics or DEFAULT_RD_METRICS)
     check_table_format(output.table_format)
     if output.anchor not in registry.codecs:

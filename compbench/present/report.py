@@ -14,7 +14,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -228,7 +228,7 @@ def _header_facts(manifest: dict | None, summary: pd.DataFrame | None) -> str:
              ("started", str(manifest.get("started", "")).replace("T", " ") or None),
              ("run time", f"{manifest['seconds']} s" if "seconds" in manifest else None),
              ("compbench", manifest.get("compbench")), ("git commit", manifest.get("git_commit")),
-             ("report written", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S+00:00"))]
+             ("report written", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S+00:00"))]
     items = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts if v not in (None, ""))
     if manifest.get("command"):
         items += f'<dt>command</dt><dd><code id="command">{_e(manifest["command"])}</code></dd>'
