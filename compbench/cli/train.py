@@ -6,12 +6,24 @@ import argparse
 from pathlib import Path
 
 from ..contracts.errors import CompbenchError
-from ..contracts.registry import build_registry
-from ..pipeline.checks import require_available
 from .arguments import ArgumentParser
 
 
+def add_parser(commands) -> None:
+    train = commands.add_parser("train", help="train a learned codec (options depend on it: compbench train NAME --help)",
+                                add_help=False)
+    train.add_argument("name", nargs="?", help="the codec to train, e.g. ddcae")
+    train.set_defaults(handler=main)
+
+
+def main(args, rest) -> int:
+    return run_training(args.name, rest)
+
+
 def run_training(name: str | None, argv: list[str]) -> int:
+    from ..contracts.registry import build_registry
+    from ..pipeline.checks import require_available
+
     registry = build_registry()
     if not name or name.startswith("-"):
         valid = ", ".join(sorted(registry.trainers)) or "(none installed)"

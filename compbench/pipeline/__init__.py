@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..contracts.registry import Registry
-from ..run.executor import Executor, ExecutorKind, open_executor
+from ..defaults import ExecutorKind
+from ..run.executor import Executor, open_executor
 from ..run.interrupts import RunInterrupted, interrupts_raised, signal_name
 from ..store.manifest import ManifestFile
 from .execute import execute

@@ -6,10 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..run.local_pool import DEFAULT_TIMEOUT
-
-DEFAULT_CODECS = "ddcae,jpeg,jpeg2000"
-DEFAULT_ANCHOR = "jpeg2000"
+from ..defaults import DEFAULT_ANCHOR, DEFAULT_CODECS, DEFAULT_DATASET, DEFAULT_TIMEOUT
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -19,7 +16,7 @@ class RunRequest:
     #: codec specs, e.g. "jpeg:quality=50,jpeg2000:psnr=30" (ranges and lists expand)
     codecs: str = DEFAULT_CODECS
     #: "name" or "name:key=value..."
-    dataset: str = "mnist"
+    dataset: str = DEFAULT_DATASET
     split: str | None = None
     limit: int | None = None
     per_class: int | None = None

@@ -10,10 +10,10 @@ yields one result per unit.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from ..contracts.errors import CompbenchError
+from ..defaults import EXECUTORS, ExecutorKind
 from .units import UnitResult, WorkUnit
 
 
@@ -43,12 +43,6 @@ class Executor(Protocol):
         ...
 
 
-class ExecutorKind(StrEnum):
-    LOCAL = "local"
-    DASK = "dask"
-
-
-EXECUTORS = tuple(kind.value for kind in ExecutorKind)
 
 
 def open_executor(kind: str, jobs: int, timeout: float, metrics, *, registry=None, scheduler: str | None = None,

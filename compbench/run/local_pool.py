@@ -42,13 +42,10 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from ..defaults import DEFAULT_TIMEOUT
 from .units import UnitResult, WorkUnit
 from .worker import Stage
 from .worker_process import Task, Worker, describe_exit
-
-#: seconds an image may take in one stage, unless told otherwise (--timeout)
-DEFAULT_TIMEOUT = 60.0
-
 
 #: at least this long to open the dataset and create a codec (loading a model takes a while)
 SETUP_SECONDS = 120.0

@@ -1,0 +1,41 @@
+"""The regression gate's options and its one comparison, shared by ``compare`` and ``run
+--baseline``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..contracts.errors import CompbenchError
+
+
+def add_tolerance_options(parser) -> None:
+    parser.add_argument("--tolerance", action="append", default=[], metavar="METRIC=VALUE",
+                        help="allowed move the wrong way: psnr=0.05 (absolute) or bpp=1%% (relative); "
+                             "repeatable; overrides the config file")
+    parser.add_argument("--config", type=Path, help="tolerance config (default: compbench.toml or "
+                        "[tool.compbench.compare] in pyproject.toml, found from the current folder up)")
+    parser.add_argument("--metrics", help="compare and gate only these metrics (comma-separated)")
+    parser.add_argument("--include-timings", action="store_true", help="gate encode/decode times too")
+
+
+def run_comparison(baseline: Path, new: Path, args, default_out: Path | None) -> int:
+    """Compare, print the table, write Markdown and JSON; the exit code (0 pass, 1 regression)."""
+    from ..analysis.compare import compare, exit_code
+    from ..analysis.tolerances import discover_config, load_tolerances, parse_tolerance_flag
+    from ..present.comparison import comparison_json, comparison_markdown, comparison_text
+
+    config = args.config or discover_config()
+    tolerances = load_tolerances(config) if config else {}
+    tolerances.update(dict(parse_tolerance_flag(text) for text in args.tolerance))
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
+    comparison = compare(baseline, new, tolerances, metrics, args.include_timings)
+    print(comparison_text(comparison))
+    markdown = getattr(args, "markdown", None) or (default_out / "comparison.md" if default_out else None)
+    as_json = getattr(args, "json", None) or (default_out / "comparison.json" if default_out else None)
+    for path, text in ((markdown, comparison_markdown(comparison)), (as_json, comparison_json(comparison))):
+        if path is not None:
+            try:
+                path.write_text(text)
+            except OSError as exc:
+                raise CompbenchError(f"cannot write {path} ({exc.strerror}); choose another path") from None
+    return exit_code(comparison)
