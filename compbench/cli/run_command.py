@@ -40,6 +40,9 @@ def add_parser(commands) -> None:
     run.add_argument("--resume", action="store_true",
                      help="continue the interrupted run in --out: run only the images records.csv lacks "
                           "(the command must be the run's own)")
+    run.add_argument("--retry-failed", action="store_true",
+                     help="with --resume: run again the images that failed or timed out (e.g. with a larger "
+                          "--timeout); images lost to the infrastructure are always run again")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--anchor", default=DEFAULT_ANCHOR,
                      help=f"codec that BD-rate/BD-PSNR compare against (default: {DEFAULT_ANCHOR})")
@@ -78,7 +81,7 @@ def main(args, rest) -> int:
                      per_class=args.per_class, out=args.out, jobs=args.jobs, sweep=args.sweep,
                      progress=not args.quiet, figures=not args.no_figures, figure_formats=formats,
                      anchor=args.anchor, table_format=args.table_format, resume=args.resume,
-                     overwrite=args.overwrite, rd_metrics=args.rd_metrics, timeout=args.timeout,
+                     overwrite=args.overwrite, retry_failed=args.retry_failed, rd_metrics=args.rd_metrics, timeout=args.timeout,
                      executor=args.executor, scheduler=args.scheduler,
                      metrics_extra=args.metrics_extra)
     summary = result.summary
@@ -104,6 +107,8 @@ def main(args, rest) -> int:
         for note in notes:
             print(f"warning: {setting}: {note}", file=sys.stderr)
     report_dataset_notes(result.manifest)
+    if why := result.manifest.get("run", {}).get("jobs_limited"):
+        print(f"note: {why}", file=sys.stderr)
     print(f"results: {result.out_dir}  ({result.manifest['seconds']:.1f}s; report: "
           f"{result.out_dir / 'report.html'})")
     status = 0

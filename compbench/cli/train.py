@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 from ..contracts.errors import CompbenchError
@@ -33,17 +34,29 @@ def run_training(name: str | None, argv: list[str]) -> int:
     args = parser.parse_args(argv)
     require_available(trainer, f"trainer {name!r}")
     settings = {p.name: getattr(args, p.name) for p in trainer.params}
-    out = args.out or trainer.default_out
+    out = output_folder(name, args.out, args.overwrite)
+    weights = trainer.train(settings, out, log=lambda line: print(line, flush=True))
+    print(f"weights: {weights}")
+    print(f"use them with: compbench run --codecs {name}:weights={weights}")
+    return 0
+
+
+def output_folder(name: str, out: Path | None, overwrite: bool) -> Path:
+    """Where a training writes: a new folder in the current one (``<name>-<time>``) unless
+    ``--out``; never the installed package's weights unless asked for by ``--out`` there and
+    ``--overwrite``: runs keep using the shipped weights until told otherwise."""
     if out is None:
-        raise CompbenchError(f"trainer {name!r} has no default output folder; give --out")
-    out = Path(out)
+        out = Path(f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
+        while out.exists():
+            out = out.with_name(out.name + "-2")
+    elif out.exists() and any(out.iterdir()) and not overwrite:
+        raise CompbenchError(f"--out {out} already holds files (weights?); replace them with --overwrite, or "
+                             "choose a new folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CompbenchError(f"cannot write to {out} ({exc.strerror}); choose a writable folder with --out") from None
-    weights = trainer.train(settings, out, log=lambda line: print(line, flush=True))
-    print(f"weights: {weights}")
-    return 0
+    return out
 
 
 def _trainer_parser(trainer) -> argparse.ArgumentParser:
@@ -57,5 +70,8 @@ def _trainer_parser(trainer) -> argparse.ArgumentParser:
         parser.add_argument(flag, dest=param.name, default=param.default, metavar=param.describe_range(),
                             type=lambda text, p=param: p.parse(text, f"compbench train {trainer.name}"),
                             help=param.help + ("" if param.default is None else f" (default: {param.default})"))
-    parser.add_argument("--out", type=Path, help="output folder (default: the codec's shipped weights folder)")
+    parser.add_argument("--out", type=Path, help="output folder (default: a new folder <codec>-<time> here; "
+                        "a run uses the weights only when told: --codecs NAME:weights=FILE)")
+    parser.add_argument("--overwrite", action="store_true", help="replace the files of an --out that holds some "
+                        "(needed to replace a codec's shipped weights)")
     return parser
