@@ -10,12 +10,10 @@ every ``compbench`` command, and the names that need the heavy layers (``load_da
 
 from __future__ import annotations
 
-# the one source of the version: pyproject.toml reads it (setuptools dynamic version)
-__version__ = "0.2.0"
-
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ._version import __version__
 from .contracts.codec import AVAILABLE, Availability, Codec, CodecFactory
 from .contracts.dataset import DatasetAdapter, ImageSet, ImageSource
 from .contracts.errors import CompbenchError, PluginError

@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-from .. import __version__
+from .._version import __version__
 from ..contracts.errors import CompbenchError
 from .files import write_json
 from .names import written_name
