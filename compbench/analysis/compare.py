@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..contracts.errors import CompbenchError
+from ..contracts.errors import CompbenchError, did_you_mean
 from ..metrics import CORE_NAMES, HIGHER, NO_DIRECTION, MetricSet
 from ..store.results_folder import (
     KEYS,
@@ -188,8 +188,8 @@ def _plan(metrics: list[str] | None, available: list[str], include_timings: bool
                 if not timing[m] or include_timings}
     unknown = [m for m in metrics if m not in available]
     if unknown:
-        raise CompbenchError(f"no metric {', '.join(map(repr, unknown))} in both runs; "
-                             f"metrics: {', '.join(available)}")
+        raise CompbenchError(f"no metric {', '.join(map(repr, unknown))} in both runs"
+                             f"{did_you_mean(unknown[0], available)}metrics: {', '.join(available)}")
     return {m: not timing[m] or include_timings for m in dict.fromkeys(metrics)}
 
 
