@@ -10,7 +10,7 @@ import pytest
 
 @pytest.mark.parametrize("args,fragment", [
     (["run", "--codecs", "nosuch"], "unknown codec 'nosuch'; valid: "),
-    (["run", "--codecs", "jpeg:qualty=5"], "unknown parameter 'qualty'; valid: quality=1..100"),
+    (["run", "--codecs", "jpeg:qualty=5"], "unknown parameter 'qualty'; did you mean 'quality'? valid: quality=1..100"),
     (["run", "--codecs", "jpeg:quality=0"], "quality=0 is out of range; valid: quality=1..100"),
     (["run", "--codecs", "jpeg", "--dataset", "cifar"], "unknown dataset 'cifar'; valid: "),
     (["run", "--codecs", "jpeg", "--split", "val"], "no split 'val'; valid: train, test"),

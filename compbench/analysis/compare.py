@@ -130,7 +130,7 @@ def compare(baseline: str | Path, new: str | Path, tolerances: dict | None = Non
             other = "new run" if side == "baseline" else "baseline"
             raise CompbenchError(f"gated metric(s) {', '.join(missing)} are in the {side} but not the {other}: "
                                  "regenerate the baseline with this compbench, or gate only shared metrics "
-                                 "with --metrics")
+                                 "with --gate-metrics")
     unused = [name for name in chosen if name not in plan]
     if unused:
         warnings.append(f"tolerance(s) for {', '.join(unused)} match no compared metric "
