@@ -13,6 +13,7 @@ from ..contracts.registry import Registry
 from ..defaults import ExecutorKind
 from ..run.executor import Executor, open_executor
 from ..run.interrupts import RunInterrupted, interrupts_raised, signal_name
+from ..run.progress import phase
 from ..store.manifest import ManifestFile
 from .execute import execute
 from .finish import finish_run
@@ -51,6 +52,7 @@ def run_plan(plan: RunPlan, executor: Executor | None) -> RunResult:
             execute(plan, executor, sink)
         else:
             sink.notes["figures"] = ["image grids left out: the samples were not encoded again"]
+        phase("summary", plan.output.progress)
         return finish_run(plan, manifest, out_dir, sink.finish())
 
 
