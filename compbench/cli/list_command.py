@@ -16,12 +16,12 @@ compbench list                      # fitted to the terminal
 compbench list --wide | grep jpeg   # one line per entry
 compbench list --json               # everything, for scripts
 """
-#: what each section is for, in its heading
+#: each section's heading: what it is for (the first word stays the kind: scripts read it)
 SECTIONS = {
-    "codecs": "codecs (run --codecs NAME[:key=value]; --sweep runs the ladder)",
-    "datasets": "datasets (run --dataset NAME[:key=value])",
-    "trainers": "trainers (compbench train NAME --help)",
-    "metrics": "metrics beyond the core ones (optional: run --metrics-extra NAME)",
+    "codecs": "codecs: run --codecs NAME[:key=value]; --sweep runs each one's ladder",
+    "datasets": "datasets: run --dataset NAME[:key=value]",
+    "trainers": "trainers: compbench train NAME --help",
+    "metrics": "metrics: beyond the core ones (optional ones: run --metrics-extra NAME)",
 }
 #: the name column is at most this wide; a longer name gets a line of its own
 MAX_NAME_WIDTH = 18
@@ -61,7 +61,7 @@ def listing(described: dict, width: int) -> str:
     for kind, heading in SECTIONS.items():
         items = described[kind]
         column = min(max((len(item["name"]) for item in items), default=0) + 2, MAX_NAME_WIDTH) + 2
-        out += textwrap.wrap(heading + ":", width)
+        out += textwrap.wrap(heading, width, subsequent_indent="  ", break_on_hyphens=False)
         out += [line for item in items for line in block(item["name"], details(kind, item), column, width)]
         out.append("")
     return "\n".join(out).rstrip("\n")
