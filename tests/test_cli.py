@@ -116,6 +116,17 @@ def test_compare_exit_codes(cli, stored_run, tmp_path):
     assert cli("compare", stored_run, tmp_path / "nowhere").returncode == 2
 
 
+def test_gate_metrics_are_named_with_a_suggestion_and_the_old_name_works(cli, stored_run, tmp_path):
+    written = ("--json", tmp_path / "c.json", "--markdown", tmp_path / "c.md")  # not into the shared run
+    wrong = cli("compare", stored_run, stored_run, "--gate-metrics", "psnrr", *written)
+    assert wrong.returncode == 2
+    assert "no metric 'psnrr' in both runs; did you mean 'psnr'? metrics: " in wrong.stderr
+    old = cli("compare", stored_run, stored_run, "--metrics", "psnr", *written)
+    assert old.returncode == 0, old.stderr
+    rows = len(pd.read_csv(stored_run / "summary.csv"))
+    assert sum(json.loads((tmp_path / "c.json").read_text())["counts"].values()) == rows  # psnr only
+
+
 def test_fail_on_regression_needs_a_baseline(cli):
     done = cli("run", "--codecs", "jpeg", "--limit", "5", "--fail-on-regression")
     assert done.returncode == 2 and "--baseline" in done.stderr
