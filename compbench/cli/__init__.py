@@ -38,7 +38,7 @@ def build_parser() -> ArgumentParser:
                                      title="commands", metavar="COMMAND")
     for command in (list_command, run_command, report_command, compare_command, history_command, train):
         command.add_parser(commands)
-    parser.command_parsers = commands.choices
+    parser.command_parsers = commands.choices  # name -> its parser, for main's "did you mean"
     return parser
 
 

@@ -21,11 +21,13 @@ class PluginError(CompbenchError):
 
 
 def did_you_mean(name: str, valid: Iterable[str]) -> str:
-    """The words between a mistyped name and the list of valid ones: ``"; did you mean 'jpeg'?
-    "`` when one is close (difflib's ratio, case ignored; the closest only, as git and click
-    suggest), else ``"; "``. Every "unknown name" message is built with it::
+    """The words between a mistyped name and the list of valid ones. When one is close
+    (difflib's ratio, case ignored; the closest only, as git and click suggest)::
 
         f"unknown codec {name!r}{did_you_mean(name, codecs)}valid: {', '.join(codecs)}"
+        # unknown codec 'jepg'; did you mean 'jpeg'? valid: avif, ...
+
+    and when none is, just the separator: ``unknown codec 'x'; valid: avif, ...``.
     """
     by_folded = {choice.casefold(): choice for choice in valid}
     close = difflib.get_close_matches(name.casefold(), list(by_folded), n=1, cutoff=0.6)
