@@ -10,7 +10,8 @@ import pytest
 from compbench.cli import build_parser, main
 from compbench.cli.list_command import ladder_text, listing, param_text
 
-COMMANDS = ["list", "run", "report", "compare", "history", "train"]
+#: every command: a new one needs examples and documented arguments too (cli/arguments.add_command)
+COMMANDS = list(build_parser().command_parsers)
 
 
 def help_of(capsys, *args) -> str:
@@ -48,6 +49,10 @@ def test_a_mistyped_codec_loads_no_pandas_or_matplotlib():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_the_commands_are_all_there():
+    assert {"list", "run", "report", "compare", "history", "train"} <= set(COMMANDS)
 
 
 def test_the_top_level_help_describes_compbench_and_has_examples(capsys):
