@@ -4,7 +4,6 @@ machines)."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import textwrap
@@ -45,6 +44,8 @@ def main(args, rest) -> int:
 
     described = describe_plugins()
     if args.json:
+        import json
+
         print(json.dumps(described, indent=2, default=str))
     elif args.wide:
         print(wide_listing(described))

@@ -6,7 +6,6 @@ without a traceback. Anything else that escapes is a bug and keeps its traceback
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -29,6 +28,8 @@ def did_you_mean(name: str, valid: Iterable[str]) -> str:
 
     and when none is, just the separator: ``unknown codec 'x'; valid: avif, ...``.
     """
+    import difflib  # only once something is mistyped: every command imports this module
+
     by_folded = {choice.casefold(): choice for choice in valid}
     close = difflib.get_close_matches(name.casefold(), list(by_folded), n=1, cutoff=0.6)
     return f"; did you mean {by_folded[close[0]]!r}? " if close else "; "
