@@ -11,14 +11,12 @@ compbench import Codec`` works as before; it imports the codec contract (and num
 
 from __future__ import annotations
 
-# the one source of the version: pyproject.toml reads it (setuptools dynamic version), so it
-# stays a literal assignment
-__version__ = "0.2.0"
-
 import importlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the names __getattr__ lends
     from .contracts.codec import AVAILABLE, Availability, Codec, CodecFactory

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .. import __version__
+from .._version import __version__
 from ..contracts.errors import CompbenchError
 from ..run.interrupts import RunInterrupted
 from . import compare_command, history_command, list_command, report_command, run_command, train

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import argparse
+from contextlib import nullcontext
 from pathlib import Path
 
-from ..contracts.errors import CompbenchError
+from ..store.files import write_atomic
+from ..store.lock import locked
 
 
 def add_tolerance_options(parser) -> None:
@@ -35,13 +37,13 @@ def run_comparison(baseline: Path, new: Path, args, default_out: Path | None) ->
     tolerances.update(dict(parse_tolerance_flag(text) for text in args.tolerance))
     metrics = [m.strip() for m in args.gate_metrics.split(",") if m.strip()] if args.gate_metrics else None
     comparison = compare(baseline, new, tolerances, metrics, args.include_timings)
-    print(comparison_text(comparison))
     markdown = getattr(args, "markdown", None) or (default_out / "comparison.md" if default_out else None)
     as_json = getattr(args, "json", None) or (default_out / "comparison.json" if default_out else None)
-    for path, text in ((markdown, comparison_markdown(comparison)), (as_json, comparison_json(comparison))):
-        if path is not None:
-            try:
-                path.write_text(text)
-            except OSError as exc:
-                raise CompbenchError(f"cannot write {path} ({exc.strerror}); choose another path") from None
+    # the verdict is printed only once its files are written: a write that fails is exit 2, no PASS
+    into_run = default_out is not None and any(p is not None and p.parent == default_out for p in (markdown, as_json))
+    with locked(default_out) if into_run else nullcontext():  # a results folder takes one writer
+        for path, text in ((markdown, comparison_markdown(comparison)), (as_json, comparison_json(comparison))):
+            if path is not None:
+                write_atomic(path, text, fix="write the comparison elsewhere with --markdown PATH --json PATH")
+    print(comparison_text(comparison))
     return exit_code(comparison)

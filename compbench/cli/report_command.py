@@ -26,7 +26,7 @@ def add_parser(commands) -> None:
 
 
 def main(args, rest) -> int:
-    from ..present.report import write_report
+    from ..api import report
 
-    print(f"report: {write_report(args.results_dir)}")
+    print(f"report: {report(args.results_dir)}")
     return 0

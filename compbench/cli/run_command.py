@@ -62,6 +62,9 @@ def add_parser(commands) -> None:
     run.add_argument("--resume", action="store_true",
                      help="continue the interrupted run in --out: run only the images records.csv lacks "
                           "(the command must be the run's own)")
+    run.add_argument("--retry-failed", action="store_true",
+                     help="with --resume: run again the images that failed or timed out (e.g. with a larger "
+                          "--timeout); images lost to the infrastructure are always run again")
     run.add_argument("--quiet", action="store_true", help="no progress on stderr")
     run.add_argument("--anchor", default=DEFAULT_ANCHOR, metavar="CODEC",
                      help=f"codec that BD-rate/BD-PSNR compare against (default: {DEFAULT_ANCHOR})")
@@ -84,18 +87,7 @@ def add_parser(commands) -> None:
 
 
 def main(args, rest) -> int:
-    if args.fail_on_regression and not args.baseline:
-        raise CompbenchError("--fail-on-regression needs --baseline PATH (a stored results folder)")
-    if args.baseline:  # fail before the run, not after it
-        from ..store.folder import check_not_inside
-
-        if not args.baseline.exists():
-            raise CompbenchError(f"baseline {args.baseline} does not exist; give a results folder or summary.csv")
-        if args.out is not None:
-            check_not_inside(args.out, args.baseline)
-    from .preflight import check_names
-
-    check_names(args)  # a mistyped name fails here, before the harness loads (cli/preflight.py)
+    check_before_run(args)
     from .. import api
     from ..present.tables import class_table, overall_table
 
@@ -104,7 +96,7 @@ def main(args, rest) -> int:
                      per_class=args.per_class, out=args.out, jobs=args.jobs, sweep=args.sweep,
                      progress=not args.quiet, figures=not args.no_figures, figure_formats=formats,
                      anchor=args.anchor, table_format=args.table_format, resume=args.resume,
-                     overwrite=args.overwrite, rd_metrics=args.rd_metrics, timeout=args.timeout,
+                     overwrite=args.overwrite, retry_failed=args.retry_failed, rd_metrics=args.rd_metrics, timeout=args.timeout,
                      executor=args.executor, scheduler=args.scheduler,
                      metrics_extra=args.metrics_extra)
     summary = result.summary
@@ -130,6 +122,8 @@ def main(args, rest) -> int:
         for note in notes:
             print(f"warning: {setting}: {note}", file=sys.stderr)
     report_dataset_notes(result.manifest)
+    if why := result.manifest.get("run", {}).get("jobs_limited"):
+        print(f"note: {why}", file=sys.stderr)
     print(f"results: {result.out_dir}  ({result.manifest['seconds']:.1f}s; report: "
           f"{result.out_dir / 'report.html'})")
     status = 0
@@ -142,6 +136,22 @@ def main(args, rest) -> int:
         if args.fail_on_regression:
             status = max(status, gate)
     return status
+
+
+def check_before_run(args) -> None:
+    """What the command line alone can refuse, before the harness loads and the run starts."""
+    if args.fail_on_regression and not args.baseline:
+        raise CompbenchError("--fail-on-regression needs --baseline PATH (a stored results folder)")
+    if args.baseline:  # fail before the run, not after it
+        from ..store.folder import check_not_inside
+
+        if not args.baseline.exists():
+            raise CompbenchError(f"baseline {args.baseline} does not exist; give a results folder or summary.csv")
+        if args.out is not None:
+            check_not_inside(args.out, args.baseline)
+    from .preflight import check_names
+
+    check_names(args)  # a mistyped name fails here, in a fraction of a second (cli/preflight.py)
 
 
 def report_dataset_notes(manifest: dict, shown: int = 20) -> None:

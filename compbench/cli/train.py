@@ -12,11 +12,12 @@ from .arguments import ArgumentParser, HelpFormatter, add_command, examples_text
 
 DESCRIPTION = """\
 Train a learned codec's weights with its trainer (a plugin's too). Each trainer has its own
-options: compbench train NAME --help. The weights go to the codec's shipped weights folder
-unless --out says otherwise; each epoch prints a line as it ends.
+options: compbench train NAME --help. The weights go to a new folder NAME-<time> here unless
+--out says otherwise, and a run uses them only when told (--codecs NAME:weights=FILE); each
+epoch prints a line as it ends.
 """
 EXAMPLES = """\
-compbench train ddcae --epochs 30 --seed 0   # the shipped weights (~2 min)
+compbench train ddcae --epochs 30 --seed 0   # as the shipped weights (~2 min)
 compbench train convae --dataset fashion-mnist --out weights/convae
 compbench train ddcae --help                 # the trainer's options
 """
@@ -60,21 +61,33 @@ def run_training(name: str | None, argv: list[str]) -> int:
 
     require_available(trainer, f"trainer {name!r}")
     settings = {p.name: getattr(args, p.name) for p in trainer.params}
-    out = args.out or trainer.default_out
-    if out is None:
-        raise CompbenchError(f"trainer {name!r} has no default output folder; give --out")
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CompbenchError(f"cannot write to {out} ({exc.strerror}); choose a writable folder with --out") from None
+    out = output_folder(name, args.out, args.overwrite)
     # a line at once: loading torch and the data takes seconds before the first epoch's line
     print(f"training {name} into {out}: " + ", ".join(f"{k}={v}" for k, v in settings.items() if v is not None),
           flush=True)
     started = time.monotonic()
     weights = trainer.train(settings, out, log=functools.partial(log_line, started=started))
-    print(f"weights: {weights} ({time.monotonic() - started:.0f} s)", flush=True)
+    print(f"weights: {weights} ({time.monotonic() - started:.0f} s)")
+    print(f"use them with: compbench run --codecs {name}:weights={weights}")
     return 0
+
+
+def output_folder(name: str, out: Path | None, overwrite: bool) -> Path:
+    """Where a training writes: a new folder in the current one (``<name>-<time>``) unless
+    ``--out``; never the installed package's weights unless asked for by ``--out`` there and
+    ``--overwrite``: runs keep using the shipped weights until told otherwise."""
+    if out is None:
+        out = Path(f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
+        while out.exists():
+            out = out.with_name(out.name + "-2")
+    elif out.exists() and any(out.iterdir()) and not overwrite:
+        raise CompbenchError(f"--out {out} already holds files (weights?); replace them with --overwrite, or "
+                             "choose a new folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CompbenchError(f"cannot write to {out} ({exc.strerror}); choose a writable folder with --out") from None
+    return out
 
 
 def log_line(line: str, started: float) -> None:
@@ -94,8 +107,10 @@ def trainer_parser(trainer) -> argparse.ArgumentParser:
         parser.add_argument(flag, dest=param.name, default=param.default, metavar=param.describe_range(),
                             type=lambda text, p=param: p.parse(text, f"compbench train {trainer.name}"),
                             help=param.help + ("" if param.default is None else f" (default: {param.default})"))
-    parser.add_argument("--out", type=Path, metavar="DIR",
-                        help="output folder (default: the codec's shipped weights folder)")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: a new folder "
+                        "<codec>-<time> here; a run uses the weights only when told: --codecs NAME:weights=FILE)")
+    parser.add_argument("--overwrite", action="store_true", help="replace the files of an --out that holds some "
+                        "(needed to replace a codec's shipped weights)")
     return parser
 
 
@@ -104,4 +119,4 @@ def trainer_examples(trainer) -> str:
     shown = [p for p in trainer.params if p.default is not None and p.kind is not bool][:2]
     options = " ".join(f"--{p.name.replace('_', '-')} {p.default}" for p in shown)
     return (f"compbench train {trainer.name} {options}".rstrip() + "\n"
-            f"compbench train {trainer.name} --out weights/{trainer.name}   # keep the shipped weights\n")
+            f"compbench train {trainer.name} --out weights/{trainer.name}   # a folder of your own\n")

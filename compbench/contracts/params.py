@@ -15,7 +15,9 @@ class Param:
 
     ``kind`` is ``int``, ``float``, ``str`` or ``bool``. ``low``/``high`` bound numbers
     (inclusive); ``choices`` restricts strings. ``default=None`` means "unset" (e.g. a
-    codec whose rate is given by one of two alternative parameters).
+    codec whose rate is given by one of two alternative parameters). ``file=True``: the value
+    is a file (weights) whose content defines the setting: a setting's label names the file's
+    sha256, not its path, so two different files never share a label.
     """
 
     name: str
@@ -25,6 +27,7 @@ class Param:
     low: float | None = None
     high: float | None = None
     choices: tuple = field(default_factory=tuple)
+    file: bool = False
 
     def describe_range(self) -> str:
         if self.choices:

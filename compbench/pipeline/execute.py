@@ -41,8 +41,8 @@ def sample_units(plan: RunPlan, layout: UnitLayout, sink: RecordsSink, first_ord
     if not recorded_ok:
         return []
     units: list[WorkUnit] = []
-    for spec in plan.specs:
-        again = [p for p in plan.sample_positions if (spec.label, int(plan.source.indices[p])) in recorded_ok]
+    for ordinal, spec in enumerate(plan.specs):
+        again = [p for p in plan.sample_positions if (ordinal, p) in recorded_ok]
         for unit in plan_units([spec], again, layout, chunk=max(1, len(again))):
             units.append(replace(unit, ordinal=first_ordinal + len(units)))
     return units

@@ -9,10 +9,12 @@ which expands to one setting per value.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,14 +53,29 @@ def make_spec(factory: CodecFactory, given: dict[str, Any]) -> CodecSpec:
 
 
 def setting_label(factory: CodecFactory, settings: dict, given: dict) -> str:
-    """``jpeg:quality=75``: the rate parameters plus whatever differs from the defaults."""
-    defaults = {p.name: p.default for p in factory.params}
+    """``jpeg:quality=75``: the rate parameters plus whatever differs from the defaults; a file
+    parameter (``Param.file``) by its content: ``ddcae:step=0.7,weights=sha256:1f2e3d4c5b6a``."""
+    params = {p.name: p for p in factory.params}
     shown = [
-        f"{name}={_fmt(value)}"
+        f"{name}={file_digest(value) if params[name].file else _fmt(value)}"
         for name, value in settings.items()
-        if value is not None and (name in factory.rate_params or value != defaults[name] or name in given)
+        if value is not None and (name in factory.rate_params or value != params[name].default or name in given)
     ]
     return factory.name + (":" + ",".join(shown) if shown else "")
+
+
+#: hex digits of a file's sha256 in a setting's label
+LABEL_DIGEST = 12
+
+
+def file_digest(path) -> str:
+    """``sha256:<first 12 hex digits>`` of a file's bytes; a missing file is a one-line error."""
+    try:
+        with open(Path(path).expanduser(), "rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError as exc:
+        raise CompbenchError(f"cannot read {path} ({exc.strerror}); give an existing file") from None
+    return f"sha256:{digest[:LABEL_DIGEST]}"
 
 
 def _fmt(value: Any) -> str:

@@ -151,9 +151,16 @@ def _check_whole_rows(path: Path) -> None:
 
 
 def _check_complete(run: ResultsFolder) -> None:
-    """Every setting the manifest lists has summary rows (a summary that lost rows is damaged)."""
-    listed = (run.manifest or {}).get("codecs") or {}
-    missing = [label for label in listed if label not in set(run.summary["setting"])]
+    """Every setting the manifest lists has summary rows (a summary that lost rows is damaged),
+    but for a codec that took none of the images (not applicable: a complete run holds no row
+    of it)."""
+    manifest = run.manifest or {}
+    listed = manifest.get("codecs") or {}
+    took_none = {name for name, refused in (manifest.get("not_applicable") or {}).items()
+                 if isinstance(refused, dict) and refused.get("images") == refused.get("of")}
+    present = set(run.summary["setting"])
+    missing = [label for label, described in listed.items()
+               if label not in present and (described or {}).get("codec") not in took_none]
     if missing:
         raise CompbenchError(f"{run.path} is damaged or incomplete: its manifest lists {', '.join(missing)} "
                              "but summary.csv has no rows for it; finish it with compbench run --resume")
