@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -14,9 +15,14 @@ def add_tolerance_options(parser) -> None:
     parser.add_argument("--tolerance", action="append", default=[], metavar="METRIC=VALUE",
                         help="allowed move the wrong way: psnr=0.05 (absolute) or bpp=1%% (relative); "
                              "repeatable; overrides the config file")
-    parser.add_argument("--config", type=Path, help="tolerance config (default: compbench.toml or "
+    parser.add_argument("--config", type=Path, metavar="FILE", help="tolerance config (default: compbench.toml or "
                         "[tool.compbench.compare] in pyproject.toml, found from the current folder up)")
-    parser.add_argument("--metrics", help="compare and gate only these metrics (comma-separated)")
+    parser.add_argument("--gate-metrics", metavar="NAME[,NAME...]",
+                        help="compare and gate only these metrics, e.g. psnr,bpp (default: every metric "
+                             "with a better direction; timings only with --include-timings)")
+    # 0.1's name, kept working but hidden: beside --rd-metrics and --metrics-extra it was read
+    # as "the metrics to measure"
+    parser.add_argument("--metrics", dest="gate_metrics", help=argparse.SUPPRESS)
     parser.add_argument("--include-timings", action="store_true", help="gate encode/decode times too")
 
 
@@ -29,7 +35,7 @@ def run_comparison(baseline: Path, new: Path, args, default_out: Path | None) ->
     config = args.config or discover_config()
     tolerances = load_tolerances(config) if config else {}
     tolerances.update(dict(parse_tolerance_flag(text) for text in args.tolerance))
-    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
+    metrics = [m.strip() for m in args.gate_metrics.split(",") if m.strip()] if args.gate_metrics else None
     comparison = compare(baseline, new, tolerances, metrics, args.include_timings)
     markdown = getattr(args, "markdown", None) or (default_out / "comparison.md" if default_out else None)
     as_json = getattr(args, "json", None) or (default_out / "comparison.json" if default_out else None)

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .arguments import add_command
+
+EXAMPLES = """\
+compbench history results/run1 results/run2 results/run3  # psnr, all images
+compbench history results/* --metric bpp --class 3 --plot bpp.png
+"""
+
 
 def add_parser(commands) -> None:
-    history = commands.add_parser("history", help="a metric across stored runs, as a table and a plot")
-    history.add_argument("dirs", nargs="+", type=Path, help="results folders")
-    history.add_argument("--metric", default="psnr", help="metric (default: psnr)")
-    history.add_argument("--class", dest="class_name", default="all", help="class (default: all)")
-    history.add_argument("--plot", type=Path, default=Path("history.png"),
+    history = add_command(commands, "history", summary="a metric across stored runs, as a table and a plot",
+                          description="One metric of every setting across stored runs, in the order they "
+                                      "started (their manifests say when): a table on stdout and a line plot.",
+                          examples=EXAMPLES)
+    history.add_argument("dirs", nargs="+", type=Path, metavar="RESULTS", help="results folders, in any order")
+    history.add_argument("--metric", default="psnr", metavar="NAME", help="metric (default: psnr)")
+    history.add_argument("--class", dest="class_name", default="all", metavar="CLASS",
+                         help="class (default: all, every image)")
+    history.add_argument("--plot", type=Path, default=Path("history.png"), metavar="FILE",
                          help="where to draw the plot (default: history.png)")
     history.set_defaults(handler=main)
 

@@ -14,6 +14,7 @@ from ..contracts.registry import Registry
 from ..defaults import ExecutorKind
 from ..run.executor import Executor, open_executor
 from ..run.interrupts import RunInterrupted, interrupts_raised, signal_name
+from ..run.progress import phase
 from ..store.manifest import ManifestFile
 from .execute import execute
 from .finish import finish_run
@@ -61,6 +62,7 @@ def _run_in(plan: RunPlan, executor: Executor | None, out_dir: Path | None) -> R
             execute(plan, executor, sink)
         else:
             sink.notes["figures"] = ["image grids left out: the samples were not encoded again"]
+        phase("summary", plan.output.progress)
         result = finish_run(plan, manifest, out_dir, sink.finish())
     if sink.refused:  # everything else is written: the run can be finished with --resume
         why = next(iter(sink.refused))

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..contracts.codec import CodecFactory
 from ..contracts.dataset import DatasetAdapter, ImageSource, select
-from ..contracts.errors import CompbenchError
+from ..contracts.errors import CompbenchError, did_you_mean
 from ..contracts.params import resolve_settings
 from ..contracts.registry import Registry, build_registry
 from ..metrics import DEFAULT_RD_METRICS, MetricSet
@@ -168,7 +168,8 @@ def _codecs(request: RunRequest, output: OutputOptions, registry: Registry):
     rd_metrics = metrics.check_rd_metrics(request.rd_metrics or DEFAULT_RD_METRICS)
     check_table_format(output.table_format)
     if output.anchor not in registry.codecs:
-        raise CompbenchError(f"unknown --anchor {output.anchor!r}; valid: {', '.join(sorted(registry.codecs))}")
+        raise CompbenchError(f"unknown --anchor {output.anchor!r}{did_you_mean(output.anchor, registry.codecs)}"
+                             f"valid: {', '.join(sorted(registry.codecs))}")
     if output.write and output.figures:
         check_figure_formats(output.figure_formats)
     return specs, factories, metrics, rd_metrics
