@@ -13,7 +13,7 @@ numpy/scipy implementation), loaded from git into a module of its own; "after" i
 checkout. Both are timed in the same run, alternately (A B A B ...), ``--repeat`` times; each
 figure is the shortest of its repeats: on a shared machine, noise only adds time. CPU time is
 ``time.process_time`` (every thread of the process), in a process configured as
-``compbench.run.pool.worker_main`` configures a worker: one thread per numerical library
+``compbench.run.worker_process.worker_main`` configures a worker: one thread per numerical library
 (OMP_NUM_THREADS and co., set before numpy loads; OpenCV follows OMP_NUM_THREADS) and the
 worker's allocator (``keep_freed_memory``). Page faults are getrusage's minor faults.
 
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import os
 
-# As a worker sets them (compbench.run.pool.worker_main), before any numerical library loads.
+# As a worker sets them (compbench.run.worker_process.worker_main), before any numerical library loads.
 WORKER_THREADS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 os.environ.update(WORKER_THREADS)
 
@@ -54,7 +54,7 @@ from compbench.contracts.registry import build_registry  # noqa: E402
 from compbench.metrics import CORE  # noqa: E402
 from compbench.metrics import measure as after  # noqa: E402
 from compbench.run.allocator import keep_freed_memory  # noqa: E402
-from compbench.run.pool import THREAD_VARIABLES  # noqa: E402
+from compbench.run.worker_process import THREAD_VARIABLES  # noqa: E402
 
 #: the last revision whose metrics were numpy and scipy (float64) only
 BEFORE = "ba26d9f"

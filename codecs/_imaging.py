@@ -6,13 +6,44 @@ import importlib.util
 
 import numpy as np
 
-from compbench.contracts.codec import AVAILABLE, Availability, Codec, CodecFactory
+from compbench import AVAILABLE, Availability, Codec, CodecFactory
 
 
 def module_availability(module: str, package: str | None = None) -> Availability:
     if importlib.util.find_spec(module) is None:
         return Availability.missing_module(module, package)
     return AVAILABLE
+
+
+def size_limit(name: str, shape: tuple[int, ...], max_side: int | None = None,
+               max_pixels: int | None = None, max_samples: int | None = None) -> str | None:
+    """Why an image of this shape is larger than codec ``name`` codes, in one line, or None."""
+    height, width = shape[:2]
+    pixels = height * width
+    samples = pixels * (shape[2] if len(shape) == 3 else 1)
+    size = "x".join(map(str, shape))
+    if max_side is not None and max(height, width) > max_side:
+        return f"{name} codes images up to {max_side} px per side; this one is {size}"
+    if max_pixels is not None and pixels > max_pixels:
+        return f"{name} codes images of up to {max_pixels} pixels; this one is {size} ({pixels})"
+    if max_samples is not None and samples > max_samples:
+        return (f"{name} codes images of up to {max_samples} samples (H x W x channels); "
+                f"this one is {size} ({samples})")
+    return None
+
+
+class SizeLimits:
+    """A CodecFactory mixin declaring the largest images the codec's library takes, so that a
+    larger one is reported once as not applicable, with the limit, instead of failing image by
+    image. None: no limit short of memory."""
+
+    max_side: int | None = None  #: the longest side, in pixels
+    max_pixels: int | None = None  #: the most pixels, H x W
+    max_samples: int | None = None  #: the most samples, H x W x channels
+
+    def not_applicable(self, shape: tuple[int, ...]) -> str | None:
+        return super().not_applicable(shape) or size_limit(
+            self.name, shape, self.max_side, self.max_pixels, self.max_samples)
 
 
 def as_library_image(image: np.ndarray) -> np.ndarray:
@@ -94,10 +125,10 @@ def imagecodecs_availability(encoder: str) -> Availability:
     return AVAILABLE
 
 
-class ImagecodecsFactory(CodecFactory):
+class ImagecodecsFactory(SizeLimits, CodecFactory):
     """The factory of a codec built on imagecodecs: availability and versions come from the
-    codec class's ``encoder`` (an imagecodecs function name); subclasses declare name, params
-    and ladder."""
+    codec class's ``encoder`` (an imagecodecs function name); subclasses declare name, params,
+    ladder and size limits."""
 
     codec_class: type[Codec] = ImagecodecsCodec
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from compbench.contracts.codec import Codec
+from compbench import Codec
 
 from ._imaging import as_library_image
 

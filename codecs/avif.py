@@ -1,7 +1,6 @@
 """AVIF (libavif/AV1 through imagecodecs), lossy."""
 
-from compbench.contracts.hookspecs import hookimpl
-from compbench.contracts.params import Param
+from compbench import Param, hookimpl
 
 from ._imaging import ImagecodecsCodec, ImagecodecsFactory
 
@@ -29,6 +28,10 @@ class AvifFactory(ImagecodecsFactory):
     # 0 is libavif's lowest rate, 99 its near-lossless end (100 is lossless)
     ladder = tuple({"quality": q} for q in (0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99))
     channels = (1, 3)
+    # libavif's decoder defaults (imageDimensionLimit, imageSizeLimit): its encoder writes up to
+    # 65536 px per side, but such a file does not decode
+    max_side = 32768
+    max_pixels = 16384 * 16384
 
 
 @hookimpl

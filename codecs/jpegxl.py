@@ -1,8 +1,7 @@
 """JPEG XL (libjxl through imagecodecs): lossy by Butteraugli distance, and lossless as a codec
 of its own, so the lossy one is a rate curve and the lossless one a single point."""
 
-from compbench.contracts.hookspecs import hookimpl
-from compbench.contracts.params import Param
+from compbench import Param, hookimpl
 
 from ._imaging import ImagecodecsCodec, ImagecodecsFactory
 
@@ -21,6 +20,9 @@ class JpegXlLosslessCodec(JpegXlCodec):
 
 
 EFFORT = Param("effort", int, 7, "encoder effort (1 fast .. 9 small)", low=1, high=9)
+#: the format's own limit (codestream level 10; libjxl moves to level 10 by itself past level 5's
+#: 2**18): JxlEncoderSetBasicInfo refuses a larger side
+MAX_SIDE = 2**30
 
 
 class JpegXlFactory(ImagecodecsFactory):
@@ -35,6 +37,7 @@ class JpegXlFactory(ImagecodecsFactory):
     rate_params = ("distance",)
     ladder = tuple({"distance": d} for d in (25, 15, 10, 6, 4, 2.5, 1.5, 1.0, 0.5, 0.25, 0.1))
     channels = (1, 3)
+    max_side = MAX_SIDE
 
 
 class JpegXlLosslessFactory(ImagecodecsFactory):
@@ -43,6 +46,7 @@ class JpegXlLosslessFactory(ImagecodecsFactory):
     description = "JPEG XL lossless (libjxl modular mode via imagecodecs)"
     params = (EFFORT,)
     channels = (1, 3)
+    max_side = MAX_SIDE
     lossless = True
 
 

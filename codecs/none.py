@@ -3,8 +3,7 @@
 Running ``none`` measures the harness's own overhead, so it does as little as it can.
 """
 
-from compbench.contracts.codec import CodecFactory
-from compbench.contracts.hookspecs import hookimpl
+from compbench import CodecFactory, hookimpl
 
 from ._rawpixels import RawPixelsCodec
 

@@ -1,7 +1,6 @@
 """PNG (libpng through imagecodecs), lossless."""
 
-from compbench.contracts.hookspecs import hookimpl
-from compbench.contracts.params import Param
+from compbench import Param, hookimpl
 
 from ._imaging import ImagecodecsCodec, ImagecodecsFactory
 
@@ -19,6 +18,7 @@ class PngFactory(ImagecodecsFactory):
     description = "PNG, lossless (libpng via imagecodecs); gray stays one channel"
     params = (Param("level", int, 6, "zlib level (0 stored .. 9 smallest; 6 is libpng's default)", low=0, high=9),)
     channels = (1, 3)
+    max_side = 1_000_000  # libpng's default user limits, which it applies to writing too
     lossless = True
 
 

@@ -2,7 +2,7 @@
 
 import struct
 
-from compbench.contracts.hookspecs import hookimpl
+from compbench import hookimpl
 
 from ._imaging import ImagecodecsCodec, ImagecodecsFactory
 
@@ -11,6 +11,8 @@ from ._imaging import ImagecodecsCodec, ImagecodecsFactory
 HEADER = struct.Struct(">4sIIBB")
 END_MARKER = 8
 PIXELS_PER_BYTE = 62
+#: qoi.h refuses, coding and decoding, any height >= QOI_PIXELS_MAX // width: about 400 million pixels
+QOI_PIXELS_MAX = 400_000_000
 
 
 class QoiCodec(ImagecodecsCodec):
@@ -36,6 +38,14 @@ class QoiFactory(ImagecodecsFactory):
     description = "QOI, lossless (via imagecodecs); gray is coded as RGB behind a 1-byte flag"
     channels = (1, 3)
     lossless = True
+
+    def not_applicable(self, shape):
+        reason = super().not_applicable(shape)
+        height, width = shape[:2]
+        if reason is None and height >= QOI_PIXELS_MAX // width:  # qoi.h's own test
+            reason = (f"qoi codes images of fewer than {QOI_PIXELS_MAX} pixels (height < "
+                      f"{QOI_PIXELS_MAX} // width); this one is {'x'.join(map(str, shape))}")
+        return reason
 
 
 @hookimpl

@@ -1,8 +1,7 @@
 """WebP, lossy and lossless (libwebp through imagecodecs): two codecs, so the lossy one is a
 rate curve and the lossless one a single point in tables and plots."""
 
-from compbench.contracts.hookspecs import hookimpl
-from compbench.contracts.params import Param
+from compbench import Param, hookimpl
 
 from ._imaging import ImagecodecsCodec, ImagecodecsFactory
 
@@ -22,6 +21,8 @@ class WebpLosslessCodec(WebpCodec):
 
 
 METHOD = Param("method", int, 4, "speed/size trade-off (0 fast .. 6 small)", low=0, high=6)
+#: imagecodecs refuses a side of libwebp's WEBP_MAX_DIMENSION (16383) itself: it checks side < 16383
+MAX_SIDE = 16382
 
 
 class WebpFactory(ImagecodecsFactory):
@@ -33,6 +34,7 @@ class WebpFactory(ImagecodecsFactory):
     # quality 0 is libwebp's lowest rate; 100 is its near-lossless end (4:2:0 caps colour PSNR)
     ladder = tuple({"quality": q} for q in (0, 5, 10, 20, 30, 45, 60, 75, 85, 95, 100))
     channels = (1, 3)
+    max_side = MAX_SIDE
 
 
 class WebpLosslessFactory(ImagecodecsFactory):
@@ -42,6 +44,7 @@ class WebpLosslessFactory(ImagecodecsFactory):
     params = (Param("quality", int, 75, "in lossless mode: compression effort (0 fast .. 100 small)",
                     low=0, high=100), METHOD)
     channels = (1, 3)
+    max_side = MAX_SIDE
     lossless = True
 
 

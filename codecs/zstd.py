@@ -4,8 +4,7 @@ It sees the pixels as a byte string (row-major H, W, C) behind the raw-pixel sha
 prediction, no colour transform, only zstd's own matching and entropy coding.
 """
 
-from compbench.contracts.hookspecs import hookimpl
-from compbench.contracts.params import Param
+from compbench import Param, hookimpl
 
 from ._imaging import ImagecodecsFactory
 from ._rawpixels import RawPixelsCodec
@@ -31,7 +30,7 @@ class ZstdFactory(ImagecodecsFactory):
     description = "zstd on the raw pixel bytes behind a shape header: the floor a real codec must beat"
     params = (Param("level", int, 19, "zstd level (1 fast .. 22 small)", low=1, high=22),)
     channels = (1, 3)
-    lossless = True
+    lossless = True  # no size limit short of memory, as for ``none``
 
 
 @hookimpl

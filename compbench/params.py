@@ -1,8 +1,8 @@
-"""The 0.1 import path of :mod:`compbench.contracts.params`, kept so plugins written against it
-still load. New code imports from ``compbench`` itself."""
+"""``compbench.params``, the 0.1 home of ``Param``: deprecated, removed in 0.3.0. Import its
+names from ``compbench``."""
 
-import sys
+from ._deprecation import deprecated_getattr, to_root
 
-from .contracts import params
-
-sys.modules[__name__] = params
+_MOVES = to_root("Param", "resolve_settings")
+__all__ = sorted(_MOVES)
+__getattr__ = deprecated_getattr(__name__, _MOVES)

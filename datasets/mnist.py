@@ -10,10 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from compbench.contracts.codec import AVAILABLE, Availability
-from compbench.contracts.dataset import DatasetAdapter, ImageSet
-from compbench.contracts.errors import CompbenchError
-from compbench.contracts.hookspecs import hookimpl
+from compbench import AVAILABLE, Availability, CompbenchError, DatasetAdapter, ImageSet, hookimpl
 
 DATA_DIR = Path(__file__).with_name("mnist-data")
 

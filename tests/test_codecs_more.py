@@ -118,6 +118,21 @@ def test_jpeg_subsampling_changes_colour_only(digits):
     assert full.overhead_bytes(photo.shape) >= half.overhead_bytes(photo.shape)
 
 
+def test_jpeg_ladder_keeps_the_subsampling_given():
+    """One subsampling along the whole curve: 4:2:0 by default, 4:4:4 when asked for."""
+    from compbench.run.spec import parse_codec_specs
+
+    ladder = REGISTRY.codec("jpeg").ladder
+    assert all(set(point) == {"quality"} for point in ladder)
+    assert [p["quality"] for p in ladder] == sorted(p["quality"] for p in ladder) and ladder[-1]["quality"] == 100
+    for given, expected in (("jpeg", "420"), ("jpeg:subsampling=444", "444"), ("jpeg:subsampling=422", "422")):
+        specs = parse_codec_specs(given, REGISTRY, sweep=True)
+        assert len(specs) == len(ladder)
+        assert {spec.kwargs["subsampling"] for spec in specs} == {expected}
+    assert parse_codec_specs("jpeg:subsampling=444", REGISTRY, sweep=True)[-1].label == "jpeg:quality=100,subsampling=444"
+    assert parse_codec_specs("jpeg", REGISTRY, sweep=True)[-1].label == "jpeg:quality=100"
+
+
 @pytest.mark.parametrize("name", ["jpeg", "webp", "avif", "jpegxl"])
 def test_ladder_spans_the_rate_range(name, digits):
     """The ladder's first point is much cheaper than its last, and rate rises along it."""

@@ -8,22 +8,20 @@ import shutil
 import pandas as pd
 import pytest
 
+import compbench
 from compbench import api
-from compbench.analysis.compare import (
+from compbench.analysis.compare import REGRESSION, compare, exit_code, judge
+from compbench.analysis.tolerances import (
     DEFAULT_TOLERANCE,
-    HIGHER,
-    LOWER,
-    REGRESSION,
     Tolerance,
-    compare,
     discover_config,
-    exit_code,
-    judge,
     load_tolerances,
     parse_tolerance_flag,
 )
 from compbench.contracts.errors import CompbenchError
-from compbench.store.reader import load_run
+from compbench.metrics import HIGHER, LOWER
+from compbench.present.comparison import comparison_json, comparison_markdown, comparison_text
+from compbench.store.results_folder import open_results
 
 CODECS = "jpeg,jpeg2000"
 JPEG, J2K = "jpeg:quality=75", "jpeg2000:psnr=30"
@@ -85,12 +83,12 @@ def test_a_worse_run_fails_and_names_the_rows(baseline, tmp_path):
     result = compare(baseline, edited_copy(baseline, tmp_path / "worse", worsen))
     assert exit_code(result) == 1
     assert moved(result.regressions) == {(JPEG, "3", "psnr"), (J2K, "all", "bpp")}
-    markdown = result.to_markdown()
+    markdown = comparison_markdown(result)
     assert markdown.startswith("**compbench compare: FAIL: 2 regression(s)")
     assert "### Regressions" in markdown and "### Improvements" not in markdown
     assert re.search(rf"\| {re.escape(JPEG)} +\| 3 +\| psnr +\| 33.\d+ +\| 33.\d+ +\| -0.2 ", markdown)
     assert f"{len(result.unchanged)} metric value(s) unchanged." in markdown
-    terminal = result.format_table()
+    terminal = comparison_text(result)
     assert J2K in terminal and "-0.2 (" in terminal and terminal.splitlines()[-1].startswith("FAIL")
 
 
@@ -102,7 +100,7 @@ def test_an_improvement_passes_and_is_reported(baseline, tmp_path):
     result = compare(baseline, edited_copy(baseline, tmp_path / "better", improve))
     assert exit_code(result) == 0
     assert moved(result.improvements) == {(JPEG, "all", "psnr"), (JPEG, "all", "bytes")}
-    markdown = result.to_markdown()
+    markdown = comparison_markdown(result)
     assert "PASS: 0 regression(s), 2 improvement(s)" in markdown
     assert markdown.index("### Improvements") < markdown.index("metric value(s) unchanged")
 
@@ -143,7 +141,7 @@ def test_informational_metrics_are_shown_but_gate_only_when_named(baseline, tmp_
     new = edited_copy(baseline, tmp_path / "entropy", shift)
     result = compare(baseline, new)
     assert exit_code(result) == 0 and moved(result.changed) == {(JPEG, "all", "entropy")}
-    assert "### Changed, not gated" in result.to_markdown()
+    assert "### Changed, not gated" in comparison_markdown(result)
     pinned = compare(baseline, new, metrics=["entropy", "psnr"])
     assert exit_code(pinned) == 1 and moved(pinned.regressions) == {(JPEG, "all", "entropy")}
     assert set(pinned.table["metric"]) == {"entropy", "psnr"}
@@ -158,8 +156,8 @@ def test_lossless_psnr(baseline, tmp_path):
     assert exit_code(same) == 0 and same.regressions.empty
     lost = compare(lossless_run, baseline)
     assert moved(lost.regressions) == {(JPEG, "all", "psnr")}
-    assert "lossless" in lost.format_table()
-    report = json.loads(lost.to_json())
+    assert "lossless" in comparison_text(lost)
+    report = json.loads(comparison_json(lost))
     assert report["passed"] is False and report["counts"]["regression"] == 1
     assert report["rows"][0]["baseline"] == "inf" and report["rows"][0]["delta"] == "-inf"
 
@@ -192,10 +190,10 @@ def test_version_differences_warn_without_failing(baseline, tmp_path):
     result = compare(baseline, edited_copy(baseline, tmp_path / "upgraded", edit_manifest=upgrade))
     assert exit_code(result) == 0
     text = "\n".join(result.warnings)
-    assert "compbench versions differ (baseline -> new): compbench 0.1.0 -> 9.0.0" in text
+    assert f"compbench versions differ (baseline -> new): compbench {compbench.__version__} -> 9.0.0" in text
     assert "numpy" in text and "99.0" in text
     assert "jpeg libjpeg" in text and "compbench-extra absent -> 1.0" in text
-    assert "### Warnings" in result.to_markdown() and "warning: compbench versions" in result.format_table()
+    assert "### Warnings" in comparison_markdown(result) and "warning: compbench versions" in comparison_text(result)
 
 
 def one_line_error(baseline, new, match):
@@ -291,7 +289,7 @@ def test_bad_tolerance_configs_are_refused(tmp_path):
 
 
 def test_load_run_keeps_class_labels_as_text(baseline):
-    summary = load_run(baseline).summary
+    summary = open_results(baseline).summary
     assert list(dict.fromkeys(summary["class"])) == [str(c) for c in range(10)] + ["all"]
 
 

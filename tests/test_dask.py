@@ -15,7 +15,8 @@ import test_faults  # its helpers, not its tests (a from-import would collect th
 from conftest import run_cli
 
 from compbench.contracts.errors import CompbenchError
-from compbench.store.records import TIMING_COLUMNS, read_records
+from compbench.store.records_reader import read_records
+from compbench.store.schema import TIMING_COLUMNS
 
 distributed = pytest.importorskip("distributed")
 

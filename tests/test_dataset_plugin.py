@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import install_as_distribution, make_visible
 
-from compbench.store.records import read_records
+from compbench.store.records_reader import read_records
 
 PROJECT = Path(__file__).parent / "thirdparty" / "compbench_gradients"
 

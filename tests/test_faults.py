@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import COMPBENCH, run_cli
 
-from compbench.store.records import read_records
+from compbench.store.records_reader import read_records
 
 LIMIT = 200
 #: per-image time limit of the fault run: short, so each hang costs little, but with room for a
@@ -141,7 +141,7 @@ def descendants(pid: int) -> list[int]:
 
 
 #: the compbench command run from a process that also runs another thread: its workers then
-#: start from a fork server (compbench.run.pool.start_method_for)
+#: start from a fork server (compbench.run.local_pool.start_method_for)
 THREADED_COMMAND = """
 import sys, threading, time
 threading.Thread(target=time.sleep, args=(600,), daemon=True).start()

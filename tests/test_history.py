@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from compbench import api
-from compbench.analysis.history import history, plot_history
+from compbench.analysis.history import history
 from compbench.contracts.errors import CompbenchError
+from compbench.present.charts import plot_history
 
 JPEG, J2K = "jpeg:quality=75", "jpeg2000:psnr=30"
 

@@ -376,7 +376,7 @@ def test_psnr_from_mse():
 
 
 def test_opencv_takes_the_workers_thread_count(monkeypatch):
-    """A worker sets OMP_NUM_THREADS to its share of the cores (compbench.run.pool); OpenCV,
+    """A worker sets OMP_NUM_THREADS to its share of the cores (compbench.run.worker_process); OpenCV,
     imported by the metrics, follows it rather than starting a thread per core."""
     cv2 = pytest.importorskip("cv2")
     before = cv2.getNumThreads()

@@ -13,7 +13,7 @@ from conftest import run_cli
 from photo_folder import build_photo_folder
 
 from compbench.contracts.registry import build_registry
-from compbench.store.records import read_records
+from compbench.store.records_reader import read_records
 
 REGISTRY = build_registry()
 BUILT_IN = sorted(name for name, entry in REGISTRY.codecs.items()

@@ -224,9 +224,9 @@ def test_drawing_needs_no_pyplot(tmp_path):
 def forking(monkeypatch):
     """Figures drawn on two processes even where this test process would not fork (torch
     imported by other tests)."""
-    from compbench.run import pool
+    from compbench.run import local_pool
 
-    monkeypatch.setattr(pool, "start_method_for", lambda registry=None: "fork")
+    monkeypatch.setattr(local_pool, "start_method_for", lambda registry=None: "fork")
     monkeypatch.setattr("os.cpu_count", lambda: 2)
 
 

@@ -46,7 +46,9 @@ def test_failed_images_are_counted_not_averaged():
 
 
 def test_records_file_appends_whole_rows_and_ends_in_canonical_order(tmp_path):
-    from compbench.store.records import RecordsFile, read_records, record_columns
+    from compbench.store.records_file import RecordsFile
+    from compbench.store.records_reader import read_records
+    from compbench.store.schema import record_columns
 
     columns = record_columns(["my_metric"])
     first = records(psnr=[30.0, 31.0], mse=[65.025, 50.0], nbytes=[10, 12], classes=["0", "1"])
@@ -67,7 +69,7 @@ def test_records_file_appends_whole_rows_and_ends_in_canonical_order(tmp_path):
 def test_csv_rows_writes_what_pandas_to_csv_writes():
     """records.csv's own formatter against pandas' to_csv: floats over 16 orders of magnitude,
     the special values, integers, booleans and text that needs quoting."""
-    from compbench.store.records import csv_rows
+    from compbench.store.csv_text import csv_rows
 
     rng = np.random.default_rng(7)
     n = 2000

@@ -15,7 +15,8 @@ import pytest
 from conftest import COMPBENCH, run_cli
 
 from compbench import api
-from compbench.store.records import TIMING_COLUMNS, read_records
+from compbench.store.records_reader import read_records
+from compbench.store.schema import TIMING_COLUMNS
 
 LIMIT = 300
 RUN = ["run", "--codecs", "zoo-slow:ms=3,zoo-raises,jpeg", "--limit", str(LIMIT), "--jobs", "2",

@@ -134,12 +134,13 @@ def test_mixed_sizes_and_colour_in_one_run(tmp_path):
 
 def test_units_are_self_describing_one_shape_each_and_skip_what_is_recorded():
     from compbench.run.spec import CodecSpec
-    from compbench.run.units import DataRef, plan_units
+    from compbench.run.units import DataRef, UnitLayout, plan_units
 
     specs = [CodecSpec("a", (), "a"), CodecSpec("b", (("q", 1),), "b:q=1")]
     shapes = {0: (28, 28), 1: (40, 30), 2: (28, 28), 3: (28, 28, 3)}
-    units = plan_units(specs, DataRef("mixed", "test"), [0, 1, 2, 3], shapes, jobs=1, done={(1, 2)},
-                       skip={"a": {(28, 28, 3)}}, samples=[2])
+    layout = UnitLayout(data=DataRef("mixed", "test"), shape_of=shapes, skip={"a": {(28, 28, 3)}},
+                        samples=frozenset([2]))
+    units = plan_units(specs, [0, 1, 2, 3], layout, jobs=1, done={(1, 2)})
     described = [(u.spec.label, u.positions, u.shape, u.samples) for u in units]
     assert described == [("a", (0, 2), (28, 28), (2,)), ("a", (1,), (40, 30), ()),
                          ("b:q=1", (0,), (28, 28), ()), ("b:q=1", (1,), (40, 30), ()),
@@ -229,11 +230,11 @@ def test_start_method_is_fork_for_the_command_and_in_process_registries():
     import subprocess
     import sys
 
-    from compbench.run.pool import start_method_for
+    from compbench.run.local_pool import start_method_for
 
     assert start_method_for(object()) == "fork"  # an in-process registry travels only by fork
     # what the compbench command has loaded when it starts its pool: no torch, no threads
     check = ("import sys; from compbench.cli import main; from compbench.contracts.registry import build_registry; "
-             "build_registry(); from compbench.run.pool import start_method_for; print(start_method_for())")
+             "build_registry(); from compbench.run.local_pool import start_method_for; print(start_method_for())")
     done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "fork", done.stderr[-2000:]

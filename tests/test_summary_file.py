@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 
 from compbench import api
-from compbench.store.records import TIMING_COLUMNS, iter_records, read_records
+from compbench.pipeline.result import RecordsOnDisk
+from compbench.store.records_reader import iter_records, read_records
+from compbench.store.schema import TIMING_COLUMNS
 from compbench.store.summary import summarize, summarize_file
 
 CLASSES = [str(i) for i in range(10)]
@@ -30,7 +32,7 @@ def test_chunked_summary_equals_the_whole_one(written, chunk_rows):
 
 def test_a_run_summarizes_its_file_as_it_summarized_its_records_in_memory(written):
     on_disk, in_memory = written
-    assert isinstance(on_disk.stored_records, type(on_disk.out_dir))  # records not held, read when asked
+    assert isinstance(on_disk.stored, RecordsOnDisk)  # records not held, read when asked
     timing = [c for c in on_disk.summary if any(c.startswith(t) for t in TIMING_COLUMNS)]
     pd.testing.assert_frame_equal(on_disk.summary.drop(columns=timing), in_memory.summary.drop(columns=timing),
                                   check_exact=True)

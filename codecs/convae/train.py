@@ -289,15 +289,13 @@ def _evaluate(model: ConvAE, x: torch.Tensor) -> tuple[float, float]:
 
 def _plot(path: Path, results: dict[str, Result], settings: dict) -> None:
     """Training loss against epochs, one line per job; a fine-tune continues its base's line."""
-    from compbench.present.charts import line_chart
-
     series = {}
     for result in results.values():
         offset = results[result.job.start].rows[-1].epoch if result.job.start else 0.0
         rows = [r for r in result.rows if r.steps]
         label = f"{result.job.name} (lambda {result.job.lmbda:g})"
         series[label] = ([offset + r.epoch for r in rows], [r.train_loss for r in rows])
-    line_chart(path, series, xlabel="epoch (fine-tunes continue their base)",
-               ylabel="loss: lambda * 255^2 * MSE + bpp", log_y=True,
-               title=f"convae training on {settings['dataset']} (batch {settings['batch_size']}, "
-                     f"seed {settings['seed']})")
+    compbench.line_chart(path, series, xlabel="epoch (fine-tunes continue their base)",
+                         ylabel="loss: lambda * 255^2 * MSE + bpp", log_y=True,
+                         title=f"convae training on {settings['dataset']} (batch {settings['batch_size']}, "
+                               f"seed {settings['seed']})")

@@ -14,11 +14,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from compbench.contracts.codec import AVAILABLE, Availability, Codec, CodecFactory
-from compbench.contracts.hookspecs import hookimpl
-from compbench.contracts.params import Param, resolve_settings
-from compbench.contracts.trainer import Trainer
-from compbench.metrics import LOWER, Metric
+from compbench import (
+    AVAILABLE,
+    Availability,
+    Better,
+    Codec,
+    CodecFactory,
+    Metric,
+    Param,
+    Trainer,
+    hookimpl,
+    resolve_settings,
+)
 
 from .._libraries import first_missing, versions
 from . import weights_file
@@ -33,7 +40,7 @@ TRAINER_LIBRARIES = (("torch", "torch"), ("safetensors", "safetensors"),
 DEFAULT_STEP = 0.7
 #: reported by DdcaeCodec.extra_metrics: the rate an ideal entropy coder would reach
 CODE_ENTROPY = Metric(
-    "code_entropy", "code entropy", "bits/pixel", LOWER, rate_axis=True, table=False,
+    "code_entropy", "code entropy", "bits/pixel", Better.LOWER, rate_axis=True, table=False,
     axis="code entropy (bits per pixel)",
     description="ideal code length of the quantized code under the codec's entropy model "
                 "(escapes included), per pixel: a bound the range coder's real bpp approaches")
@@ -50,7 +57,7 @@ class DdcaeFactory(CodecFactory):
               "quantization step of the 64 code values (larger: fewer bits); used within 0.14%",
               low=0.0625, high=16.0),
         Param("weights", str, None,
-              "a weights file from `compbench train ddcae --out DIR` (unset: the shipped one)"),
+              "a weights file from `compbench train ddcae --out DIR` (unset: the shipped one); the setting's label names its sha256", file=True),
     )
     rate_params = ("step",)
     #: the paper's model maps 784 gray pixels: MNIST-sized digits only

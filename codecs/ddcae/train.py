@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from compbench_datasets.mnist import read_split
 from torch import nn
+
+from compbench import line_chart, load_dataset
 
 from .._training_log import write_csv
 from . import weights_file
@@ -41,8 +42,8 @@ class Epoch:
 
 
 def run(settings: dict, out: Path, log: Callable[[str], None]) -> Path:
-    x_train = _as_input(read_split("train").images[: settings["limit"]])
-    x_test = _as_input(read_split("test").images)
+    x_train = _as_input(_mnist("train", settings["limit"]))
+    x_test = _as_input(_mnist("test"))
     model, history = _fit(settings, x_train, x_test, log)
 
     params = state_to_numpy(model)
@@ -65,6 +66,12 @@ def run(settings: dict, out: Path, log: Callable[[str], None]) -> Path:
     write_csv(out / LOG_NAME, history)
     _plot(out / PLOT_NAME, history, settings)
     return path
+
+
+def _mnist(split: str, limit: int | None = None) -> np.ndarray:
+    """The first ``limit`` images of an MNIST split (all: None), (N, 28, 28) uint8."""
+    source = load_dataset("mnist", split)
+    return np.stack(source.read(range(len(source))))[:limit]
 
 
 def _as_input(images: np.ndarray) -> torch.Tensor:
@@ -134,8 +141,6 @@ def _evaluate(model: nn.Module, x_test: torch.Tensor) -> tuple[float, float]:
 
 
 def _plot(path: Path, history: list[Epoch], settings: dict) -> None:
-    from compbench.present.charts import line_chart
-
     epochs = [h.epoch for h in history]
     line_chart(path, {"train (noisy input, mean over the epoch)": (epochs[1:], [h.train_loss for h in history[1:]]),
                       "test (clean input)": (epochs, [h.test_loss for h in history])},

@@ -26,7 +26,7 @@ from scipy.interpolate import PchipInterpolator
 from tabulate import tabulate
 
 from ..contracts.errors import CompbenchError
-from ..store.reader import metric_column
+from ..store.results_folder import metric_column
 from ..store.summary import ALL
 
 #: VCEG-M33 fits a cubic, which takes 4 points; PCHIP runs on 2 or more but says less
@@ -209,6 +209,15 @@ def bd_table(summary: pd.DataFrame, anchor: str, quality: str = "psnr", rate: st
                 "warning": WARNING_SEPARATOR.join(dict.fromkeys(by_rate.warnings + by_quality.warnings)),
             })
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+def run_bd_tables(summary: pd.DataFrame, anchor: str, qualities: tuple[str, ...]) -> pd.DataFrame | None:
+    """A run's BD tables when there are curves to compare: the anchor and another codec each
+    with at least two settings; one :func:`bd_table` per quality metric, overall and per class."""
+    settings = summary.groupby("codec")["setting"].nunique()
+    if settings.get(anchor, 0) < 2 or (settings.drop(anchor) < 2).all():
+        return None
+    return pd.concat([bd_table(summary, anchor, quality=q, by_class=True) for q in qualities], ignore_index=True)
 
 
 def format_bd_table(table: pd.DataFrame, tablefmt: str = "simple") -> str:

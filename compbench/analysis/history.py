@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..contracts.errors import CompbenchError
 from ..metrics import MetricSet
-from ..store.reader import StoredRun, load_run, metric_column
+from ..store.results_folder import ResultsFolder, metric_column, open_results
 from ..store.summary import ALL
 
 
@@ -20,7 +19,7 @@ def history(dirs: list[str | Path], metric: str = "psnr", cls: str = ALL) -> pd.
     each run's start time and git commit."""
     if not dirs:
         raise CompbenchError("history needs at least one results folder")
-    runs = sorted((load_run(d) for d in dirs), key=_started)
+    runs = sorted((open_results(d) for d in dirs), key=_started)
     cls = str(cls)
     labels = _run_labels(runs)
     series = {}
@@ -42,7 +41,7 @@ def history(dirs: list[str | Path], metric: str = "psnr", cls: str = ALL) -> pd.
     return frame
 
 
-def _started(run: StoredRun) -> pd.Timestamp:
+def _started(run: ResultsFolder) -> pd.Timestamp:
     started = (run.manifest or {}).get("started")
     if started is None:
         raise CompbenchError(f"{run.path} has no manifest.json with a 'started' time: history orders "
@@ -54,20 +53,7 @@ def _started(run: StoredRun) -> pd.Timestamp:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-def _run_labels(runs: list[StoredRun]) -> list[str]:
+def _run_labels(runs: list[ResultsFolder]) -> list[str]:
     """Folder names, or whole paths where two folders share a name."""
     folder = [run.path.parent.name if run.path.is_file() else run.path.name for run in runs]
     return [name if folder.count(name) == 1 else str(run.path) for name, run in zip(folder, runs)]
-
-
-def plot_history(frame: pd.DataFrame, out_path: str | Path) -> Path:
-    """One line per setting across the runs of :func:`history`; writes a PNG (or any format
-    matplotlib knows from the suffix) and returns its path."""
-    from ..present.charts import line_chart
-
-    positions = np.arange(len(frame))
-    metric = frame.attrs.get("metric", "value")
-    # a lossless psnr is inf: it has no place on the axis, so the line leaves a gap
-    return line_chart(out_path, {setting: (positions, frame[setting]) for setting in frame.columns},
-                      xlabel="run (oldest first)", ylabel=frame.attrs.get("axis", metric), xticks=list(frame.index),
-                      title=f"{metric}, class {frame.attrs.get('cls', ALL)}, across runs")

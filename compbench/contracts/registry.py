@@ -18,7 +18,7 @@ from ..metrics.declaration import Metric
 from . import hookspecs
 from .codec import CodecFactory
 from .dataset import DatasetAdapter
-from .errors import CompbenchError, PluginError
+from .errors import CompbenchError, PluginError, did_you_mean
 from .trainer import Trainer
 
 ENTRY_POINT_GROUP = "compbench"
@@ -58,6 +58,10 @@ class Registry:
     def codec(self, name: str) -> CodecFactory:
         return self._lookup(self.codecs, name, "codec").obj
 
+    def requirements(self) -> list[str]:
+        """Pinned ``name==version`` lines of every plugin distribution, for reproducing a run."""
+        return sorted({f"{p.distribution}=={p.version}" for p in self.plugins})
+
     def dataset(self, name: str) -> DatasetAdapter:
         return self._lookup(self.datasets, name, "dataset").obj
 
@@ -70,7 +74,7 @@ class Registry:
             # the name may be one a broken plugin would have registered: say which failed and why
             broken = "; ".join(f"plugin {plugin!r} failed to load ({reason})"
                                for plugin, reason in sorted(self.failures.items()))
-            raise CompbenchError(f"unknown {kind} {name!r}; valid: {valid}"
+            raise CompbenchError(f"unknown {kind} {name!r}{did_you_mean(name, table)}valid: {valid}"
                                  + (f"; {broken}" if broken else "") + " (see: compbench list)")
         return table[name]
 
@@ -163,9 +167,9 @@ def _add(table: dict[str, Registered], base: type, obj: Any, origin: Provenance)
 
 def _check_metric_name(metric: Metric, origin: Provenance) -> None:
     """Core metric names belong to compbench: a plugin may add metrics, not redefine one."""
-    from ..metrics import CORE_NAMES  # the core declarations live with the measuring code
+    from ..metrics import CORE_NAMES, OPTIONAL_METRICS
 
-    if metric.name in CORE_NAMES:
+    if metric.name in CORE_NAMES or metric.name in {m.name for m in OPTIONAL_METRICS}:
         raise PluginError(
             f"plugin {origin.plugin!r} ({origin.distribution}) registered metric {metric.name!r}, "
             f"a name of compbench's core metrics; rename the plugin's metric, or disable the "

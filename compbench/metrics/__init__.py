@@ -1,7 +1,9 @@
 """Metrics, a layer of their own: what each metric is (:mod:`.declaration`), the harness's own
 (:mod:`.core`), the set a run measures (:mod:`.metric_set`) and the numbers (:mod:`.measure`).
-Every other layer imports them from here; they import nothing of compbench but its errors."""
+Every other layer imports them from here; they import nothing of compbench but its errors (and
+the helper lending 0.1's names)."""
 
+from .._deprecation import deprecated_getattr, internal
 from .core import (
     CORE_METRIC_NAMES,
     CORE_METRICS,
@@ -20,3 +22,10 @@ __all__ = [
     "METRIC_ERROR", "NO_DIRECTION", "OPTIONAL_METRICS", "PER_IMAGE_ONLY", "SUMMARY_STATS", "TIMING_NAMES",
     "Aggregate", "Better", "Declarations", "Metric", "MetricSet", "check_codec_metrics",
 ]
+
+# 0.1's compbench.metrics was a module of measuring functions: its names are lent until 0.3.0
+_ADVICE = "the harness measures the core metrics (docs/metrics.md); a plugin declares its own with compbench.Metric"
+__getattr__ = deprecated_getattr(__name__, {
+    **internal(_ADVICE, "compbench.metrics.measure", "entropy_bits", "image_metrics", "psnr_from_mse", "ssim_fits"),
+    "METRICS": ("compbench.metrics.measure:FUSED_METRICS", _ADVICE),  # the keys of image_metrics, in order
+}, whole_module=False)

@@ -23,7 +23,7 @@ _threads = None
 def opencv():
     """The cv2 module, imported on first use (it takes ~0.1 s, and small images never need it),
     with as many threads as the process's ``OMP_NUM_THREADS`` says: a worker sets it to its
-    share of the cores (``compbench.run.pool``), so OpenCV never oversubscribes them. Read on
+    share of the cores (``compbench.run.worker_process``), so OpenCV never oversubscribes them. Read on
     every call, not once: a worker may be forked from a process that imported OpenCV already."""
     import cv2
 

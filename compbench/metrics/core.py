@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .declaration import HIGHER, LOWER, NO_DIRECTION, Metric
 from .measure import MS_SSIM_MIN_SIDE, ms_ssim
+from .ssimulacra2 import SSIMULACRA2_MIN_SIDE, ssimulacra2
 
 _PSNR_LIKE = dict(better=HIGHER, infinite_when_lossless=True, quality_axis=True)
 
@@ -55,7 +56,18 @@ CORE_METRICS: tuple[Metric, ...] = (
            description="decode wall time per image (batch time / batch size)"),
 )
 #: core metrics measured only when a run names them (``--metrics-extra``): costly ones
-OPTIONAL_METRICS: tuple[Metric, ...] = ()
+OPTIONAL_METRICS: tuple[Metric, ...] = (
+    # ~0.2-0.5 s per megapixel on a CPU (docs/metrics.md, benchmarks/bench_perceptual.py): many
+    # times the 60 ms/Mpx all the default metrics may cost together, so opt-in
+    Metric("ssimulacra2", "SSIMULACRA 2", "", HIGHER, fmt=".2f", quality_axis=True, optional=True,
+           compute=ssimulacra2,
+           description="SSIMULACRA 2.1 as libjxl's ssimulacra2 tool computes it (XYB, six scales, "
+                       "SSIM and edge-artifact maps, 108 weights): 100 for identical images, "
+                       "~90 visually lossless, ~70 high, ~50 medium, ~30 low quality, below 0 "
+                       "possible; gray images as R = G = B; NaN for images under "
+                       f"{SSIMULACRA2_MIN_SIDE}x{SSIMULACRA2_MIN_SIDE} pixels, which the tool "
+                       "refuses"),
+)
 #: whole-row numbers of a summary (not per image), with the same kind of declaration
 SUMMARY_STATS: tuple[Metric, ...] = (
     Metric("errors", "errors", "images", LOWER, fmt=".0f", table=False,

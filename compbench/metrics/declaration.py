@@ -39,6 +39,8 @@ DIRECTIONS = tuple(Better)
 MEAN, PER_IMAGE_ONLY = Aggregate.MEAN, Aggregate.PER_IMAGE_ONLY
 AGGREGATES = tuple(Aggregate)
 LOSSLESS_TEXT = "lossless"
+#: fields holding code, not data: never written to a manifest
+CODE_FIELDS = ("compute", "available")
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,11 @@ class Metric:
     #: measured only when a run names it (``--metrics-extra NAME``): a metric too costly to
     #: compute on every run by default
     optional: bool = False
+    #: whether ``compute`` can run here, for a metric whose package is an extra: a module-level
+    #: callable returning :class:`compbench.Availability` (say,
+    #: ``Availability.missing_module("flip_evaluator", "'compbench[perceptual]'")``); None
+    #: means always. Like ``compute``, code: not stored in manifests
+    available: Callable[[], object] | None = None
 
     def __post_init__(self) -> None:
         # plain strings (a 0.1 plugin's "higher", a manifest's JSON) become the enums
@@ -115,12 +122,13 @@ class Metric:
         return format(value, self.fmt)
 
     def declaration(self) -> dict:
-        """Everything but ``compute``, as JSON-ready values (for manifest.json)."""
+        """Everything but the code (``compute``, ``available``), as JSON-ready values (for
+        manifest.json)."""
         return {key: str(value) if isinstance(value, StrEnum) else value
-                for key, value in asdict(self).items() if key != "compute"}
+                for key, value in asdict(self).items() if key not in CODE_FIELDS}
 
     @classmethod
     def from_declaration(cls, data: dict) -> Metric:
         """A declaration read back from a manifest; unknown keys (a newer compbench) are skipped."""
-        known = {f.name for f in fields(cls)} - {"compute"}
+        known = {f.name for f in fields(cls)} - set(CODE_FIELDS)
         return cls(**{key: value for key, value in data.items() if key in known})

@@ -376,3 +376,14 @@ def line_chart(path: str | Path, series: Mapping[str, tuple[Sequence, Sequence]]
     else:
         axes.legend(fontsize="small")
     return save_figure(fig, path)
+
+
+def plot_history(frame: pd.DataFrame, out_path: str | Path) -> Path:
+    """One line per setting across the runs of :func:`history`; writes a PNG (or any format
+    matplotlib knows from the suffix) and returns its path."""
+    positions = np.arange(len(frame))
+    metric = frame.attrs.get("metric", "value")
+    # a lossless psnr is inf: it has no place on the axis, so the line leaves a gap
+    return line_chart(out_path, {setting: (positions, frame[setting]) for setting in frame.columns},
+                      xlabel="run (oldest first)", ylabel=frame.attrs.get("axis", metric), xticks=list(frame.index),
+                      title=f"{metric}, class {frame.attrs.get('cls', ALL)}, across runs")

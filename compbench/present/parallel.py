@@ -1,7 +1,7 @@
 """Drawing a run's figures on two cores: a forked child draws every other figure while this
 process draws the rest (a sweep's figures took 2.5 s on one core, most of it matplotlib).
 
-Only where forking is safe (:func:`compbench.run.pool.start_method_for`: no other threads, no
+Only where forking is safe (:func:`compbench.run.local_pool.start_method_for`: no other threads, no
 PyTorch) and a second core exists; otherwise, and for any figure the child could not deliver
 (it failed, or died), the figure is drawn here, so errors surface exactly as when drawn serially.
 """
@@ -20,7 +20,7 @@ FigureJob = Callable[[], list[Path]]
 
 def draw_all(jobs: Sequence[FigureJob]) -> list[Path]:
     """Every job's files, in job order (as drawn serially)."""
-    from ..run.pool import start_method_for
+    from ..run.local_pool import start_method_for
 
     if len(jobs) < 2 or (os.cpu_count() or 1) < 2 or start_method_for() != "fork":
         return [path for job in jobs for path in job()]
@@ -46,7 +46,7 @@ def draw_all(jobs: Sequence[FigureJob]) -> list[Path]:
 
 
 def _draw_in_child(jobs: Sequence[FigureJob], indices: list[int], send, parent_pid: int) -> None:
-    from ..run.pool import die_with_parent
+    from ..run.worker_process import die_with_parent
 
     die_with_parent(parent_pid)
     # the run handles Ctrl-C and SIGTERM and kills this child: no second traceback from here

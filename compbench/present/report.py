@@ -13,16 +13,18 @@ import io
 import json
 import math
 import re
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 from PIL import Image
 
+from ..contracts.errors import CompbenchError
 from ..metrics import CORE_NAMES, PER_IMAGE_ONLY, MetricSet
 from ..present.tables import declared_metrics, format_value, table_metrics
 from ..store.files import write_atomic
-from ..store.reader import load_run, read_table
+from ..store.results_folder import ResultsFolder, open_results
 from ..store.summary import ALL
 
 #: overall table: the whole-row numbers before the declared metrics: (summary column, header,
@@ -135,34 +137,67 @@ def _gated(metric) -> bool:
     return metric.gated and metric.better != "none" and not metric.timing
 
 
-def write_report(results_dir: Path, out_name: str = "report.html") -> Path:
+@dataclass
+class ReportInputs:
+    """What a report shows, other than the folder's figures: a run's own (handed over by its
+    finish, nothing read back) or a stored folder's (:func:`read_inputs`)."""
+
+    summary: pd.DataFrame | None
+    manifest: dict | None
+    bdrate: pd.DataFrame | None = None
+    #: failed images in record order (setting, index, class, error)
+    failures: pd.DataFrame | None = None
+    #: what could not be read, one line each
+    problems: list[str] = field(default_factory=list)
+
+
+def write_report(results_dir: Path, inputs: ReportInputs | None = None, out_name: str = "report.html") -> Path:
     """Write one self-contained HTML report into ``results_dir``; return its path.
 
-    Uses whatever the folder holds: summary.csv, manifest.json, bdrate.csv, records.csv (for
-    failed images) and every ``*.png``. Raises :class:`CompbenchError` when the folder holds
-    neither summary.csv nor manifest.json.
+    ``inputs``: what to show (default: whatever the folder holds, read leniently: summary.csv,
+    manifest.json, bdrate.csv and records.csv's failed images); the figures are the folder's
+    PNGs. Raises :class:`CompbenchError` when the folder holds neither summary.csv nor
+    manifest.json.
     """
     results_dir = Path(results_dir)
-    out = results_dir / out_name
-    page = render_report(results_dir)
-    return write_atomic(out, page)  # readers never see half a report
+    page = render_report(results_dir, inputs or read_inputs(results_dir))
+    return write_atomic(results_dir / out_name, page)  # readers never see half a report
 
 
-def render_report(results_dir: Path) -> str:
+def read_inputs(results_dir: Path) -> ReportInputs:
+    """A stored folder's report inputs; a damaged part becomes a note on the page."""
+    stored = open_results(results_dir, strict=False)
+    bdrate = stored.table("bdrate.csv")
+    failures = None
+    if stored.summary is None or ("errors" in stored.summary and stored.summary["errors"].sum() > 0):
+        failures = _failures(stored)
+    return ReportInputs(stored.summary, stored.manifest, bdrate, failures, stored.problems)
+
+
+def _failures(stored: ResultsFolder) -> pd.DataFrame | None:
+    """records.csv's failed images, read a chunk at a time."""
+    if not (stored.folder / "records.csv").exists():
+        return None
+    try:
+        parts = [chunk.loc[chunk["error"] != "", ["setting", "index", "class", "error"]]
+                 for chunk in stored.records() if "error" in chunk]
+    except CompbenchError as exc:
+        stored.problems.append(str(exc))
+        return None
+    return pd.concat(parts, ignore_index=True) if parts else None
+
+
+def render_report(results_dir: Path, inputs: ReportInputs) -> str:
     """The report page of a results folder, as a string."""
-    results_dir = Path(results_dir)
-    stored = load_run(results_dir, strict=False)  # a damaged part becomes a note on the page
-    manifest, summary, problems = stored.manifest, stored.summary, list(stored.problems)
-    bdrate = _read_csv(results_dir / "bdrate.csv", problems)
-    failures = _failures(results_dir / "records.csv", summary, problems)
+    manifest, summary, problems = inputs.manifest, inputs.summary, list(inputs.problems)
     declared = declared_metrics(manifest=manifest)
     problems += [f"metric not measured on {count} image(s): {note}"
                  for note, count in ((manifest or {}).get("metric_errors") or {}).items()]
 
     sections = [("overall", "Overall", _overall_section(summary, declared)),
                 ("per-class", "Per class", _per_class_section(summary, declared)),
-                ("bd-rate", "BD-rate", _bdrate_section(bdrate)),
-                ("failures", "Failed images", _failures_section(failures)),
+                ("bd-rate", "BD-rate", _bdrate_section(inputs.bdrate)),
+                ("failures", "Failed images", _failures_section(inputs.failures)),
                 ("figures", "Figures", _figures_section(results_dir, problems, declared)),
                 ("metrics", "Metric definitions", _metrics_section(declared)),
                 ("manifest", "Manifest", _manifest_section(manifest))]
@@ -180,27 +215,6 @@ def render_report(results_dir: Path) -> str:
             f"<nav>{nav}</nav></header>{problems_html}{body}</main></body></html>\n")
 
 
-# ---------------------------------------------------------------- reading
-
-
-def _read_csv(path: Path, problems: list[str]) -> pd.DataFrame | None:
-    if not path.exists():
-        return None
-    frame = read_table(path)
-    if frame is None:
-        problems.append(f"could not read {path.name}")
-    return frame
-
-
-def _failures(path: Path, summary: pd.DataFrame | None, problems: list[str]) -> pd.DataFrame | None:
-    if summary is not None and ("errors" not in summary or summary["errors"].sum() == 0):
-        return None
-    records = _read_csv(path, problems)
-    if records is None or "error" not in records:
-        return None
-    return records[records["error"] != ""]
-
-
 # ---------------------------------------------------------------- sections
 
 
@@ -214,7 +228,7 @@ def _header_facts(manifest: dict | None, summary: pd.DataFrame | None) -> str:
              ("started", str(manifest.get("started", "")).replace("T", " ") or None),
              ("run time", f"{manifest['seconds']} s" if "seconds" in manifest else None),
              ("compbench", manifest.get("compbench")), ("git commit", manifest.get("git_commit")),
-             ("report written", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S+00:00"))]
+             ("report written", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S+00:00"))]
     items = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts if v not in (None, ""))
     if manifest.get("command"):
         items += f'<dt>command</dt><dd><code id="command">{_e(manifest["command"])}</code></dd>'

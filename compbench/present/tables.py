@@ -7,14 +7,11 @@ run's manifest), else the core ones.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 from tabulate import tabulate
 
 from ..contracts.errors import CompbenchError
 from ..metrics import CORE, MetricSet
-from ..store.files import write_atomic, write_json
 from ..store.summary import ALL
 
 #: what the terminal and summary.md show per class when only core metrics ran
@@ -120,13 +117,6 @@ def render_tables(summary: pd.DataFrame, table_format: str) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def write_table_file(out: Path, summary: pd.DataFrame, table_format: str) -> Path:
-    """summary.<suffix> in the requested format (e.g. summary.tex for LaTeX), beside summary.md."""
-    path = out / f"summary.{TABLE_FORMATS[table_format]}"
-    write_atomic(path, render_tables(summary, table_format))
-    return path
-
-
 def summary_markdown(summary: pd.DataFrame, manifest: dict) -> str:
     run = manifest.get("run", {})
     title = f"# compbench: {run.get('dataset', '?')} / {run.get('split', '?')}, {run.get('images', '?')} images"
@@ -134,9 +124,3 @@ def summary_markdown(summary: pd.DataFrame, manifest: dict) -> str:
     for setting in dict.fromkeys(summary["setting"]):
         parts += [f"### {setting}", "", class_table(summary[summary["setting"] == setting]), ""]
     return "\n".join(parts)
-
-
-def write_summary_files(out: Path, summary: pd.DataFrame, manifest: dict) -> None:
-    write_atomic(out / "summary.csv", summary.to_csv(index=False))
-    write_atomic(out / "summary.md", summary_markdown(summary, manifest))
-    write_json(out / "manifest.json", manifest)

@@ -17,6 +17,15 @@ import numpy as np
 from ..metrics import CORE_METRIC_NAMES
 from .spec import CodecSpec
 
+#: how the error of a record lost to the infrastructure begins (a worker that died before it
+#: began, a lost Dask worker or scheduler, a dropped connection): never the codec's doing, so
+#: ``--resume`` runs it again
+LOST = "lost: "
+
+
+def is_lost(error: str) -> bool:
+    return error.startswith(LOST)
+
 
 @dataclass(frozen=True)
 class DataRef:
@@ -67,6 +76,9 @@ class UnitResult:
     notes: tuple[str, ...] = ()
     #: a failure that every later unit of this codec setting would repeat (create() raised)
     setup_error: str = ""
+    #: why the unit was not run where it was sent (a Dask worker with other versions): nothing
+    #: of it is recorded, and the run ends unfinished
+    refused: str = ""
 
     @property
     def pixels(self) -> int:
@@ -77,6 +89,11 @@ class UnitResult:
         n = len(positions)
         return cls(unit, tuple(positions), {name: np.full(n, np.nan) for name in CORE_METRIC_NAMES},
                    {int(p): message for p in positions}, setup_error=setup_error)
+
+    @classmethod
+    def lost(cls, unit: WorkUnit, positions: Sequence[int], why: str) -> UnitResult:
+        """Images lost to the infrastructure, not to the codec (see :data:`LOST`)."""
+        return cls.failed(unit, positions, LOST + why)
 
     @classmethod
     def merge(cls, unit: WorkUnit, parts: Iterable[UnitResult]) -> UnitResult:
@@ -102,34 +119,42 @@ class UnitResult:
         return merged
 
 
-def plan_units(specs: Sequence[CodecSpec], data: DataRef, positions: Sequence[int],
-               shape_of: Mapping[int, tuple[int, ...]], jobs: int, *, done: set[tuple[int, int]] = frozenset(),
-               skip: Mapping[str, set[tuple[int, ...]]] | None = None, samples: Iterable[int] = (),
-               extra_metrics: Mapping[str, tuple[str, ...]] | None = None,
-               chunk: int | None = None) -> list[WorkUnit]:
+@dataclass(frozen=True, kw_only=True)
+class UnitLayout:
+    """What every unit of a run shares: the data, each image's shape, the shapes each codec does
+    not take, the images whose reconstructions come back, and each codec's declared extras."""
+
+    data: DataRef
+    shape_of: Mapping[int, tuple[int, ...]]
+    #: codec name -> shapes it does not take
+    skip: Mapping[str, set[tuple[int, ...]]] = field(default_factory=dict)
+    #: positions whose reconstructions (and figure panels) come back, for figure grids
+    samples: frozenset[int] = frozenset()
+    #: codec name -> the extra metrics its factory declares
+    extra_metrics: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def plan_units(specs: Sequence[CodecSpec], positions: Sequence[int], layout: UnitLayout, *, jobs: int = 1,
+               done: set[tuple[int, int]] = frozenset(), chunk: int | None = None) -> list[WorkUnit]:
     """Units for every spec over the selected ``positions`` (in order), grouped by image shape and
     sliced so each codec has a few units per worker (load balance) but units stay large enough
-    for batched codecs.
-
-    ``done`` holds (spec ordinal, position) pairs already recorded (``--resume``); ``skip`` maps
-    a codec name to the shapes it does not take; ``samples`` are positions whose reconstructions
-    come back for figure grids.
-    """
-    skip, extra_metrics = skip or {}, extra_metrics or {}
+    for batched codecs. ``done`` holds (spec ordinal, position) pairs already recorded
+    (``--resume``)."""
     if chunk is None:
         chunk = int(np.clip(np.ceil(len(positions) / (4 * max(jobs, 1))), 64, 2500))
     by_shape: dict[tuple[int, ...], list[int]] = {}
     for p in np.asarray(positions, dtype=np.int64).tolist():  # Python ints, fast to loop over
-        by_shape.setdefault(shape_of[p], []).append(p)
-    wanted = frozenset(int(p) for p in samples)
+        by_shape.setdefault(layout.shape_of[p], []).append(p)
+    wanted = layout.samples
     units: list[WorkUnit] = []
     for ordinal, spec in enumerate(specs):
         for shape, group in by_shape.items():
-            if shape in skip.get(spec.name, ()):
+            if shape in layout.skip.get(spec.name, ()):
                 continue
             todo = [p for p in group if (ordinal, p) not in done] if done else group
             for start in range(0, len(todo), chunk):
                 part = tuple(todo[start : start + chunk])
-                units.append(WorkUnit(spec, data, part, tuple(shape), tuple(p for p in part if p in wanted) if wanted else (),
-                                      len(units), extra_metrics.get(spec.name, ())))
+                units.append(WorkUnit(spec, layout.data, part, tuple(shape),
+                                      tuple(p for p in part if p in wanted) if wanted else (), len(units),
+                                      layout.extra_metrics.get(spec.name, ())))
     return units

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 import numpy as np
 
@@ -20,16 +22,31 @@ from ..metrics import METRIC_ERROR, MetricSet
 from .spec import CodecSpec
 from .units import DataRef, UnitResult, WorkUnit
 
-Report = Callable[[str, "int | None", int], None]
-#: what a worker does before any image: executors give these stages a setup time limit
-SETUP_STAGES = ("starting", "reading the images", "creating the codec")
-#: every stage a worker reports, in a fixed order (executors may pass them by number)
-STAGES = SETUP_STAGES + ("encoding", "decoding", "measuring", "drawing figure panels")
+
+class Stage(StrEnum):
+    """What a worker is doing, as it reports it (the text is what a lost image's error says:
+    "worker killed by signal 11 (SIGSEGV) while encoding")."""
+
+    STARTING = "starting"
+    READING = "reading the images"
+    CREATING = "creating the codec"
+    ENCODING = "encoding"
+    DECODING = "decoding"
+    MEASURING = "measuring"
+    PANELS = "drawing figure panels"
+
+    @property
+    def setup(self) -> bool:
+        """Before any image: executors give these stages a setup time limit."""
+        return self in (Stage.STARTING, Stage.READING, Stage.CREATING)
+
+
+Report = Callable[[Stage, "int | None", int], None]
 #: error prefixes for the codec calls made per image
-VERB = {"encoding": "encode", "decoding": "decode"}
+VERB = {Stage.ENCODING: "encode", Stage.DECODING: "decode"}
 
 
-def _no_report(stage: str, position: int | None, count: int) -> None:
+def _no_report(stage: Stage, position: int | None, count: int) -> None:
     pass
 
 
@@ -75,12 +92,58 @@ class WorkerState:
         return self._codecs[spec]
 
 
+@dataclass
+class _Piece:
+    """The images of one call of :func:`run_piece`, and what befell them so far."""
+
+    unit: WorkUnit
+    positions: tuple[int, ...]
+    single: bool
+    report: Report
+    #: row -> why that image failed
+    errors: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.positions)
+
+    def good(self) -> list[int]:
+        return [i for i in range(self.n) if i not in self.errors]
+
+    def groups(self, rows: list[int]) -> list[list[int]]:
+        """Rows in the calls a step makes: one each when ``single``, else one call for all."""
+        return [[i] for i in rows] if self.single else ([rows] if rows else [])
+
+    def report_rows(self, stage: Stage, rows: list[int]) -> None:
+        self.report(stage, self.positions[rows[0]] if len(rows) == 1 else None, len(rows))
+
+
 def run_piece(state: WorkerState, unit: WorkUnit, positions: Sequence[int] | None = None,
               single: bool = False, report: Report = _no_report) -> UnitResult:
     """Encode, decode and measure ``positions`` of ``unit`` (default: all of them)."""
-    positions = tuple(unit.positions if positions is None else positions)
-    n = len(positions)
-    report("reading the images", None, n)
+    piece = _Piece(unit, tuple(unit.positions if positions is None else positions), single, report)
+    ready = _set_up(state, piece)
+    if isinstance(ready, UnitResult):
+        return ready
+    images, codec = ready
+    nbytes, reconstructions, encode_s, decode_s = _code(piece, codec, images)
+    columns, notes = _measure_all(piece, state.metrics(unit.spec), codec, images, reconstructions, nbytes)
+    columns["encode_s"][:] = encode_s
+    columns["decode_s"][:] = decode_s
+    sampled = [i for i in piece.good() if piece.positions[i] in set(unit.samples)]
+    samples = {piece.positions[i]: reconstructions[i] for i in sampled}
+    panels: dict[int, dict[str, np.ndarray]] = {}
+    for rows in piece.groups(sampled):
+        piece.report_rows(Stage.PANELS, rows)
+        panels.update(figure_panels(codec, images[rows], [piece.positions[i] for i in rows]))
+    errors_by_position = {piece.positions[i]: message for i, message in piece.errors.items()}
+    return UnitResult(unit, piece.positions, columns, errors_by_position, samples, panels, tuple(notes))
+
+
+def _set_up(state: WorkerState, piece: _Piece) -> tuple[np.ndarray, Codec] | UnitResult:
+    """The piece's images and its codec, or the result of a piece that failed to set up."""
+    unit, positions = piece.unit, piece.positions
+    piece.report(Stage.READING, None, piece.n)
     try:
         images = np.stack(state.read(unit.data, positions))
     except Exception as exc:
@@ -89,16 +152,19 @@ def run_piece(state: WorkerState, unit: WorkUnit, positions: Sequence[int] | Non
         return UnitResult.failed(unit, positions, f"the dataset gave {images.dtype} images of shape "
                                  f"{images.shape[1:]}, expected uint8 {tuple(unit.shape)}")
     if not state.has_codec(unit.spec):
-        report("creating the codec", None, n)
+        piece.report(Stage.CREATING, None, piece.n)
     try:
-        codec = state.codec(unit.spec)
+        return images, state.codec(unit.spec)
     except Exception as exc:
         message = f"codec setup failed: {one_line(exc)}"
         return UnitResult.failed(unit, positions, message, setup_error=message)
 
-    errors: dict[int, str] = {}  # row -> message
-    blobs, encode_s = _calls(codec.encode_batch, codec.encode, list(images), positions, "encoding",
-                             single, report, errors)
+
+def _code(piece: _Piece, codec: Codec, images: np.ndarray):
+    """Encode and decode the images: the byte counts, the reconstructions, the seconds per
+    image of each; an image whose bitstream or reconstruction is wrong fails."""
+    n, errors = piece.n, piece.errors
+    blobs, encode_s = _calls(codec.encode_batch, codec.encode, list(images), piece, Stage.ENCODING, errors)
     nbytes = np.zeros(n, dtype=np.int64)
     for i, blob in enumerate(blobs):
         if i not in errors:
@@ -108,12 +174,11 @@ def run_piece(state: WorkerState, unit: WorkUnit, positions: Sequence[int] | Non
             else:
                 nbytes[i] = memoryview(blob).nbytes
                 blobs[i] = bytes(blob) if isinstance(blob, memoryview) else blob
-
-    encoded = [i for i in range(n) if i not in errors]
+    encoded = piece.good()
     decode_errors: dict[int, str] = {}  # row of ``encoded`` -> message
     decoded, decode_rows_s = _calls(codec.decode_batch, codec.decode, [blobs[i] for i in encoded],
-                                    tuple(positions[i] for i in encoded), "decoding", single, report,
-                                    decode_errors)
+                                    replace(piece, positions=tuple(piece.positions[i] for i in encoded)),
+                                    Stage.DECODING, decode_errors)
     decode_s = np.full(n, np.nan)
     decode_s[encoded] = decode_rows_s
     reconstructions = np.zeros_like(images)
@@ -123,51 +188,44 @@ def run_piece(state: WorkerState, unit: WorkUnit, positions: Sequence[int] | Non
             errors[i] = problem
         else:
             reconstructions[i] = decoded[k]
+    return nbytes, reconstructions, encode_s, decode_s
 
-    metrics = state.metrics(unit.spec)
+
+def _measure_all(piece: _Piece, metrics: MetricSet, codec: Codec, images: np.ndarray, reconstructions: np.ndarray,
+                 nbytes: np.ndarray) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Every metric of the run on the images that came through: columns of ``n`` values
+    (NaN where an image failed), and notes on metrics that failed or were dropped."""
+    n = piece.n
     columns = metrics.empty_columns(n)
     notes: list[str] = []
-    good = [i for i in range(n) if i not in errors]
-    groups = [[i] for i in good] if single else ([good] if good else [])
-    for rows in groups:
-        report("measuring", positions[rows[0]] if len(rows) == 1 else None, len(rows))
+    for rows in piece.groups(piece.good()):
+        piece.report_rows(Stage.MEASURING, rows)
         try:
-            values, found = measure(metrics, codec, images[rows], reconstructions[rows], nbytes[rows],
-                                    unit.extra_metrics)
+            values, (failed, ignored) = measure(metrics, codec, images[rows], reconstructions[rows], nbytes[rows],
+                                                piece.unit.extra_metrics)
         except Exception as exc:
             for i in rows:
-                errors[i] = f"metrics failed: {one_line(exc)}"
+                piece.errors[i] = f"metrics failed: {one_line(exc)}"
             continue
         for name, column in values.items():
             columns.setdefault(name, np.full(n, np.nan))[rows] = column
-        failed, ignored = found
         if failed:  # why a metric is NaN, on the rows it concerns
             columns.setdefault(METRIC_ERROR, np.full(n, "", dtype=object))[rows] = "; ".join(failed)
         notes += [note for note in failed + ignored if note not in notes]
-    columns["encode_s"][:] = encode_s
-    columns["decode_s"][:] = decode_s
-
-    wanted = set(unit.samples)
-    sampled = [i for i in range(n) if i not in errors and positions[i] in wanted]
-    samples = {positions[i]: reconstructions[i] for i in sampled}
-    panels: dict[int, dict[str, np.ndarray]] = {}
-    for rows in ([[i] for i in sampled] if single else ([sampled] if sampled else [])):
-        report("drawing figure panels", positions[rows[0]] if len(rows) == 1 else None, len(rows))
-        panels.update(figure_panels(codec, images[rows], [positions[i] for i in rows]))
-    errors_by_position = {positions[i]: message for i, message in errors.items()}
-    return UnitResult(unit, positions, columns, errors_by_position, samples, panels, tuple(notes))
+    return columns, notes
 
 
-def _calls(batch_fn, single_fn, items: list, positions: Sequence[int], stage: str, single: bool,
-           report: Report, errors: dict[int, str]) -> tuple[list, np.ndarray]:
-    """Outputs of the codec's batch method over ``items`` (one call per item when ``single``, or
-    when the batch call raises, so that only the failing items are lost). Failures go into
-    ``errors`` (row -> message); returns the outputs (None where failed) and seconds per item."""
+def _calls(batch_fn, single_fn, items: list, piece: _Piece, stage: Stage,
+           errors: dict[int, str]) -> tuple[list, np.ndarray]:
+    """Outputs of the codec's batch method over ``items`` (one call per item when the piece is
+    ``single``, or when the batch call raises, so that only the failing items are lost); item i
+    is the image at ``piece.positions[i]``. Failures go into ``errors`` (item -> message);
+    returns the outputs (None where failed) and seconds per item."""
     seconds = np.full(len(items), np.nan)
     if not items:
         return [], seconds
-    if not single:
-        report(stage, positions[0] if len(items) == 1 else None, len(items))
+    if not piece.single:
+        piece.report_rows(stage, list(range(len(items))))
         start = time.perf_counter()
         try:
             outputs = list(batch_fn(items))
@@ -178,7 +236,7 @@ def _calls(batch_fn, single_fn, items: list, positions: Sequence[int], stage: st
             pass
     outputs = []
     for i, item in enumerate(items):
-        report(stage, positions[i], 1)
+        piece.report(stage, piece.positions[i], 1)
         start = time.perf_counter()
         try:
             outputs.append(single_fn(item))

@@ -1,16 +1,22 @@
-"""What a run records about itself, so results can be reproduced and compared (design §6)."""
+"""manifest.json: what a run records about itself, so results can be reproduced and compared
+(design §6). Written once when the run starts (``status: running``) and completed once at its
+end (:class:`ManifestFile`); read by :func:`read_manifest` only."""
 
 from __future__ import annotations
 
+import json
 import platform
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-from .. import __version__
+from .._version import __version__
+from ..contracts.errors import CompbenchError
+from .files import write_json
+from .names import written_name
 
 CORE_LIBRARIES = ("numpy", "scipy", "scikit-image", "pandas", "pluggy", "matplotlib", "tabulate")
 
@@ -87,51 +93,65 @@ def _environment() -> dict:
     }
 
 
-def plugin_requirements(registry) -> list[str]:
-    """Pinned ``name==version`` lines of every plugin distribution, for reproducing a run."""
-    return sorted({f"{p.distribution}=={p.version}" for p in registry.plugins})
-
-
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def run_manifest(*, command: str, started: str, registry, specs, factories: dict, config: dict, run: dict,
-                 adapter, source, split: str, refused: dict, shapes: dict, metrics, rd_metrics) -> dict:
-    """What a run records about itself when it starts (``status: running``; the end adds the
-    counts): the command and the software, the codecs and their libraries, the images (a
-    checksum of every file used, files skipped or converted), codecs not applicable to some
-    images and why, and the declarations of every metric measured."""
-    return {
-        "command": command,
-        "status": "running",
-        "started": started,
-        **environment(),
-        "plugins": plugin_requirements(registry),
-        "codecs": {spec.label: {"codec": spec.name, "settings": spec.kwargs} for spec in specs},
-        "codec_libraries": {name: factory.library_versions() for name, factory in factories.items()},
-        "config": config,
-        "run": run,
-        "failed_plugins": dict(registry.failures),
-        **dataset_facts(adapter, source, split),
-        "not_applicable": {name: describe_refusal(by_shape, shapes) for name, by_shape in refused.items()},
-        "metrics": metrics.declarations(),
-        "rd_metrics": list(rd_metrics),
-    }
+def software_facts(registry, factories: dict) -> dict:
+    """The software a run ran with: compbench, Python and libraries, plugins, codec libraries."""
+    return {**environment(), "plugins": registry.requirements(),
+            "codec_libraries": {name: factory.library_versions() for name, factory in factories.items()}}
 
 
 def dataset_facts(adapter, source, split: str) -> dict:
     """A checksum of every file used, and every file skipped or converted on the way in (with
-    the reason)."""
-    facts = {"dataset_checksums": source.checksums() or adapter.checksums(split)}
+    the reason); names as results write them (:mod:`.names`)."""
+    facts = {"dataset_checksums": _named(source.checksums() or adapter.checksums(split))}
     if source.skipped:
-        facts["dataset_skipped"] = dict(source.skipped)
+        facts["dataset_skipped"] = _named(source.skipped)
     if getattr(source, "conversions", ()):
-        facts["dataset_conversions"] = dict(source.conversions)
+        facts["dataset_conversions"] = _named(source.conversions)
     return facts
+
+
+def _named(pairs) -> dict[str, str]:
+    items = pairs.items() if isinstance(pairs, dict) else pairs
+    return {written_name(name): written_name(value) for name, value in items}
 
 
 def describe_refusal(by_shape: dict[tuple, str], shapes: dict[int, tuple]) -> dict:
     """A codec's refusal of some image shapes: how many images, of how many, and why."""
     skipped = sum(1 for shape in shapes.values() if shape in by_shape)
     return {"images": skipped, "of": len(shapes), "reasons": list(dict.fromkeys(by_shape.values()))}
+
+
+class ManifestFile:
+    """A run's manifest.json (or, for a run that writes no folder, the same dict in memory):
+    its opening facts written when the run starts, completed once when it ends."""
+
+    def __init__(self, path: Path | None, facts: dict) -> None:
+        self.path, self.facts = path, dict(facts)
+        if path is not None:  # the manifest first: records are never on disk without their run
+            write_json(path, self.facts)
+
+    def complete(self, **ending) -> dict:
+        """The finished run's manifest: the opening facts and ``ending`` (status, counts,
+        figures...), written once."""
+        self.facts = {**self.facts, **ending}
+        if self.path is not None:
+            write_json(self.path, self.facts)
+        return self.facts
+
+
+def read_manifest(path: Path, fix: str = "rerun the command that wrote it") -> dict:
+    """A manifest.json as a dict; a missing, unreadable or malformed one is one line naming the
+    file, the problem and ``fix``."""
+    try:
+        manifest = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise CompbenchError(f"{path} does not exist; {fix}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CompbenchError(f"{path} is not a readable manifest ({exc}); {fix}") from None
+    if not isinstance(manifest, dict):
+        raise CompbenchError(f"{path} is not a compbench manifest (expected a JSON object); {fix}")
+    return manifest

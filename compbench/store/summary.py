@@ -1,148 +1,174 @@
 """Summaries: per class and over all images, mean, std and count of every metric, pooled bpp
 and PSNR, failures and lossless images. How each metric aggregates comes from its declaration
-(:mod:`compbench.metrics`)."""
+(:mod:`compbench.metrics`).
+
+One builder serves a running run (records arrive a unit at a time, in any order) and a stored
+one (records.csv read a chunk at a time): each setting's rows are kept as numbers only until
+the setting is complete, then summarized in record order and let go, so a summary never holds
+more than the settings in flight.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from ..metrics import CORE, MetricSet
-from .records import INFO_COLUMNS, KEY_COLUMNS
+from .schema import INFO_COLUMNS, KEY_COLUMNS
 
 ALL = "all"
-
-
-def metric_columns(records: pd.DataFrame, metrics: MetricSet | None = None, candidates: bool = False) -> list[str]:
-    """The metrics to aggregate: the declared ones the records hold, plus numeric columns no
-    declaration names (a codec's undeclared extra) that some codec of this run reported
-    (``candidates``: every such column, reported here or not, to be settled over the file)."""
-    metrics = metrics or CORE
-    declared = [name for name in metrics.aggregated() if name in records.columns]
-    known = set(KEY_COLUMNS + INFO_COLUMNS) | set(metrics.names)
-    extra = [c for c in records.columns if c not in known and (candidates or records[c].notna().any())
-             and pd.api.types.is_numeric_dtype(records[c])]
-    return declared + extra
-
-
 GROUP_KEYS = ["codec", "setting", "dataset", "split"]
 #: records read at a time when summarizing records.csv (bounds the memory a summary takes)
 CHUNK_ROWS = 20_000  # 50,000 held 49 MB at the peak on a 60,000-image setting, this 28 MB, and is no slower
+#: columns every summary row needs besides the aggregated metrics
+_ALWAYS = ("mse", "bytes")
 
 
-def summarize(records: pd.DataFrame, class_names, metrics: MetricSet | None = None) -> pd.DataFrame:
-    """Per (codec, setting, class) and over all images: mean, std and count of each metric,
-    the number of failed images, and the pooled bpp (total bits / total pixels)."""
-    metrics = metrics or CORE
-    return _frame(_summary_rows(records, metric_columns(records, metrics), class_names, metrics), metrics)
+@dataclass
+class _Setting:
+    """One setting's rows so far: its keys, and its columns as parts in arrival order with the
+    order they take in records.csv (``order``: position, or row number in a file)."""
+
+    keys: dict
+    parts: list[tuple[np.ndarray, dict[str, np.ndarray]]] = field(default_factory=list)
+    rows: int = 0
 
 
-def summarize_file(path, class_names, metrics: MetricSet | None = None, chunk_rows: int = CHUNK_ROWS,
-                   keep=None) -> pd.DataFrame:
-    """:func:`summarize` of a records.csv in canonical order, read a chunk at a time: a setting's
-    rows are contiguous there, so each setting is summarized from its own rows alone and the
-    whole file is never in memory. The same rows, values and columns as :func:`summarize` of
-    the whole file. ``keep(chunk)``, when given, sees every chunk (to pick a few rows out)."""
-    from .records import read_records
+class SummaryBuilder:
+    """Summary rows of records given a part at a time (:meth:`add`); a setting is summarized
+    when :meth:`settle` is called for it (or at :meth:`frame`)."""
 
-    metrics = metrics or CORE
-    try:
-        rows = _summary_rows_of_file(path, class_names, metrics, chunk_rows, keep)
-    except _NotCanonical:  # a setting's rows are not together (not put in order): read it whole
-        return summarize(read_records(path), class_names, metrics)
-    return _frame(rows, metrics)
+    def __init__(self, class_names: Sequence[str], metrics: MetricSet | None = None) -> None:
+        self.class_names = tuple(str(name) for name in class_names)
+        self.metrics = metrics or CORE
+        self._open: dict[str, _Setting] = {}
+        self._rows: dict[str, list[dict]] = {}  # settled settings' summary rows, in first-seen order
+        self._order: list[str] = []
+        #: undeclared numeric columns (a codec's undeclared extra, an old plugin's column) seen
+        #: with a value somewhere: aggregated like declared ones
+        self._extras: dict[str, bool] = {}
 
-
-class _NotCanonical(Exception):
-    pass
-
-
-def _summary_rows_of_file(path, class_names, metrics: MetricSet, chunk_rows: int, keep) -> list[dict]:
-    from .records import iter_records
-
-    rows: list[dict] = []
-    seen: dict[str, bool] = {}  # candidate extra column -> some setting reported it
-    numeric: dict[str, bool] = {}
-    # the setting being read: its rows so far, as slices of the chunks they came in (joined
-    # once, when the setting ends: joining at every chunk held three copies at the peak)
-    current, parts = None, []
-    flushed: set[str] = set()
-
-    def flush() -> None:
-        if current in flushed:
-            raise _NotCanonical
-        flushed.add(current)
-        frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
-        parts.clear()
-        columns = metric_columns(frame, metrics, candidates=True)
-        rows.extend(_summary_rows(frame, columns, class_names, metrics))
-
-    for chunk in iter_records(path, chunk_rows):
-        if keep is not None:
-            keep(chunk)
-        known = set(KEY_COLUMNS + INFO_COLUMNS) | set(metrics.names)
-        for column in chunk.columns:
-            if column not in known:
-                present = bool(chunk[column].notna().any())
-                seen[column] = seen.get(column, False) or present
-                if present:
-                    numeric[column] = numeric.get(column, True) and pd.api.types.is_numeric_dtype(chunk[column])
-        settings = chunk["setting"].to_numpy()
-        starts = [0, *(np.flatnonzero(settings[1:] != settings[:-1]) + 1).tolist()]  # runs of one setting
-        for start, end in zip(starts, [*starts[1:], len(chunk)]):
+    def add(self, records: pd.DataFrame | Mapping[str, np.ndarray], order: np.ndarray | None = None) -> None:
+        """Rows of one or more settings; ``order`` sorts each setting's rows into record order
+        (default: as given)."""
+        columns = _columns_of(records)
+        settings = np.asarray(columns["setting"], dtype=object)
+        n = len(settings)
+        order = np.arange(n) if order is None else np.asarray(order)
+        self._note_extras(columns)
+        starts = [0, *(np.flatnonzero(settings[1:] != settings[:-1]) + 1).tolist(), n]
+        for start, end in zip(starts[:-1], starts[1:]):
             if end > start:
-                if settings[start] != current and parts:
-                    flush()
-                current = settings[start]
-                parts.append(chunk.iloc[start:end])
-    if parts:
-        flush()
-    # the extras summarize() would aggregate: numeric, and reported by some setting
-    wanted = {column for column, present in seen.items() if present and numeric.get(column, False)}
-    dropped = [f"{c}_{s}" for c in seen if c not in wanted for s in ("mean", "std")]
-    return [{k: v for k, v in row.items() if k not in dropped} for row in rows]
+                self._add_run(columns, start, end, order)
+
+    def _add_run(self, columns: Mapping[str, np.ndarray], start: int, end: int, order: np.ndarray) -> None:
+        label = str(columns["setting"][start])
+        setting = self._open.get(label)
+        if setting is None:
+            if label in self._rows:
+                raise ValueError(f"records of setting {label!r} came after it was summarized")
+            setting = self._open[label] = _Setting({k: columns[k][start] for k in GROUP_KEYS})
+            self._order.append(label)
+        wanted = self._wanted(columns)
+        setting.parts.append((order[start:end], {name: columns[name][start:end] for name in wanted}))
+        setting.rows += end - start
+
+    def _wanted(self, columns: Mapping[str, np.ndarray]) -> list[str]:
+        names = ["error", "class", "pixels", *_ALWAYS, *self.metrics.aggregated(), *self._extras]
+        return [name for name in dict.fromkeys(names) if name in columns]
+
+    def _note_extras(self, columns: Mapping[str, np.ndarray]) -> None:
+        known = set(KEY_COLUMNS + INFO_COLUMNS) | set(self.metrics.names)
+        for name, values in columns.items():
+            if name not in known and np.asarray(values).dtype.kind in "fiub":
+                present = bool((~np.isnan(np.asarray(values, dtype=float))).any())
+                self._extras[name] = self._extras.get(name, False) or present
+
+    def rows_of(self, label: str) -> int:
+        """Rows given so far for a setting that is not settled."""
+        setting = self._open.get(label)
+        return setting.rows if setting else 0
+
+    def settle(self, label: str) -> None:
+        """Summarize a setting's rows and let them go."""
+        setting = self._open.pop(label, None)
+        if setting is None:
+            return
+        orders = np.concatenate([order for order, _ in setting.parts])
+        sort = np.argsort(orders, kind="stable")
+        names = setting.parts[0][1].keys()
+        table = {name: np.concatenate([part[name] for _, part in setting.parts])[sort] for name in names}
+        setting.parts.clear()
+        self._rows[label] = _setting_rows(setting.keys, table, self._aggregated(table), self.class_names,
+                                         self.metrics)
+
+    def _aggregated(self, table: Mapping[str, np.ndarray]) -> list[str]:
+        declared = [name for name in self.metrics.aggregated() if name in table]
+        return declared + [name for name in self._extras if name in table and name not in declared]
+
+    def frame(self, order: Sequence[str] = ()) -> pd.DataFrame:
+        """The summary: every setting settled, those named in ``order`` first (a run's settings
+        in its order), then the others in the order they first came."""
+        for label in list(self._open):
+            self.settle(label)
+        self._order = [*(label for label in order if label in self._rows),
+                       *(label for label in self._order if label not in set(order))]
+        aggregated = [name for name in self.metrics.aggregated()
+                      if any(f"{name}_mean" in rows[0] for rows in self._rows.values())]
+        aggregated += [name for name, present in self._extras.items() if present]
+        order = [*GROUP_KEYS, "class", "count", "errors", "lossless",
+                 *(f"{name}_{stat}" for name in aggregated for stat in ("mean", "std")), "bpp_pooled", "psnr_pooled"]
+        rows = [row for label in self._order for row in self._rows[label]]
+        summary = pd.DataFrame(rows, columns=order if rows else None)
+        # tables and charts read how to show each metric from here (plain JSON, as in manifest.json)
+        summary.attrs["metrics"] = self.metrics.declarations()
+        return summary
 
 
-def _summary_rows(records: pd.DataFrame, columns: list[str], class_names, metrics: MetricSet) -> list[dict]:
-    order = {name: i for i, name in enumerate(class_names)}
+def _columns_of(records: pd.DataFrame | Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
+    if isinstance(records, pd.DataFrame):
+        return {name: records[name].to_numpy() for name in records.columns}
+    return records
+
+
+def _setting_rows(keys: dict, table: Mapping[str, np.ndarray], columns: list[str], class_names: tuple[str, ...],
+                  metrics: MetricSet) -> list[dict]:
+    """The summary rows of one setting: each class (in the dataset's class order, then classes
+    it does not name, as they first appear), then all images."""
+    values = {name: np.asarray(table[name], dtype=float) for name in {*columns, *_ALWAYS} if name in table}
+    failed = np.asarray(table["error"], dtype=object) != ""
+    pixels = np.asarray(table["pixels"])
+    classes = pd.Series(np.asarray(table["class"], dtype=object)).astype(str)
+    groups = classes.groupby(classes, sort=False).indices
+    rank = {name: i for i, name in enumerate(class_names)}
+    ordered = sorted(groups.items(), key=lambda item: (rank.get(item[0], len(rank)), item[1][0]))
     rows = []
-    for keys, group in records.groupby(GROUP_KEYS, sort=False):
-        table = _Columns(group, columns)
-        # each class's rows, in record order (one grouping, not a comparison per class)
-        per_class = sorted(group.groupby("class", sort=False).indices.items(), key=lambda item: order.get(item[0]))
-        for class_name, members in per_class + [(ALL, np.arange(len(group)))]:
-            rows.append({**dict(zip(GROUP_KEYS, keys)), "class": class_name,
-                         **_aggregate(table, members, columns, metrics)})
+    for class_name, members in [*ordered, (ALL, np.arange(len(classes)))]:
+        rows.append({**{k: str(v) for k, v in keys.items()}, "class": class_name,
+                     **_aggregate(values, failed, pixels, members, columns, metrics)})
     return rows
 
 
-class _Columns:
-    """One setting's records as numpy columns, taken out of the frame once: a class's values
-    are then an index away (the pandas selection per class and column cost more than the
-    arithmetic)."""
-
-    def __init__(self, group: pd.DataFrame, columns: list[str]) -> None:
-        self.error = group["error"].to_numpy()
-        self.values = {name: group[name].to_numpy(dtype=float) for name in {*columns, "mse", "bytes"}}
-        self.pixels = group["pixels"].to_numpy()
-
-
-def _aggregate(table: _Columns, members: np.ndarray, columns: list[str], metrics: MetricSet) -> dict:
+def _aggregate(values: Mapping[str, np.ndarray], failed: np.ndarray, pixels: np.ndarray, members: np.ndarray,
+               columns: list[str], metrics: MetricSet) -> dict:
     """The summary row of the records at ``members`` (row numbers, in record order)."""
-    measured = members[table.error[members] == ""]  # the images that did not fail
-    mse = table.values["mse"][measured]
+    measured = members[~failed[members]]  # the images that did not fail
+    mse = values["mse"][measured]
     row = {"count": len(measured), "errors": len(members) - len(measured), "lossless": int((mse == 0).sum())}
     for name in columns:
-        values = table.values[name][measured]
-        values = values[~np.isnan(values)]
-        if metrics.describe(name).infinite_when_lossless and np.isinf(values).any() and not np.isinf(values).all():
+        chosen = values[name][measured]
+        chosen = chosen[~np.isnan(chosen)]
+        if metrics.describe(name).infinite_when_lossless and np.isinf(chosen).any() and not np.isinf(chosen).all():
             # one lossless image would make the mean inf: average the lossy ones and count the
             # lossless ones in "lossless" (psnr_pooled covers all images)
-            values = values[np.isfinite(values)]
-        row[f"{name}_mean"] = float(np.mean(values)) if len(values) else np.nan
-        row[f"{name}_std"] = float(np.std(values)) if len(values) > 1 and np.isfinite(values).all() else np.nan
-    total_pixels = table.pixels[measured].sum()
-    row["bpp_pooled"] = float(8 * np.nansum(table.values["bytes"][measured]) / total_pixels) if total_pixels else np.nan
+            chosen = chosen[np.isfinite(chosen)]
+        row[f"{name}_mean"] = float(np.mean(chosen)) if len(chosen) else np.nan
+        row[f"{name}_std"] = float(np.std(chosen)) if len(chosen) > 1 and np.isfinite(chosen).all() else np.nan
+    total_pixels = pixels[measured].sum()
+    row["bpp_pooled"] = float(8 * np.nansum(values["bytes"][measured]) / total_pixels) if total_pixels else np.nan
     # PSNR of the pooled squared error: defined with lossless images in the set
     counted = int((~np.isnan(mse)).sum())  # NaN left out as pandas' mean does, summed the same way
     mean_mse = np.nansum(mse) / counted if counted else np.nan
@@ -150,11 +176,46 @@ def _aggregate(table: _Columns, members: np.ndarray, columns: list[str], metrics
     return row
 
 
-def _frame(rows: list[dict], metrics: MetricSet) -> pd.DataFrame:
-    summary = pd.DataFrame(rows)
-    # tables and charts read how to show each metric from here (plain JSON, as in manifest.json)
-    summary.attrs["metrics"] = metrics.declarations()
-    return summary
+def summarize(records: pd.DataFrame, class_names: Sequence[str], metrics: MetricSet | None = None) -> pd.DataFrame:
+    """Per (codec, setting, class) and over all images: mean, std and count of each metric,
+    the number of failed images, and the pooled bpp (total bits / total pixels)."""
+    builder = SummaryBuilder(class_names, metrics)
+    if len(records):
+        builder.add(records)
+    return builder.frame()
+
+
+def summarize_chunks(chunks: Iterable[pd.DataFrame], class_names: Sequence[str],
+                     metrics: MetricSet | None = None, settle: bool = True) -> pd.DataFrame:
+    """:func:`summarize` of records given a chunk at a time in record order (a records.csv).
+    ``settle``: a setting is summarized, and its rows let go, when the next one begins (a
+    file in canonical order; a setting that comes back raises ValueError)."""
+    builder = SummaryBuilder(class_names, metrics)
+    current, offset = None, 0
+    for chunk in chunks:
+        settings = chunk["setting"].to_numpy()
+        starts = [0, *(np.flatnonzero(settings[1:] != settings[:-1]) + 1).tolist(), len(chunk)]
+        for start, end in zip(starts[:-1], starts[1:]):
+            if end == start:
+                continue
+            if settle and current is not None and settings[start] != current:
+                builder.settle(current)
+            current = settings[start]
+            builder.add(chunk.iloc[start:end], order=offset + np.arange(start, end))
+        offset += len(chunk)
+    return builder.frame()
+
+
+def summarize_file(path, class_names: Sequence[str], metrics: MetricSet | None = None,
+                   chunk_rows: int = CHUNK_ROWS) -> pd.DataFrame:
+    """The summary of a records.csv read a chunk at a time; a file whose settings are not each
+    in one piece (a run killed before it put its records in order) is summarized whole."""
+    from .records_reader import iter_records
+
+    try:
+        return summarize_chunks(iter_records(path, chunk_rows), class_names, metrics)
+    except ValueError:
+        return summarize_chunks(iter_records(path, chunk_rows), class_names, metrics, settle=False)
 
 
 def lossless_settings(summary: pd.DataFrame) -> set[str]:

@@ -1,4 +1,5 @@
-"""Reading stored runs: the one reader of a results folder.
+"""Reading stored runs: :class:`ResultsFolder`, the one reader of a results folder, used by
+every command that reads one.
 
 Strict (compare, the gate, history): anything damaged or missing is a one-line CompbenchError.
 Lenient (the report): what can be read is read, and each problem becomes a note to show.
@@ -8,20 +9,29 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from ..contracts.errors import CompbenchError
+from ..contracts.errors import CompbenchError, did_you_mean
+from .manifest import read_manifest
+from .records_reader import iter_records
 
 #: what identifies a summary row
 KEYS = ["codec", "setting", "dataset", "split", "class"]
 
 
+#: rows of records.csv read at a time by :meth:`ResultsFolder.records`
+RECORD_CHUNK_ROWS = 20_000
+
+
 @dataclass(frozen=True)
-class StoredRun:
+class ResultsFolder:
+    """A stored run: its summary and manifest, read when the folder is opened
+    (:func:`open_results`); its records and tables read when asked for."""
+
     path: Path
     #: summary.csv (None only when read leniently and it is missing or unreadable)
     summary: pd.DataFrame | None
@@ -30,8 +40,28 @@ class StoredRun:
     #: what a lenient read found wrong, one line each
     problems: list[str] = field(default_factory=list)
 
+    @property
+    def folder(self) -> Path:
+        """The folder itself (``path`` may name its summary.csv)."""
+        return self.path.parent if self.path.is_file() else self.path
 
-def load_run(path: str | Path, strict: bool = True) -> StoredRun:
+    def records(self, chunk_rows: int = RECORD_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+        """records.csv a chunk at a time (never whole in memory)."""
+        return iter_records(self.folder / "records.csv", chunk_rows)
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        """Another CSV of the folder (bdrate.csv) as well as it parses; None when absent; a
+        file that does not parse is a problem (lenient) or an error (strict)."""
+        path = self.folder / name
+        if not path.exists():
+            return None
+        frame = read_table(path)
+        if frame is None:
+            self.problems.append(f"could not read {name}")
+        return frame
+
+
+def open_results(path: str | Path, strict: bool = True) -> ResultsFolder:
     """A results folder (or its summary.csv) as written by ``compbench run``.
 
     ``strict``: a damaged or missing summary or manifest raises. Otherwise each problem is noted
@@ -61,8 +91,8 @@ def load_run(path: str | Path, strict: bool = True) -> StoredRun:
             problems.append(str(exc))
             return fallback(target) if fallback else None
 
-    manifest = part(_read_manifest, manifest_path)
-    run = StoredRun(path, part(_read_summary, summary_path, read_table), manifest, problems)
+    manifest = part(read_manifest, manifest_path)
+    run = ResultsFolder(path, part(_read_summary, summary_path, read_table), manifest, problems)
     if run.summary is not None:
         part(lambda _: _check_complete(run), summary_path)
     return run
@@ -120,23 +150,20 @@ def _check_whole_rows(path: Path) -> None:
                              "header; rewrite it (compbench run again)")
 
 
-def _check_complete(run: StoredRun) -> None:
-    """Every setting the manifest lists has summary rows (a summary that lost rows is damaged)."""
-    listed = (run.manifest or {}).get("codecs") or {}
-    missing = [label for label in listed if label not in set(run.summary["setting"])]
+def _check_complete(run: ResultsFolder) -> None:
+    """Every setting the manifest lists has summary rows (a summary that lost rows is damaged),
+    but for a codec that took none of the images (not applicable: a complete run holds no row
+    of it)."""
+    manifest = run.manifest or {}
+    listed = manifest.get("codecs") or {}
+    took_none = {name for name, refused in (manifest.get("not_applicable") or {}).items()
+                 if isinstance(refused, dict) and refused.get("images") == refused.get("of")}
+    present = set(run.summary["setting"])
+    missing = [label for label, described in listed.items()
+               if label not in present and (described or {}).get("codec") not in took_none]
     if missing:
         raise CompbenchError(f"{run.path} is damaged or incomplete: its manifest lists {', '.join(missing)} "
                              "but summary.csv has no rows for it; finish it with compbench run --resume")
-
-
-def _read_manifest(path: Path) -> dict:
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CompbenchError(f"{path} is not a readable manifest ({exc})") from None
-    if not isinstance(manifest, dict):
-        raise CompbenchError(f"{path} is not a compbench manifest (expected a JSON object)")
-    return manifest
 
 
 def _metric_names(columns) -> list[str]:
@@ -156,7 +183,8 @@ def metric_column(summary: pd.DataFrame, metric: str) -> str:
         return f"{metric}_mean"
     if metric in summary_metrics(summary):
         return metric
-    raise CompbenchError(f"no metric {metric!r} in the summary; metrics: {', '.join(summary_metrics(summary))}")
+    names = summary_metrics(summary)
+    raise CompbenchError(f"no metric {metric!r} in the summary{did_you_mean(metric, names)}metrics: {', '.join(names)}")
 
 
 def name_rows(rows: pd.DataFrame, limit: int = 5) -> str:

@@ -1,4 +1,5 @@
-"""The local executor: work units on a small pool of worker processes, isolated from the run.
+"""The local executor: work units on a small pool of worker processes (:mod:`.worker_process`),
+isolated from the run.
 
 Each worker posts what it is about to do (which stage, on which image when it is on one) in a
 small shared-memory board the pool reads only when it needs to (no message, no wake-up per
@@ -25,70 +26,50 @@ run ends, however it ends. ``--jobs 1`` uses one worker too, so a crash never ta
 Workers are forked, or started from a fork server when this process runs other threads
 (:func:`start_method_for`).
 
-Another executor (e.g. Dask) needs only :meth:`LocalPool.run`'s contract: take units, yield one
-:class:`UnitResult` per unit as it finishes; per-image exceptions are handled by the worker side
-(:func:`compbench.run.worker.run_piece`).
+It implements :class:`compbench.run.executor.Executor`, as the Dask executor does.
 """
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import ctypes
 import multiprocessing
 import multiprocessing.connection
 import os
-import signal
 import sys
 import threading
 import time
-import types
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 import numpy as np
 
-from .allocator import keep_freed_memory
+from ..defaults import DEFAULT_TIMEOUT
 from .units import UnitResult, WorkUnit
-from .worker import SETUP_STAGES, STAGES, WorkerState, one_line, run_piece
+from .worker import Stage
+from .worker_process import Task, Worker, describe_exit
 
-#: seconds an image may take in one stage, unless told otherwise (--timeout)
-DEFAULT_TIMEOUT = 60.0
 #: at least this long to open the dataset and create a codec (loading a model takes a while)
 SETUP_SECONDS = 120.0
+
+
 #: images of each setting's first unit run one by one to learn the setting's pace
 PROBE_IMAGES = 8
+
+
 #: a batch may take this many times the setting's known pace (plus the timeout) before it is
 #: redone image by image
 PACE_SLACK = 10.0
+
+
 #: a setting whose worker dies (or overruns) on this many images in a row, with none coming
 #: through between, is given up: its other images are recorded as not run, with the reason
 MAX_STRIKES = 10
+
+
 #: the longest the pool sleeps between looks at its workers' boards: a worker moving from a
 #: stage with a long limit (setup) to one with a short one (an image) is noticed this soon
 LOOK_SECONDS = 0.25
-#: thread-count variables set in each worker so `jobs` workers share the cores
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-@dataclass
-class Task:
-    """Positions of a unit given to one worker; ``single``: one codec call per image."""
-
-    unit: WorkUnit
-    positions: tuple[int, ...]
-    single: bool
-    #: times it was lost before it began (a worker killed between tasks): tried again once
-    retries: int = 0
-
-
-@dataclass
-class Stage:
-    what: str
-    position: int | None  # the image it is on, when it is on one
-    count: int
-    started: float
 
 
 class LocalPool:
@@ -106,7 +87,7 @@ class LocalPool:
         self.start_method = start_method or start_method_for(registry)
         self._context = multiprocessing.get_context(self.start_method)
         if self.start_method == "forkserver":  # the server imports what every worker runs, once
-            self._context.set_forkserver_preload(["compbench.run.pool"])
+            self._context.set_forkserver_preload(["compbench.run.worker_process"])
         self._workers: list[Worker] = []
         self._queue: deque[Task] = deque()
         self._parts: dict[int, list[UnitResult]] = {}
@@ -118,6 +99,11 @@ class LocalPool:
         self._threads = str(threads or threads_per_worker(self.jobs))
         self._probed: set = set()  # specs whose pace is being learned (a pool kept across runs probes once)
         self._probing: set = set()  # specs whose probe has not come back: their batches wait
+
+    @property
+    def slots(self) -> int:
+        """Units that run at once: one per worker process."""
+        return self.jobs
 
     def __enter__(self) -> LocalPool:
         return self
@@ -257,10 +243,12 @@ class LocalPool:
             self._probing.discard(task.unit.spec)
         self._queue.extendleft(reversed(worker.tasks))  # sent but not started: run elsewhere
         message = f"{reason} while {stage.what}"
-        if stage.what == "starting" and task.retries == 0:  # not its fault: nothing of it ran yet
+        if stage.what == Stage.STARTING and task.retries == 0:  # not its fault: nothing of it ran yet
             self._queue.appendleft(Task(task.unit, task.positions, task.single, retries=1))
-        elif stage.what in SETUP_STAGES:
-            if stage.what == "creating the codec":
+        elif stage.what == Stage.STARTING:  # twice before it began: the machine's doing, not the codec's
+            self._settle(UnitResult.lost(task.unit, task.positions, message))
+        elif stage.what.setup:
+            if stage.what == Stage.CREATING:
                 self._broken[task.unit.spec] = message
             self._settle(UnitResult.failed(task.unit, task.positions, message))
         elif stage.position is None:  # a batch call: redo it image by image to find the culprit
@@ -297,7 +285,7 @@ class LocalPool:
 
     def _limit(self, worker: Worker) -> float:
         stage = worker.stage
-        if stage.what in SETUP_STAGES:
+        if stage.what.setup:
             return max(self.timeout, SETUP_SECONDS)
         if stage.count <= 1:
             return self.timeout
@@ -333,199 +321,3 @@ def start_method_for(registry=None) -> str:
     return "forkserver"
 
 
-@contextlib.contextmanager
-def _main_not_rerun():
-    """While a worker starts by forkserver or spawn: keep multiprocessing from running the
-    caller's ``__main__`` script again in the worker (it does so to unpickle objects defined
-    there; a worker needs only compbench and the plugins). A script that calls compbench at
-    its top level, without an ``if __name__ == "__main__"`` guard, would otherwise start its
-    whole run again in every worker. The name ``__main__`` is the one multiprocessing itself
-    leaves alone (as for ``python -c``)."""
-    main = sys.modules.get("__main__")
-    saved = getattr(main, "__spec__", None)
-    try:
-        if main is not None:
-            main.__spec__ = types.SimpleNamespace(name="__main__")
-        yield
-    finally:
-        if main is not None:
-            main.__spec__ = saved
-
-
-def describe_exit(code: int | None) -> str:
-    """'worker killed by signal 11 (SIGSEGV)' or 'worker exited with code 3'."""
-    if code is not None and code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = "unknown signal"
-        return f"worker killed by signal {-code} ({name})"
-    return f"worker exited with code {code}"
-
-
-# -- the worker processes ---------------------------------------------------------------------------
-
-
-class Worker:
-    """One worker process, the pipe to it (tasks out, results back) and its stage board."""
-
-    def __init__(self, context, registry, threads: str, metrics=None) -> None:
-        self.conn, child = context.Pipe()
-        self.board = StageBoard(context)
-        # a forkserver's child has the server as its parent, which dies with this process
-        method = context.get_start_method()
-        parent = None if method == "forkserver" else os.getpid()
-        self.process = context.Process(target=worker_main,
-                                       args=(child, self.board, registry, parent, threads, metrics),
-                                       name="compbench-worker")
-        with _main_not_rerun() if method != "fork" else contextlib.nullcontext():
-            self.process.start()
-        child.close()
-        _LIVE.add(self)
-        #: tasks sent, in order; the first is the one it is on
-        self.tasks: deque[Task] = deque()
-        self._done = 0  # results received: the number of the task it is on
-        self._head_since = time.monotonic()
-
-    def give(self, task: Task) -> bool:
-        try:
-            self.conn.send((task.unit, task.positions, task.single))
-        except OSError:
-            return False
-        self.tasks.append(task)
-        if len(self.tasks) == 1:
-            self._head_since = time.monotonic()
-        return True
-
-    def finished(self) -> Task:
-        """The first task's result came: the next one (if any) begins now."""
-        self._done += 1
-        self._head_since = time.monotonic()
-        return self.tasks.popleft()
-
-    @property
-    def stage(self) -> Stage:
-        """What it is doing on its first task: from the board, or "starting" until it posts."""
-        posted = self.board.read()
-        if posted is not None and posted[0] == self._done:
-            return posted[1]
-        return Stage("starting", None, len(self.tasks[0].positions) if self.tasks else 0, self._head_since)
-
-    def kill(self, wait: bool = True) -> None:
-        pid = self.process.pid
-        for kill in (os.killpg, os.kill):  # the group takes any helper process a codec started
-            try:
-                kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        if not wait:
-            return
-        self.process.join(5)
-        self.conn.close()
-        _LIVE.discard(self)
-
-
-#: workers not yet killed, for the exit handler
-_LIVE: set[Worker] = set()
-
-
-@atexit.register
-def _kill_live_workers() -> None:  # registered after multiprocessing's, so it runs before it
-    for worker in list(_LIVE):
-        worker.kill()
-
-
-class StageBoard:
-    """A worker's current stage in shared memory: task number, stage, image, count, start time
-    (``time.monotonic``, one clock for all processes). Written by the worker at each step, read
-    by the pool when a deadline comes or the worker dies; a sequence number (odd while writing)
-    keeps a read from mixing two posts."""
-
-    def __init__(self, context) -> None:
-        self.slots = context.RawArray("d", 6)
-
-    def post(self, task: int, stage: str, position: int | None, count: int) -> None:
-        slots = self.slots
-        slots[0] += 1
-        slots[1], slots[2] = task, STAGES.index(stage)
-        slots[3], slots[4], slots[5] = -1 if position is None else position, count, time.monotonic()
-        slots[0] += 1
-
-    def read(self) -> tuple[int, Stage] | None:
-        for _ in range(100):
-            sequence, task, stage, position, count, started = self.slots[:]
-            if sequence == self.slots[0] and sequence % 2 == 0:
-                break
-        if sequence == 0:
-            return None
-        return int(task), Stage(STAGES[int(stage)], None if position < 0 else int(position), int(count), started)
-
-
-def worker_main(conn, board: StageBoard, registry, parent_pid: int | None, threads: str, metrics=None) -> None:
-    """A worker process: run the tasks it is sent until told to stop or its parent is gone."""
-    die_with_parent(parent_pid)
-    if parent_pid is None:
-        _let_the_fork_server_go()
-    keep_freed_memory()
-    try:
-        os.setpgid(0, 0)
-    except OSError:
-        pass
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the run handles Ctrl-C and stops us
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    for variable in THREAD_VARIABLES:  # read by numerical libraries when first imported
-        os.environ[variable] = threads
-    state = WorkerState(registry, metrics)
-
-    number = 0  # tasks done: the number of the one being run
-
-    def report(stage: str, position: int | None, count: int) -> None:
-        board.post(number, stage, position, count)
-
-    while True:
-        try:
-            task = conn.recv()
-        except (EOFError, OSError):
-            return
-        if task is None:
-            return
-        unit, positions, single = task
-        try:
-            result = run_piece(state, unit, positions, single, report)
-        except Exception as exc:  # a bug in the harness: costs this task, not the worker
-            result = UnitResult.failed(unit, positions, f"internal error: {one_line(exc)}")
-        try:
-            conn.send(result)
-        except (EOFError, OSError):
-            return
-        except Exception as exc:  # an unpicklable result (a codec's figure panel, say)
-            conn.send(UnitResult.failed(unit, positions, f"internal error: {one_line(exc)}"))
-        number += 1
-
-
-def _let_the_fork_server_go() -> None:
-    """A fork server's child inherits the server's "parent alive" pipe (so it could start
-    children of its own), and the server runs while any copy of it is open. Closed here, the
-    server ends when the run's process does, however it ends, and takes this worker with it
-    (PR_SET_PDEATHSIG), even one stuck in a codec that never returns."""
-    from multiprocessing import forkserver
-
-    server = forkserver._forkserver
-    if server._forkserver_alive_fd is not None:
-        try:
-            os.close(server._forkserver_alive_fd)
-        except OSError:
-            pass
-        server._forkserver_alive_fd = None
-
-
-def die_with_parent(parent_pid: int | None) -> None:
-    """Ask Linux to SIGKILL this process when its parent dies; leave if that already happened
-    (``parent_pid`` None: the parent is a fork server, not known to be gone)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the run still kills its workers on exit
-        pass
-    if parent_pid is not None and os.getppid() != parent_pid:
-        os._exit(1)
