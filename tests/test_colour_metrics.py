@@ -218,6 +218,20 @@ def test_ms_ssim_strips_change_nothing(shape, monkeypatch):
     assert whole[0] == pytest.approx(ms_ssim_reference(x, y), rel=MS_SSIM_RTOL)
 
 
+def test_filtering_then_cropping_is_the_valid_convolution():
+    """MS-SSIM filters 'same'-size with OpenCV and crops the window's half-width: the kept
+    pixels never see the border (any border mode gives the same bits), and they are the valid
+    convolution (to float32 rounding)."""
+    cv2 = pytest.importorskip("cv2")
+    plane = np.random.default_rng(3).integers(-255, 256, (40, 57)).astype(np.float32)
+    window = ms_ssim_module.float32_window()
+    crops = [cv2.sepFilter2D(plane, cv2.CV_32F, window, window, borderType=border)[5:-5, 5:-5]
+             for border in (cv2.BORDER_CONSTANT, cv2.BORDER_REPLICATE, cv2.BORDER_REFLECT_101)]
+    for crop in crops[1:]:
+        np.testing.assert_array_equal(crop, crops[0])
+    np.testing.assert_allclose(crops[0], blur(plane.astype(np.float64)), rtol=0, atol=1e-4)
+
+
 def test_ms_ssim_of_four_channels_is_their_mean():
     x = np.concatenate([data.astronaut(), data.camera()[..., None]], axis=-1)[:200, :240]  # RGBA-like
     y = jpeg(x[..., :3], 20)
