@@ -18,7 +18,8 @@ from ..contracts.errors import CompbenchError
 from .files import write_json
 from .names import written_name
 
-CORE_LIBRARIES = ("numpy", "scipy", "scikit-image", "pandas", "pluggy", "matplotlib", "tabulate")
+CORE_LIBRARIES = ("numpy", "scipy", "scikit-image", "pandas", "pluggy", "matplotlib", "tabulate",
+                  "opencv-python-headless")  # OpenCV filters behind SSIM, MS-SSIM and SSIMULACRA 2
 
 
 def git_commit(package_dir: Path) -> str | None:
