@@ -13,7 +13,15 @@ import sys
 from .. import __version__
 from ..contracts.errors import CompbenchError
 from ..run.interrupts import RunInterrupted
-from . import compare_command, history_command, list_command, report_command, run_command, train
+from . import (
+    compare_command,
+    export_command,
+    history_command,
+    list_command,
+    report_command,
+    run_command,
+    train,
+)
 from .arguments import ArgumentParser
 
 
@@ -21,7 +29,7 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="compbench", description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--version", action="version", version=f"compbench {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
-    for command in (list_command, run_command, report_command, compare_command, history_command, train):
+    for command in (list_command, run_command, report_command, compare_command, history_command, export_command, train):
         command.add_parser(commands)
     return parser
 
