@@ -8,12 +8,12 @@ from pathlib import Path
 from ..contracts.errors import CompbenchError
 from ..defaults import DEFAULT_ANCHOR, DEFAULT_CODECS, DEFAULT_DATASET, DEFAULT_TIMEOUT, EXECUTORS
 from .arguments import folder_path, positive_float, positive_int
-from .gate import add_tolerance_options, run_comparison
+from .gate import add_scope_options, add_tolerance_options, run_gates
 
 
 def add_parser(commands) -> None:
     run = commands.add_parser("run", help="run codecs over a dataset and write a results folder")
-    run.add_argument("--codecs", default=DEFAULT_CODECS,
+    run.add_argument("--codecs",
                      help="codec specs, e.g. 'jpeg:quality=50,jpeg2000:psnr=30' or 'jpeg:quality=10..90/10' "
                           f"(default: {DEFAULT_CODECS})")
     run.add_argument("--dataset", default=DEFAULT_DATASET,
@@ -41,8 +41,12 @@ def add_parser(commands) -> None:
                      help="continue the interrupted run in --out: run only the images records.csv lacks "
                           "(the command must be the run's own)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
-    run.add_argument("--anchor", default=DEFAULT_ANCHOR,
-                     help=f"codec that BD-rate/BD-PSNR compare against (default: {DEFAULT_ANCHOR})")
+    run.add_argument("--anchor",
+                     help=f"codec of the run that BD-rate/BD-PSNR compare against (default: {DEFAULT_ANCHOR} when "
+                          "it ran at two or more settings, else the first codec that did)")
+    run.add_argument("--reference", type=Path, action="append", default=[], metavar="FILE",
+                     help="a published curve (CompressAI results JSON, or CSV name,bpp,psnr,...) drawn on the RD "
+                          "plots and measured against the run's codecs (bdrate_references.csv); repeatable")
     run.add_argument("--table-format", default="simple",
                      help="terminal table format (tabulate): simple, github, latex, latex_booktabs, ...; "
                           "a non-Markdown format is also written as summary.<ext>")
@@ -56,13 +60,16 @@ def add_parser(commands) -> None:
     gate = run.add_argument_group("regression gate (compare the run with a stored baseline)")
     gate.add_argument("--baseline", type=Path, help="baseline results folder or summary.csv")
     gate.add_argument("--fail-on-regression", action="store_true", help="exit 1 if a metric regressed")
+    add_scope_options(gate)
     add_tolerance_options(gate)
     run.set_defaults(handler=main)
 
 
 def main(args, rest) -> int:
-    if args.fail_on_regression and not args.baseline:
-        raise CompbenchError("--fail-on-regression needs --baseline PATH (a stored results folder)")
+    for flag, given in (("--fail-on-regression", args.fail_on_regression),
+                        ("--fail-on-bd-rate", args.fail_on_bd_rate is not None), ("--only-common", args.only_common)):
+        if given and not args.baseline:
+            raise CompbenchError(f"{flag} needs --baseline PATH (a stored results folder)")
     if args.baseline:  # fail before the run, not after it
         from ..store.folder import check_not_inside
 
@@ -71,6 +78,7 @@ def main(args, rest) -> int:
         if args.out is not None:
             check_not_inside(args.out, args.baseline)
     from .. import api
+    from ..present.run_bd_text import run_bd_text
     from ..present.tables import class_table, overall_table
 
     formats = tuple(f.strip() for f in args.figure_format.split(",") if f.strip())
@@ -80,21 +88,18 @@ def main(args, rest) -> int:
                      anchor=args.anchor, table_format=args.table_format, resume=args.resume,
                      overwrite=args.overwrite, rd_metrics=args.rd_metrics, timeout=args.timeout,
                      executor=args.executor, scheduler=args.scheduler,
-                     metrics_extra=args.metrics_extra)
+                     metrics_extra=args.metrics_extra, references=tuple(args.reference))
     summary = result.summary
     settings = list(dict.fromkeys(summary["setting"]))
     if len(settings) <= 4:
         print(class_table(summary, tablefmt=args.table_format))
     else:  # a sweep: the per-class tables are in summary.md and report.html
         print(overall_table(summary, tablefmt=args.table_format))
-    if result.bdrate is not None:
-        from ..analysis.bdrate import format_bd_table
-        from ..store.summary import ALL
-
-        overall = result.bdrate[result.bdrate["class"] == ALL]
-        for quality, table in overall.groupby("quality", sort=False):
-            print(f"\nBD metrics against {args.anchor} ({quality}):")
-            print(format_bd_table(table, tablefmt=args.table_format))
+    bd_tables, bd_notes = run_bd_text(result, args.table_format)
+    if bd_tables:
+        print(bd_tables)
+    for note in bd_notes:
+        print(note, file=sys.stderr)
     for name, refused in result.manifest.get("not_applicable", {}).items():
         reasons = refused["reasons"]
         more = f" (and {len(reasons) - 2} more sizes: manifest.json)" if len(reasons) > 2 else ""
@@ -111,10 +116,7 @@ def main(args, rest) -> int:
     if failed and not args.allow_errors:
         status = 1
     if args.baseline:
-        print(f"\ncompared with {args.baseline}:")
-        gate = run_comparison(args.baseline, result.out_dir, args, default_out=result.out_dir)
-        if args.fail_on_regression:
-            status = max(status, gate)
+        status = max(status, run_gates(args.baseline, result.out_dir, args))
     return status
 
 
