@@ -227,7 +227,8 @@ def test_different_dataset_split_or_images_are_refused(baseline, tmp_path):
                    r"ran on different images \(dataset mnist vs fashion-mnist\)")
 
     def per_class(manifest):
-        manifest["run"].update(limit=None, per_class=20, image_ids_sha256="0" * 64)
+        manifest["run"].update(limit=None, per_class=20)
+        manifest["image_ids_sha256"] = "0" * 64
 
     one_line_error(baseline, edited_copy(baseline, tmp_path / "per-class", edit_manifest=per_class),
                    r"\(selected images --limit 200 \(200 images\) vs --per-class 20 \(200 images\)\)")
@@ -242,7 +243,7 @@ def test_the_selected_images_are_compared_by_their_ids(baseline, tmp_path):
     assert exit_code(compare(baseline, edited_copy(baseline, tmp_path / "same", edit_manifest=unlimited))) == 0
 
     def old(manifest):
-        del manifest["run"]["image_ids_sha256"]
+        del manifest["image_ids_sha256"]
         manifest["run"]["limit"] = None
 
     one_line_error(baseline, edited_copy(baseline, tmp_path / "old", edit_manifest=old),

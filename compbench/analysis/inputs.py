@@ -16,7 +16,7 @@ SHOWN_FILES = 3
 
 
 def image_ids_digest(ids) -> str:
-    """sha256 of the selected images' dataset indices, in order (manifest ``run.image_ids_sha256``)."""
+    """sha256 of the selected images' dataset indices, in order (manifest ``image_ids_sha256``)."""
     return hashlib.sha256(np.asarray(ids, dtype=np.int64).tobytes()).hexdigest()
 
 
@@ -55,7 +55,7 @@ def _facts(run: ResultsFolder) -> dict:
                      dataset_settings=config.get("dataset_settings") or {},
                      split=config.get("split", started.get("split")),
                      selection=(started.get("images"), started.get("limit"), started.get("per_class")),
-                     image_ids=started.get("image_ids_sha256"))
+                     image_ids=run.manifest.get("image_ids_sha256"))
     return facts
 
 
