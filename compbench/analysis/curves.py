@@ -22,7 +22,7 @@ from ..contracts.errors import CompbenchError
 from ..metrics import MetricSet
 from ..store.results_folder import ResultsFolder, metric_column, open_results, summary_metrics
 from ..store.summary import ALL
-from .bdrate import bd_row, summary_curve
+from .bdrate import bd_row, summary_curves
 from .inputs import check_same_inputs, input_differences, version_warnings
 from .references import ReferenceCurve
 from .run_bd import reference_bd_table
@@ -129,29 +129,27 @@ def _same_values(metric: str, other: str, *summaries: pd.DataFrame) -> bool:
 def _rows(base: pd.DataFrame, new: pd.DataFrame, codecs: list[str], quality: str,
           labels: tuple[str, str]) -> list[dict]:
     classes = [c for c in dict.fromkeys(base["class"]) if c != ALL and c in set(new["class"])] + [ALL]
-    columns = [(metric_column(s, quality), metric_column(s, RATE)) for s in (base, new)]
+    before, after = summary_curves(base, quality, RATE), summary_curves(new, quality, RATE)
     rows = []
     for codec in codecs:
         for class_name in classes:
-            row = bd_row(summary_curve(base, codec, class_name, *columns[0]),
-                         summary_curve(new, codec, class_name, *columns[1]),
+            row = bd_row(before[codec, class_name], after[codec, class_name],
                          anchor=f"{codec} in {labels[0]}", test=f"{codec} in {labels[1]}", quality=quality)
             row["base_points"], row["new_points"] = row.pop("anchor_points"), row.pop("points")
             rows.append({"codec": codec, "class": class_name, **row})
     return rows
 
 
-def references_against_runs(comparisons: Sequence[CurveComparison],
-                            references: Sequence[ReferenceCurve]) -> pd.DataFrame | None:
-    """Each reference curve against each codec (with a curve) of every run compared, over all
-    images, for the qualities compared; the anchor column names the run ("jpeg in run-a").
+def references_against_runs(runs: Sequence[ResultsFolder], references: Sequence[ReferenceCurve],
+                            comparisons: Sequence[CurveComparison]) -> pd.DataFrame | None:
+    """Each reference curve against each codec (with a curve) of every run, over all images, for
+    the qualities the comparisons compared; the anchor column names the run ("jpeg in run-a").
     None without references."""
     if not references or not comparisons:
         return None
-    folders = dict.fromkeys([comparisons[0].base, *(c.new for c in comparisons)])
     qualities = list(dict.fromkeys(q for c in comparisons for q in c.qualities))
     tables = []
-    for run in map(open_results, folders):
+    for run in runs:
         table, _ = reference_bd_table(run.summary, references, qualities)
         if table is not None:
             tables.append(table.assign(anchor=table["anchor"] + f" in {run_label(run)}"))

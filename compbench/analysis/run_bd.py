@@ -15,9 +15,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..defaults import DEFAULT_ANCHOR
-from ..store.results_folder import metric_column
 from ..store.summary import ALL
-from .bdrate import METHOD, TABLE_COLUMNS, bd_row, bd_table, summary_curve
+from .bdrate import METHOD, TABLE_COLUMNS, bd_row, bd_table, summary_curves
 from .references import ReferenceCurve
 
 #: a curve needs two points
@@ -104,10 +103,10 @@ def reference_bd_table(summary: pd.DataFrame, references: Sequence[ReferenceCurv
             notes.append(f"reference {reference.name} ({reference.source}) has {', '.join(reference.metrics)}, none of "
                          f"this run's BD metrics ({', '.join(qualities)}): add one with --rd-metrics")
         for quality in shared:
-            columns = metric_column(summary, quality), metric_column(summary, "bpp")
+            curves = summary_curves(summary, quality)
             for codec in codecs:
                 rows.append({"codec": reference.label, "anchor": codec, "class": ALL,
-                             **bd_row(summary_curve(summary, codec, ALL, *columns), reference.curve(quality),
+                             **bd_row(curves[codec, ALL], reference.curve(quality),
                                       anchor=codec, test=reference.label, quality=quality)})
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS) if rows else None
     return table, tuple(notes)

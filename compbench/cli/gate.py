@@ -97,30 +97,31 @@ def run_curves(baseline: Path, news: list[Path], args, codecs=None, references=(
     from ..analysis.curve_gate import gate_curves
     from ..analysis.curves import compare_curves, references_against_runs
     from ..present.curve_text import curves_json, curves_markdown, curves_text
+    from ..store.results_folder import open_results
 
+    runs = [open_results(folder) for folder in (baseline, *news)]  # each read once
     allow = getattr(args, "allow_different_images", False)
-    comparisons = [compare_curves(baseline, new, codecs, allow) for new in news]
+    comparisons = [compare_curves(runs[0], new, codecs, allow) for new in runs[1:]]
     verdict = gate_curves(comparisons, args.fail_on_bd_rate, args.only_common) \
         if args.fail_on_bd_rate is not None else None
-    by_reference = references_against_runs(comparisons, references)
+    by_reference = references_against_runs(runs, references, comparisons)
     texts = {fmt: render(comparisons, verdict, by_reference)
              for fmt, render in (("markdown", curves_markdown), ("json", curves_json))}
     targets = {fmt: getattr(args, fmt, None) or (default_out / f"curves.{ext}" if default_out else None)
                for fmt, ext in (("markdown", "md"), ("json", "json"))}
     if not to_stdout(targets):
         print(curves_text(comparisons, verdict, by_reference), end="")
-    deliver(targets, texts)
+    deliver(targets, texts, step_summary=True)
     if getattr(args, "plot", None) is not None:
-        plot_curves(args.plot, baseline, news, comparisons, references)
+        plot_curves(args.plot, runs, comparisons, references)
     return verdict.exit_code if verdict is not None else 0
 
 
-def plot_curves(out_dir: Path, baseline: Path, news: list[Path], comparisons, references) -> None:
+def plot_curves(out_dir: Path, runs: list, comparisons, references) -> None:
+    """The overlaid plots of the runs (the base first) into ``out_dir``."""
     from ..analysis.curves import run_label
     from ..present.curves import CurvePlotOptions, PlottedRun, write_curve_plots
-    from ..store.results_folder import open_results
 
-    runs = [open_results(folder) for folder in (baseline, *news)]
     notes = [f"different images: {c.different_images}" for c in comparisons if c.different_images]
     options = CurvePlotOptions(qualities=tuple(dict.fromkeys(q for c in comparisons for q in c.qualities)),
                                references=tuple(references), note="; ".join(notes)[:120])
@@ -135,9 +136,10 @@ def to_stdout(targets: dict) -> bool:
     return any(target is not None and str(target) == "-" for target in targets.values())
 
 
-def deliver(targets: dict, texts: dict) -> None:
-    """Each text to its target ("-": standard output; None: nowhere); the Markdown also appended
-    to the GitHub Actions job summary when there is one."""
+def deliver(targets: dict, texts: dict, step_summary: bool = False) -> None:
+    """Each text to its target ("-": standard output; None: nowhere); with ``step_summary``, the
+    Markdown also appended to the GitHub Actions job summary when there is one (the curve gate's:
+    the point-wise gate's comparison.md is left to the workflow, as before)."""
     for fmt, target in targets.items():
         if target is None:
             continue
@@ -149,7 +151,7 @@ def deliver(targets: dict, texts: dict) -> None:
         except OSError as exc:
             raise CompbenchError(f"cannot write {target} ({exc.strerror}); choose another path") from None
     summary = os.environ.get(STEP_SUMMARY)
-    if summary:
+    if summary and step_summary:
         try:
             with open(summary, "a") as out:
                 out.write(texts["markdown"] + "\n")

@@ -69,9 +69,16 @@ def _context(comparison: CurveComparison) -> list[str]:
     return lines
 
 
-def _warnings(comparison: CurveComparison) -> list[str]:
-    grouped = grouped_warnings(comparison.table.assign(anchor="base"))
-    return [f"{w.text} [{len(w.rows)} row(s), e.g. {w.rows[0]}]" for w in grouped] + list(comparison.notes)
+def _warnings(comparison: CurveComparison, by_class: bool = True) -> list[str]:
+    """Each distinct warning once with the rows it applies to, then the notes; without
+    ``by_class``, only those of the all-images rows and a count of the others."""
+    table = comparison.table.assign(anchor="base")
+    grouped = grouped_warnings(table if by_class else table[table["class"] == ALL])
+    lines = [f"{w.text} [{'; '.join(w.rows[:3])}{' and more' if len(w.rows) > 3 else ''}]" for w in grouped]
+    if not by_class:
+        others = len(grouped_warnings(table[table["class"] != ALL]))
+        lines += [f"{others} more warning(s) on per-class rows: see --markdown or --json"] if others else []
+    return lines + list(comparison.notes)
 
 
 def curves_text(comparisons: Sequence[CurveComparison], verdict: GateVerdict | None = None,
@@ -85,7 +92,7 @@ def curves_text(comparisons: Sequence[CurveComparison], verdict: GateVerdict | N
         for quality in comparison.qualities:
             parts += ["", f"{quality}:" + (" [DIFFERENT IMAGES]" if comparison.different_images else ""),
                       rows_table(_ordered(comparison.table, quality), quality, "simple")]
-        parts += [f"warning: {line}" for line in _warnings(comparison)] + [""]
+        parts += [f"warning: {line}" for line in _warnings(comparison, by_class=False)] + [""]
     if references is not None and len(references):
         parts += ["reference curves against each run's codecs:", references_table(references, "simple"), ""]
     if verdict is not None:
@@ -123,7 +130,10 @@ def curves_markdown(comparisons: Sequence[CurveComparison], verdict: GateVerdict
                       rows_table(_ordered(comparison.table, quality)[lambda r: r["class"] != ALL], quality, "github"),
                       "", "</details>"]
         warnings = _warnings(comparison)
-        parts += (["", "#### Warnings", "", *[f"- {w}" for w in warnings]] if warnings else []) + [""]
+        if warnings:
+            parts += ["", f"<details><summary>{len(warnings)} warning(s)</summary>", "", *[f"- {w}" for w in warnings],
+                      "", "</details>"]
+        parts.append("")
     if references is not None and len(references):
         parts += ["### Reference curves against each run's codecs", "", references_table(references, "github"), ""]
     return "\n".join(parts).rstrip() + "\n"
