@@ -4,6 +4,7 @@ settings, on real runs; the gate on BD-rate; runs over different images."""
 import json
 import math
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,23 @@ def test_two_ladders_of_one_codec_give_the_same_curve(runs):
     classes = comparison.table[(comparison.table["quality"] == "psnr") & (comparison.table["codec"] == "jpeg")]
     assert list(classes["class"]) == [str(c) for c in range(10)] + [ALL]
     assert classes["bd_rate_pct"].abs().max() < 1.0
+
+
+def test_the_figures_are_the_bjontegaard_packages(runs):
+    bd = pytest.importorskip("bjontegaard")
+    comparison = compare_curves(runs / "base", runs / "resampled")
+    summaries = [pd.read_csv(runs / name / "summary.csv", dtype={"class": str}) for name in ("base", "resampled")]
+    for codec in ("jpeg", "jpeg2000"):
+        curves = []
+        for summary in summaries:
+            rows = summary[(summary["codec"] == codec) & (summary["class"] == ALL)].sort_values("bpp_mean")
+            curves += [rows["bpp_mean"].to_numpy(), rows["psnr_mean"].to_numpy()]
+        row = overall(comparison, codec)
+        with warnings.catch_warnings():  # it warns about the overlap, which the table reports
+            warnings.simplefilter("ignore")
+            theirs = [f(*curves, method="pchip", require_matching_points=False) for f in (bd.bd_rate, bd.bd_psnr)]
+        assert row["bd_rate_pct"] == pytest.approx(theirs[0], rel=1e-9, abs=1e-12)
+        assert row["bd_quality"] == pytest.approx(theirs[1], rel=1e-9, abs=1e-12)
 
 
 def test_five_percent_more_bytes_is_five_percent_bd_rate(runs):

@@ -11,7 +11,7 @@ from curve_runs import LADDER_A, run
 
 from compbench.analysis.bdrate import bd_rate
 from compbench.analysis.export import run_curves
-from compbench.analysis.references import read_reference_file, read_references
+from compbench.analysis.references import read_reference_file, read_references, stored_references
 from compbench.cli import main
 from compbench.contracts.errors import CompbenchError
 from compbench.present.charts import codec_colors, rd_figure
@@ -150,7 +150,7 @@ def test_a_run_measures_its_codecs_against_references(swept):
     assert rows["bd_rate_pct"].iloc[0] < 0  # the made-up curve needs fewer bits than JPEG on digits
     folder = result.out_dir
     assert pd.read_csv(folder / "bdrate_references.csv")["anchor"].tolist() == ["jpeg", "jpeg2000"]
-    (stored,) = read_references([folder / "references.csv"])
+    (stored,) = stored_references(folder)
     assert stored.bpp == tuple(COMPRESSAI["results"]["bpp"])
     bd = json.loads((folder / "manifest.json").read_text())["bd"]
     assert bd["anchor"] == "jpeg2000" and bd["reason"] is None

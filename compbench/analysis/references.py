@@ -38,6 +38,8 @@ COMPRESSAI_KEYS = {"psnr": "psnr-rgb", "ms_ssim": "ms-ssim-rgb"}
 SKIPPED = ("encoding_time", "decoding_time")
 RATE = "bpp"
 CSV_HELP = "a header name,bpp,psnr[,ssim,ms_ssim,...] and one row per point"
+#: where a results folder keeps its reference curves (and their BD rows)
+STORED, STORED_BD = "references.csv", "bdrate_references.csv"
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,13 @@ def read_references(paths: Iterable[str | Path]) -> tuple[ReferenceCurve, ...]:
                                  "give each curve its own name")
         seen[curve.name] = curve.source
     return tuple(curves)
+
+
+def stored_references(folder: str | Path) -> tuple[ReferenceCurve, ...]:
+    """The reference curves a results folder keeps (references.csv, written by a run given
+    ``--reference`` or by ``compbench report --reference``); () when it keeps none."""
+    path = Path(folder) / STORED
+    return tuple(read_reference_file(path)) if path.is_file() else ()
 
 
 def read_reference_file(path: str | Path) -> list[ReferenceCurve]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis.export import curves_csv
+from ..analysis.references import STORED, STORED_BD
 from ..analysis.run_bd import run_bd
 from ..present.report import ReportInputs, write_report
 from ..present.tables import TABLE_FORMATS, render_tables, summary_markdown
@@ -57,9 +58,9 @@ def write_tables(result: RunResult, out_dir: Path, table_format: str) -> None:
     if result.bdrate is not None:
         write_atomic(out_dir / "bdrate.csv", result.bdrate.to_csv(index=False))
     if result.references:  # the curves themselves too: the folder stays readable without the files
-        write_atomic(out_dir / "references.csv", curves_csv(list(result.references)))
+        write_atomic(out_dir / STORED, curves_csv(list(result.references)))
     if result.reference_bdrate is not None:
-        write_atomic(out_dir / "bdrate_references.csv", result.reference_bdrate.to_csv(index=False))
+        write_atomic(out_dir / STORED_BD, result.reference_bdrate.to_csv(index=False))
     write_atomic(out_dir / "summary.csv", result.summary.to_csv(index=False))
     write_atomic(out_dir / "summary.md", summary_markdown(result.summary, result.manifest))
     if table_format not in ("github", "pipe"):

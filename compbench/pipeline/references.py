@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..analysis.export import curves_csv
-from ..analysis.references import ReferenceCurve
+from ..analysis.references import STORED, STORED_BD, ReferenceCurve
 from ..analysis.run_bd import reference_bd_table
 from ..contracts.errors import CompbenchError
 from ..metrics import DEFAULT_RD_METRICS
@@ -25,5 +25,5 @@ def attach_references(folder: str | Path, references: Sequence[ReferenceCurve]) 
     if table is None:
         raise CompbenchError(f"no BD row for the references against {run.folder}: " +
                              ("; ".join(notes) or "no codec of the run ran at two or more settings (sweep one)"))
-    return [write_atomic(run.folder / "references.csv", curves_csv(list(references))),
-            write_atomic(run.folder / "bdrate_references.csv", table.to_csv(index=False))]
+    return [write_atomic(run.folder / STORED, curves_csv(list(references))),
+            write_atomic(run.folder / STORED_BD, table.to_csv(index=False))]

@@ -120,8 +120,9 @@ def curves_markdown(comparisons: Sequence[CurveComparison], verdict: GateVerdict
         parts += [f"- {f.outcome.upper()}: `{f.new}`: {f.line}" for f in verdict.findings if f.outcome != "pass"]
         parts += [""] if any(f.outcome != "pass" for f in verdict.findings) else []
     for comparison in comparisons:
-        parts += [f"### {_heading(comparison)}", "", f"_{METHOD}; negative BD-rate: the new run needs fewer bits._", ""]
-        parts += [f"> **{line}**" if line.startswith("DIFFERENT") else f"- {line}" for line in _context(comparison)]
+        parts += [f"### {_heading(comparison)}", "", f"_{METHOD}; negative BD-rate: the new run needs fewer bits._"]
+        context = [f"> **{line}**" if line.startswith("DIFFERENT") else f"- {line}" for line in _context(comparison)]
+        parts += ["", *context] if context else []
         for quality in comparison.qualities:
             mark = " (different images)" if comparison.different_images else ""
             parts += ["", f"#### {quality}, all images{mark}", "",
