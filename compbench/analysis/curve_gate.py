@@ -61,8 +61,8 @@ def gate_curves(comparisons: Sequence[CurveComparison], limit_pct: float, only_c
     findings: list[Finding] = []
     for comparison in comparisons:
         if GATED_QUALITY not in comparison.qualities:
-            findings.append(Finding("(all)", comparison.new, Outcome.UNDECIDED,
-                                    f"{comparison.new}: no {GATED_QUALITY} curve in both runs to gate on"))
+            why = f"no {GATED_QUALITY} curve in both runs" if comparison.codecs else "no codec in both runs"
+            findings.append(Finding("(all)", comparison.new, Outcome.UNDECIDED, f"{why} to gate on"))
             continue
         findings += [_judge(row, comparison, limit_pct) for _, row in comparison.overall(GATED_QUALITY).iterrows()]
         if not only_common:
