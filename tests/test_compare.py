@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from compbench import __version__, api
+import compbench
+from compbench import api
 from compbench.analysis.compare import REGRESSION, compare, exit_code, judge
 from compbench.analysis.tolerances import (
     DEFAULT_TOLERANCE,
@@ -193,7 +194,7 @@ def test_version_differences_warn_without_failing(baseline, tmp_path):
     result = compare(baseline, edited_copy(baseline, tmp_path / "upgraded", edit_manifest=upgrade))
     assert exit_code(result) == 0
     text = "\n".join(result.warnings)
-    assert f"compbench versions differ (baseline -> new): compbench {__version__} -> 9.0.0" in text
+    assert f"compbench versions differ (baseline -> new): compbench {compbench.__version__} -> 9.0.0" in text
     assert "numpy" in text and "99.0" in text
     assert "jpeg libjpeg" in text and "compbench-extra absent -> 1.0" in text
     assert "### Warnings" in comparison_markdown(result) and "warning: compbench versions" in comparison_text(result)
@@ -228,7 +229,7 @@ def test_different_dataset_split_or_images_are_refused(baseline, tmp_path):
 
     def per_class(manifest):
         manifest["run"].update(limit=None, per_class=20)
-        manifest["image_ids_sha256"] = "0" * 64
+        manifest["images_digest"] = "0" * 64
 
     one_line_error(baseline, edited_copy(baseline, tmp_path / "per-class", edit_manifest=per_class),
                    r"\(selected images --limit 200 \(200 images\) vs --per-class 20 \(200 images\)\)")
@@ -243,7 +244,7 @@ def test_the_selected_images_are_compared_by_their_ids(baseline, tmp_path):
     assert exit_code(compare(baseline, edited_copy(baseline, tmp_path / "same", edit_manifest=unlimited))) == 0
 
     def old(manifest):
-        del manifest["image_ids_sha256"]
+        del manifest["images_digest"]
         manifest["run"]["limit"] = None
 
     one_line_error(baseline, edited_copy(baseline, tmp_path / "old", edit_manifest=old),

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..contracts.errors import CompbenchError
+from ..contracts.errors import CompbenchError, did_you_mean
 from ..metrics import CORE_NAMES, HIGHER, NO_DIRECTION, MetricSet
 from ..store.results_folder import (
     KEYS,
@@ -154,7 +154,7 @@ def _check_gated_on_both_sides(base_metrics: list[str], new_metrics: list[str], 
             other = "new run" if side == "baseline" else "baseline"
             raise CompbenchError(f"gated metric(s) {', '.join(missing)} are in the {side} but not the {other}: "
                                  "regenerate the baseline with this compbench, or gate only shared metrics "
-                                 "with --metrics")
+                                 "with --gate-metrics")
 
 
 def declarations(base: ResultsFolder, new: ResultsFolder, names: set[str]) -> MetricSet:
@@ -206,8 +206,8 @@ def _plan(metrics: list[str] | None, available: list[str], include_timings: bool
                 if not timing[m] or include_timings}
     unknown = [m for m in metrics if m not in available]
     if unknown:
-        raise CompbenchError(f"no metric {', '.join(map(repr, unknown))} in both runs; "
-                             f"metrics: {', '.join(available)}")
+        raise CompbenchError(f"no metric {', '.join(map(repr, unknown))} in both runs"
+                             f"{did_you_mean(unknown[0], available)}metrics: {', '.join(available)}")
     return {m: not timing[m] or include_timings for m in dict.fromkeys(metrics)}
 
 

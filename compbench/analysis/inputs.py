@@ -3,9 +3,6 @@ the selected images and their checksums), the same settings, and the software ea
 
 from __future__ import annotations
 
-import hashlib
-
-import numpy as np
 import pandas as pd
 
 from ..contracts.errors import CompbenchError
@@ -13,11 +10,6 @@ from ..store.results_folder import KEYS, ResultsFolder, name_rows
 
 #: checksum names shown before "and N more"
 SHOWN_FILES = 3
-
-
-def image_ids_digest(ids) -> str:
-    """sha256 of the selected images' dataset indices, in order (manifest ``image_ids_sha256``)."""
-    return hashlib.sha256(np.asarray(ids, dtype=np.int64).tobytes()).hexdigest()
 
 
 def input_differences(base: ResultsFolder, new: ResultsFolder) -> list[str]:
@@ -55,7 +47,7 @@ def _facts(run: ResultsFolder) -> dict:
                      dataset_settings=config.get("dataset_settings") or {},
                      split=config.get("split", started.get("split")),
                      selection=(started.get("images"), started.get("limit"), started.get("per_class")),
-                     image_ids=run.manifest.get("image_ids_sha256"))
+                     image_ids=run.manifest.get("images_digest"))
     return facts
 
 

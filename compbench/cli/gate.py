@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import argparse
 import os
+from contextlib import nullcontext
 from pathlib import Path
 
 from ..contracts.errors import CompbenchError
+from ..store.files import write_atomic
+from ..store.lock import locked
 
 #: where GitHub Actions collects a job's Markdown summary
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
@@ -28,9 +31,14 @@ def add_tolerance_options(parser) -> None:
     parser.add_argument("--tolerance", action="append", default=[], metavar="METRIC=VALUE",
                         help="allowed move the wrong way: psnr=0.05 (absolute) or bpp=1%% (relative); "
                              "repeatable; overrides the config file")
-    parser.add_argument("--config", type=Path, help="tolerance config (default: compbench.toml or "
+    parser.add_argument("--config", type=Path, metavar="FILE", help="tolerance config (default: compbench.toml or "
                         "[tool.compbench.compare] in pyproject.toml, found from the current folder up)")
-    parser.add_argument("--metrics", help="compare and gate only these metrics (comma-separated)")
+    parser.add_argument("--gate-metrics", metavar="NAME[,NAME...]",
+                        help="compare and gate only these metrics, e.g. psnr,bpp (default: every metric "
+                             "with a better direction; timings only with --include-timings)")
+    # 0.1's name, kept working but hidden: beside --rd-metrics and --metrics-extra it was read
+    # as "the metrics to measure"
+    parser.add_argument("--metrics", dest="gate_metrics", help=argparse.SUPPRESS)
     parser.add_argument("--include-timings", action="store_true", help="gate encode/decode times too")
 
 
@@ -46,8 +54,11 @@ def add_scope_options(parser) -> None:
 
 
 def gate_codecs(args) -> list[str] | None:
+    """The codec names of ``--codecs`` (a run's: only when given on the command line)."""
     from ..analysis.scope import parse_codec_names
 
+    if not getattr(args, "codecs_given", True):
+        return None
     names = parse_codec_names(getattr(args, "codecs", None))
     return list(names) if names else None
 
@@ -62,14 +73,15 @@ def run_comparison(baseline: Path, new: Path, args, default_out: Path | None, co
     config = args.config or discover_config()
     tolerances = load_tolerances(config) if config else {}
     tolerances.update(dict(parse_tolerance_flag(text) for text in args.tolerance))
-    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
+    metrics = [m.strip() for m in args.gate_metrics.split(",") if m.strip()] if args.gate_metrics else None
     comparison = compare(baseline, new, tolerances, metrics, args.include_timings, codecs, args.only_common)
-    markdown = comparison_markdown(comparison)
     targets = {"markdown": getattr(args, "markdown", None) or (default_out / "comparison.md" if default_out else None),
                "json": getattr(args, "json", None) or (default_out / "comparison.json" if default_out else None)}
+    # the verdict is printed only once its files are written: a write that fails is exit 2, no PASS
+    deliver(targets, {"markdown": comparison_markdown(comparison), "json": comparison_json(comparison)},
+            into=default_out)
     if not to_stdout(targets):
         print(comparison_text(comparison))
-    deliver(targets, {"markdown": markdown, "json": comparison_json(comparison)})
     return exit_code(comparison)
 
 
@@ -109,9 +121,9 @@ def run_curves(baseline: Path, news: list[Path], args, codecs=None, references=(
              for fmt, render in (("markdown", curves_markdown), ("json", curves_json))}
     targets = {fmt: getattr(args, fmt, None) or (default_out / f"curves.{ext}" if default_out else None)
                for fmt, ext in (("markdown", "md"), ("json", "json"))}
+    deliver(targets, texts, into=default_out, step_summary=True)  # before the verdict, as above
     if not to_stdout(targets):
         print(curves_text(comparisons, verdict, by_reference), end="")
-    deliver(targets, texts, step_summary=True)
     if getattr(args, "plot", None) is not None:
         plot_curves(args.plot, runs, comparisons, references)
     return verdict.exit_code if verdict is not None else 0
@@ -136,20 +148,19 @@ def to_stdout(targets: dict) -> bool:
     return any(target is not None and str(target) == "-" for target in targets.values())
 
 
-def deliver(targets: dict, texts: dict, step_summary: bool = False) -> None:
-    """Each text to its target ("-": standard output; None: nowhere); with ``step_summary``, the
-    Markdown also appended to the GitHub Actions job summary when there is one (the curve gate's:
-    the point-wise gate's comparison.md is left to the workflow, as before)."""
+def deliver(targets: dict, texts: dict, into: Path | None = None, step_summary: bool = False) -> None:
+    """Each text to its target ("-": standard output; None: nowhere), holding the lock of the
+    results folder ``into`` while writing into it; with ``step_summary``, the Markdown also
+    appended to the GitHub Actions job summary when there is one (the curve gate's: the
+    point-wise gate's comparison.md is left to the workflow, as before)."""
+    files = {fmt: Path(target) for fmt, target in targets.items() if target is not None and str(target) != "-"}
+    into_run = into is not None and any(path.parent == into for path in files.values())
+    with locked(into) if into_run else nullcontext():  # a results folder takes one writer
+        for fmt, path in files.items():
+            write_atomic(path, texts[fmt], fix="write it elsewhere with --markdown PATH --json PATH")
     for fmt, target in targets.items():
-        if target is None:
-            continue
-        if str(target) == "-":
+        if target is not None and str(target) == "-":
             print(texts[fmt], end="")
-            continue
-        try:
-            Path(target).write_text(texts[fmt])
-        except OSError as exc:
-            raise CompbenchError(f"cannot write {target} ({exc.strerror}); choose another path") from None
     summary = os.environ.get(STEP_SUMMARY)
     if summary and step_summary:
         try:

@@ -4,21 +4,38 @@ run given (``--bd-rate CODEC``), as a table (or JSON) and a plot."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+
+from .arguments import add_command
+
+EXAMPLES = """\
+compbench history results/run1 results/run2 results/run3  # psnr, all images
+compbench history results/* --metric bpp --class 3 --plot bpp.png
+compbench history results/base results/run1 results/run2 --bd-rate jpeg   # jpeg's curve, run by run
+"""
 
 
 def add_parser(commands) -> None:
-    history = commands.add_parser("history", help="a metric, or a codec's BD-rate, across stored runs: a table "
-                                  "and a plot")
-    history.add_argument("dirs", nargs="+", type=Path, help="results folders")
-    history.add_argument("--metric", default="psnr", help="metric (default: psnr); with --bd-rate, the quality "
-                         "metric of the BD-rate")
-    history.add_argument("--class", dest="class_name", default="all", help="class (default: all)")
+    history = add_command(commands, "history", summary="a metric, or a codec's BD-rate, across stored runs: a table "
+                          "and a plot",
+                          description="One metric of every setting across stored runs, in the order they "
+                                      "started (their manifests say when): a table on stdout and a line plot. "
+                                      "With --bd-rate CODEC: the BD-rate of CODEC's curve in each run against "
+                                      "the first run given, in the order given, each labelled by its start "
+                                      "time and git commit.",
+                          examples=EXAMPLES)
+    history.add_argument("dirs", nargs="+", type=Path, metavar="RESULTS",
+                         help="results folders, in any order (with --bd-rate: the base first)")
+    history.add_argument("--metric", default="psnr", metavar="NAME",
+                         help="metric (default: psnr); with --bd-rate, the quality of the BD-rate")
+    history.add_argument("--class", dest="class_name", default="all", metavar="CLASS",
+                         help="class (default: all, every image)")
     history.add_argument("--bd-rate", metavar="CODEC",
                          help="the BD-rate of CODEC's curve in each run against the first run, runs in the order "
                               "given (each needs CODEC at two or more settings)")
     history.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
-    history.add_argument("--plot", type=Path, default=Path("history.png"),
+    history.add_argument("--plot", type=Path, default=Path("history.png"), metavar="FILE",
                          help="where to draw the plot (default: history.png)")
     history.set_defaults(handler=main)
 
@@ -36,7 +53,7 @@ def main(args, rest) -> int:
         print(frame.to_json(orient="index", indent=2))
     else:
         print(tabulate(frame.reset_index(), headers="keys", tablefmt="simple", showindex=False, floatfmt=".4f"))
-    print(f"plot: {plot_history(frame, args.plot)}", file=_plot_stream(args))
+    print(f"plot: {plot_history(frame, args.plot)}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
@@ -55,11 +72,6 @@ def bd_rate_main(args) -> int:
     else:
         shown = frame[["started", "commit", "bd_rate_pct", "bd_quality", "points", "coverage", "warning"]]
         print(tabulate(shown.reset_index(), headers="keys", tablefmt="simple", showindex=False, floatfmt=".3f"))
-    print(f"plot: {plot_bd_rate_history(frame, args.plot)}", file=_plot_stream(args))
+    # standard output stays parseable with --json
+    print(f"plot: {plot_bd_rate_history(frame, args.plot)}", file=sys.stderr if args.json else sys.stdout)
     return 0
-
-
-def _plot_stream(args):
-    import sys
-
-    return sys.stderr if args.json else sys.stdout  # keep standard output parseable

@@ -13,6 +13,7 @@ from ..analysis.run_bd import reference_bd_table
 from ..contracts.errors import CompbenchError
 from ..metrics import DEFAULT_RD_METRICS
 from ..store.files import write_atomic
+from ..store.lock import locked
 from ..store.results_folder import open_results
 
 
@@ -25,5 +26,6 @@ def attach_references(folder: str | Path, references: Sequence[ReferenceCurve]) 
     if table is None:
         raise CompbenchError(f"no BD row for the references against {run.folder}: " +
                              ("; ".join(notes) or "no codec of the run ran at two or more settings (sweep one)"))
-    return [write_atomic(run.folder / STORED, curves_csv(list(references))),
-            write_atomic(run.folder / STORED_BD, table.to_csv(index=False))]
+    with locked(run.folder):  # a results folder takes one writer
+        return [write_atomic(run.folder / STORED, curves_csv(list(references))),
+                write_atomic(run.folder / STORED_BD, table.to_csv(index=False))]

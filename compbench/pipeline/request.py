@@ -45,8 +45,11 @@ class OutputOptions:
     write: bool = True
     #: the results folder (default: results/<time>-<codecs>/)
     out: Path | None = None
-    #: continue the run in ``out`` (the same command)
+    #: continue the run in ``out`` (the same command): images it lacks, and images lost to the
+    #: infrastructure, are run
     resume: bool = False
+    #: with ``resume``: images that failed or timed out are run again too
+    retry_failed: bool = False
     #: replace the run in ``out`` whole
     overwrite: bool = False
     figures: bool = True

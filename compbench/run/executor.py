@@ -46,11 +46,11 @@ class Executor(Protocol):
 
 
 def open_executor(kind: str, jobs: int, timeout: float, metrics, *, registry=None, scheduler: str | None = None,
-                  run_registry=None) -> Executor:
+                  run_registry=None, codecs=()) -> Executor:
     """The run's executor, not yet entered: the local pool of ``jobs`` workers, or Dask (a
     local cluster of ``jobs`` workers, or the one whose scheduler is at ``scheduler``).
     ``registry``: plugins registered in-process, handed to local workers; ``run_registry``:
-    what Dask workers' versions are checked against."""
+    what Dask workers' versions are checked against, with the libraries of ``codecs``."""
     if kind not in EXECUTORS:
         raise CompbenchError(f"unknown --executor {kind!r}; valid: {', '.join(EXECUTORS)}")
     if scheduler and kind != ExecutorKind.DASK:
@@ -58,7 +58,7 @@ def open_executor(kind: str, jobs: int, timeout: float, metrics, *, registry=Non
     if kind == ExecutorKind.DASK:
         from .dask_executor import DaskExecutor, installed_versions
 
-        return DaskExecutor(jobs, timeout, None, metrics, scheduler, expected=installed_versions(run_registry))
+        return DaskExecutor(jobs, timeout, None, metrics, scheduler, expected=installed_versions(run_registry, codecs))
     from .local_pool import LocalPool
 
     return LocalPool(jobs, timeout, registry, metrics)

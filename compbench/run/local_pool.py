@@ -245,6 +245,8 @@ class LocalPool:
         message = f"{reason} while {stage.what}"
         if stage.what == Stage.STARTING and task.retries == 0:  # not its fault: nothing of it ran yet
             self._queue.appendleft(Task(task.unit, task.positions, task.single, retries=1))
+        elif stage.what == Stage.STARTING:  # twice before it began: the machine's doing, not the codec's
+            self._settle(UnitResult.lost(task.unit, task.positions, message))
         elif stage.what.setup:
             if stage.what == Stage.CREATING:
                 self._broken[task.unit.spec] = message
