@@ -13,7 +13,15 @@ import sys
 from .._version import __version__
 from ..contracts.errors import CompbenchError
 from ..run.interrupts import RunInterrupted
-from . import compare_command, history_command, list_command, report_command, run_command, train
+from . import (
+    compare_command,
+    export_command,
+    history_command,
+    list_command,
+    report_command,
+    run_command,
+    train,
+)
 from .arguments import ArgumentParser, HelpFormatter, examples_text, unrecognized
 
 DESCRIPTION = """\
@@ -36,7 +44,8 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--version", action="version", version=f"compbench {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser,
                                      title="commands", metavar="COMMAND")
-    for command in (list_command, run_command, report_command, compare_command, history_command, train):
+    for command in (list_command, run_command, report_command, compare_command, history_command, export_command,
+                    train):
         command.add_parser(commands)
     parser.command_parsers = commands.choices  # name -> its parser, for main's "did you mean"
     return parser

@@ -14,6 +14,7 @@ editing the folder or upgrading compbench. A damaged file becomes a note on the 
 """
 EXAMPLES = """\
 compbench report results/mine    # rewrites results/mine/report.html
+compbench report results/mine --reference kodak/jpeg.json   # published curves beside the run's
 """
 
 
@@ -22,11 +23,20 @@ def add_parser(commands) -> None:
                          description=DESCRIPTION, examples=EXAMPLES)
     report.add_argument("results_dir", type=Path, metavar="RESULTS",
                         help="a results folder written by compbench run (or by compbench.api.run)")
+    report.add_argument("--reference", type=Path, action="append", default=[], metavar="FILE",
+                        help="a published curve (CompressAI results JSON, or CSV name,bpp,psnr,...) to measure the "
+                             "run's codecs against, kept in the folder (references.csv, bdrate_references.csv); "
+                             "repeatable")
     report.set_defaults(handler=main)
 
 
 def main(args, rest) -> int:
     from ..api import report
 
+    if args.reference:
+        from ..analysis.references import read_references
+        from ..pipeline.references import attach_references
+
+        attach_references(args.results_dir, read_references(args.reference))
     print(f"report: {report(args.results_dir)}")
     return 0

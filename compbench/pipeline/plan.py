@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..analysis.references import ReferenceCurve, read_references
 from ..contracts.codec import CodecFactory
 from ..contracts.dataset import DatasetAdapter, ImageSource, select
 from ..contracts.errors import CompbenchError, did_you_mean
@@ -68,6 +69,8 @@ class RunPlan:
     #: when planning began: ISO time, and seconds on the run's clock
     started: str
     clock: float
+    #: published curves read from ``output.references`` (checked before anything runs)
+    references: tuple[ReferenceCurve, ...] = ()
 
     @property
     def config(self) -> dict[str, Any]:
@@ -137,6 +140,7 @@ def plan_run(request: RunRequest, output: OutputOptions, registry: Registry | No
     given = registry
     registry = registry or build_registry()
     specs, factories, metrics, rd_metrics = _codecs(request, output, registry)
+    references = _references(output)
     adapter, split, dataset_text = _dataset(request, registry)
     _check_options(request, output)
     source, selection, dataset_settings = _images(request, adapter, split, dataset_text)
@@ -152,7 +156,7 @@ def plan_run(request: RunRequest, output: OutputOptions, registry: Registry | No
                    columns=tuple(record_columns(metrics.names)), adapter=adapter,
                    jobs_and_why=workers_for(request.jobs or os.cpu_count() or 1, largest_pixels(shapes)),
                    command=request.command or " ".join(shlex.quote(a) for a in sys.argv), started=now_iso(),
-                   clock=clock)
+                   clock=clock, references=references)
 
 
 def _codecs(request: RunRequest, output: OutputOptions, registry: Registry):
@@ -167,12 +171,29 @@ def _codecs(request: RunRequest, output: OutputOptions, registry: Registry):
             require_available(metric, f"metric {metric.name!r}")
     rd_metrics = metrics.check_rd_metrics(request.rd_metrics or DEFAULT_RD_METRICS)
     check_table_format(output.table_format)
-    if output.anchor not in registry.codecs:
-        raise CompbenchError(f"unknown --anchor {output.anchor!r}{did_you_mean(output.anchor, registry.codecs)}"
-                             f"valid: {', '.join(sorted(registry.codecs))}")
+    _check_anchor(output.anchor, specs, registry)
     if output.write and output.figures:
         check_figure_formats(output.figure_formats)
     return specs, factories, metrics, rd_metrics
+
+
+def _check_anchor(anchor: str | None, specs: list[CodecSpec], registry: Registry) -> None:
+    """An --anchor must be a codec of this run: BD against a codec that did not run is empty."""
+    if anchor is None:
+        return
+    ran = list(dict.fromkeys(spec.name for spec in specs))
+    if anchor not in registry.codecs:
+        raise CompbenchError(f"unknown --anchor {anchor!r}{did_you_mean(anchor, ran)}valid: the codecs of this run "
+                             f"({', '.join(ran)})")
+    if anchor not in ran:
+        raise CompbenchError(f"--anchor {anchor} is not a codec of this run ({', '.join(ran)}); name one of them, "
+                             f"or add {anchor} to --codecs")
+
+
+def _references(output: OutputOptions) -> tuple[ReferenceCurve, ...]:
+    """The reference curves, read now so that a malformed file stops the run before it starts."""
+    paths = output.references
+    return read_references([paths] if isinstance(paths, (str, os.PathLike)) else paths)
 
 
 def _dataset(request: RunRequest, registry: Registry) -> tuple[DatasetAdapter, str, dict[str, str]]:

@@ -98,6 +98,14 @@ class RunResult:
     panels: dict[str, dict[int, dict[str, np.ndarray]]] = field(default_factory=dict)
     #: BD-rate/BD-quality against the anchor (overall and per class), when there are curves
     bdrate: pd.DataFrame | None = None
+    #: the codec the BD tables compare against (None: no codec ran at two or more settings)
+    bd_anchor: str | None = None
+    #: why there is no BD table, one line (None when there is one); also manifest["bd"]["reason"]
+    bd_reason: str | None = None
+    #: published curves given with ``references`` (drawn on the RD plots)
+    references: tuple = ()
+    #: each reference curve against each codec of the run with a curve (bdrate_references.csv)
+    reference_bdrate: pd.DataFrame | None = None
     #: quality metrics drawn as RD-plot y-axes (and BD tables)
     rd_metrics: tuple[str, ...] = DEFAULT_RD_METRICS
     #: the records of the sample images (what the figure grids print beside them)
