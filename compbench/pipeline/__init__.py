@@ -12,7 +12,7 @@ from pathlib import Path
 from ..contracts.errors import CompbenchError
 from ..contracts.registry import Registry
 from ..defaults import ExecutorKind
-from ..run.executor import Executor, open_executor
+from ..run.executor import Executor, WorkerSetup, open_executor
 from ..run.interrupts import RunInterrupted, interrupts_raised, signal_name
 from ..run.progress import phase
 from ..store.manifest import ManifestFile
@@ -31,9 +31,9 @@ def run_request(request: RunRequest, output: OutputOptions, registry: Registry |
     """Plan, execute and finish a run."""
     plan = plan_run(request, output, registry)
     # Dask connects and checks its workers' versions here, before any folder is made
-    with open_executor(request.executor, plan.jobs, request.timeout, plan.metrics, registry=plan.worker_registry,
-                       scheduler=request.scheduler, run_registry=plan.registry,
-                       codecs=tuple(dict.fromkeys(spec.name for spec in plan.specs))) as executor:
+    setup = WorkerSetup(metrics=plan.metrics, registry=plan.worker_registry, run_registry=plan.registry,
+                        codecs=tuple(dict.fromkeys(spec.name for spec in plan.specs)), preload=plan.preload)
+    with open_executor(request.executor, plan.jobs, request.timeout, setup, request.scheduler) as executor:
         return run_plan(plan, executor)
 
 

@@ -21,7 +21,9 @@ from ..contracts.dataset import DatasetAdapter, ImageSource, select
 from ..contracts.errors import CompbenchError, did_you_mean
 from ..contracts.params import resolve_settings
 from ..contracts.registry import Registry, build_registry
+from ..defaults import ExecutorKind
 from ..metrics import DEFAULT_RD_METRICS, MetricSet
+from ..run.local_pool import warm_fork_server
 from ..run.memory import workers_for
 from ..run.spec import CodecSpec, parse_codec_specs, parse_dataset_spec
 from ..run.units import DataRef
@@ -44,6 +46,8 @@ class RunPlan:
     #: plugins registered in-process, handed to local workers (None: they load the entry points)
     worker_registry: Registry | None
     specs: tuple[CodecSpec, ...]
+    #: heavy modules the workers start with (``CodecFactory.preload``)
+    preload: tuple[str, ...]
     metrics: MetricSet
     rd_metrics: tuple[str, ...]
     data: DataRef
@@ -140,6 +144,9 @@ def plan_run(request: RunRequest, output: OutputOptions, registry: Registry | No
     given = registry
     registry = registry or build_registry()
     specs, factories, metrics, rd_metrics = _codecs(request, output, registry)
+    preload = tuple(dict.fromkeys(module for factory in factories.values() for module in factory.preload))
+    if preload and given is None and request.executor == ExecutorKind.LOCAL:
+        warm_fork_server(preload)  # imports them while this process goes on planning
     references = _references(output)
     adapter, split, dataset_text = _dataset(request, registry)
     _check_options(request, output)
@@ -148,6 +155,7 @@ def plan_run(request: RunRequest, output: OutputOptions, registry: Registry | No
     refused = not_applicable(factories, shapes)
     class_names = tuple(getattr(source, "class_names", ()) or adapter.class_names)
     return RunPlan(request=request, output=output, registry=registry, worker_registry=given, specs=tuple(specs),
+                   preload=preload,
                    metrics=metrics, rd_metrics=rd_metrics,
                    data=DataRef(adapter.name, split, tuple(sorted(dataset_settings.items()))),
                    dataset_text=tuple(dataset_text.items()), source=source, selection=selection, shapes=shapes,
