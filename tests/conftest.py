@@ -1,3 +1,4 @@
+import functools
 import os
 import shutil
 import subprocess
@@ -15,9 +16,41 @@ ZOO = Path(__file__).parent / "thirdparty" / "compbench_zoo"
 COMPBENCH = Path(sys.executable).parent / "compbench"
 
 
+def in_ci() -> bool:
+    """Whether the CI environment variable is set (to anything but "", 0, false or no)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def skip_unless_ci(reason: str):
+    """Skip a test this machine cannot run (no Chromium, no tmpfs mount, a missing system
+    package), but fail it when CI is set: CI installs everything, so a skip there hides a
+    broken setup. Use it for every environment skip."""
+    if in_ci():
+        pytest.fail(f"CI is set, but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def assert_every_check_passed(report) -> None:
+    """A kit report in which every check ran and passed: ``check_codec`` already raises on a
+    failed check, and an unavailable codec's checks are all "skipped", not failed, so
+    ``report.ok`` after the call proves nothing."""
+    from compbench.testing import CHECK_NAMES
+
+    assert [(r.name, r.status) for r in report.results] == [(name, "passed") for name in CHECK_NAMES], \
+        str(report)
+
+
+@functools.cache
+def builtin_registry():
+    """The registry of the installed plugins, built once per session: the one registry the
+    test modules parametrize over (codec names are needed at collection) and the ``registry``
+    fixture. Read it, never change it."""
+    return build_registry()
+
+
 @pytest.fixture(scope="session")
 def registry():
-    return build_registry()
+    return builtin_registry()
 
 
 @pytest.fixture(scope="session")

@@ -182,6 +182,7 @@ def test_sigterm_stops_the_run_and_keeps_its_records(with_zoo, tmp_path):
     try:
         wait_for(lambda: records.exists() and records.read_bytes().count(b"\n") > 64)
         workers = worker_pids(run.pid)
+        assert workers  # else the check below, that none outlives the run, would prove nothing
         run.send_signal(signal.SIGTERM)
         _, stderr = run.communicate(timeout=30)
     finally:

@@ -1,7 +1,9 @@
 """Plots and image grids: files written and decodable, colors consistent, grids crisp."""
 
 import copy
+import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -213,11 +215,21 @@ def test_panel_grid_centres_and_stretches_a_float_code(tmp_path):
 
 
 def test_drawing_needs_no_pyplot(tmp_path):
-    # Figure on its own Agg canvas: a caller's pyplot (and its backend) is left alone
-    imported_before = "matplotlib.pyplot" in sys.modules
-    figures.panel_grid(np.zeros((1, 4, 4), np.uint8), {}, tmp_path / "x.png")
-    plots.rd_curves(synthetic_summary({"a": [(1.0, 30.0)]}, classes=()), tmp_path)
-    assert imported_before or "matplotlib.pyplot" not in sys.modules
+    """Figure on its own Agg canvas: a caller's pyplot (and its backend) is left alone. In a
+    fresh interpreter: in this one another test (or a plugin) may have imported pyplot."""
+    script = ("import sys\n"
+              "import numpy as np\n"
+              "from test_plots import figures, plots, synthetic_summary\n"
+              "from pathlib import Path\n"
+              "out = Path(sys.argv[1])\n"
+              "figures.panel_grid(np.zeros((1, 4, 4), np.uint8), {}, out / 'x.png')\n"
+              "written = plots.rd_curves(synthetic_summary({'a': [(1.0, 30.0)]}, classes=()), out)\n"
+              "print(len(written), 'matplotlib' in sys.modules, 'matplotlib.pyplot' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True,
+                          timeout=300, cwd=Path(__file__).parent)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["1", "True", "False"]  # drew with matplotlib, never loaded pyplot
+    assert (tmp_path / "x.png").exists() and (tmp_path / "rd_psnr_bpp.png").exists()
 
 
 @pytest.fixture

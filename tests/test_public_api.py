@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import assert_every_check_passed
 
 import compbench
 from compbench import CompbenchError, check_codec, load_dataset
@@ -79,7 +80,7 @@ def test_the_guides_samples_make_a_working_plugin(guide_module):
     assert set(registry.datasets) == {"squares"}
     assert set(registry.trainers) == {"posterize"}
     assert set(registry.metrics) == {"max_error"}
-    assert check_codec(guide_module.CountingFactory()).ok
+    assert_every_check_passed(check_codec(guide_module.CountingFactory()))
 
 
 def test_the_guides_dataset_takes_parameters_like_a_codec(guide_module):
@@ -198,7 +199,7 @@ def test_the_example_plugin_passes_the_kit_on_mnist_digits(monkeypatch):
     from compbench_pca import PcaFactory
 
     digits = np.stack(load_dataset("mnist", "test").read(range(40)))
-    assert check_codec(PcaFactory(), images=digits).ok
+    assert_every_check_passed(check_codec(PcaFactory(), images=digits))
 
 
 def test_the_readme_points_to_the_projects_own_docs():

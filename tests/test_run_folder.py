@@ -2,6 +2,7 @@
 --overwrite (replaced whole); default folders are unique; a run never writes into its baseline."""
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -115,5 +116,10 @@ def test_the_git_commit_is_compbenchs_own_or_none(tmp_path):
     subprocess.run(["git", "-C", str(project), "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q",
                     "--allow-empty", "-m", "theirs"], check=True)
     assert git_commit(package) is None
-    manifest_commit = json.loads(run_cli("list", "--json").stdout) and git_commit(Path(__file__).parents[1] / "compbench")
-    assert manifest_commit is None or len(manifest_commit.split("-")[0]) == 40
+    # compbench's own checkout (these tests run from it): its HEAD, as git itself says
+    root = Path(__file__).parents[1]
+    head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True)
+    expected = head.stdout.strip() if head.returncode == 0 else None  # None: a copy outside git
+    own = git_commit(root / "compbench")
+    assert (own and own.removesuffix("-dirty")) == expected
+    assert expected is None or re.fullmatch(r"[0-9a-f]{40}", expected)
