@@ -4,6 +4,7 @@ import shutil
 import numpy as np
 import pytest
 from compbench_datasets.mnist import DATA_DIR, MnistIdx
+from conftest import skip_unless_ci
 
 from compbench.contracts.dataset import select
 from compbench.contracts.errors import CompbenchError
@@ -62,7 +63,7 @@ def test_unknown_split(registry):
 def test_fashion_mnist_from_debian(registry):
     fashion = registry.dataset("fashion-mnist")
     if not fashion.available().ok:
-        pytest.skip(f"{fashion.available().reason}; {fashion.available().fix}")
+        skip_unless_ci(f"{fashion.available().reason}; {fashion.available().fix}")
     test = fashion.load("test")
     assert test.images.shape == (10000, 28, 28) and np.bincount(test.labels).tolist() == [1000] * 10
     assert fashion.class_names[9] == "Ankle boot"
