@@ -304,16 +304,16 @@ FUZZ = textwrap.dedent("""
 """)
 
 
-def test_random_truncated_and_flipped_bytes_raise_cleanly_and_fast():
+def test_random_truncated_and_flipped_bytes_raise_cleanly():
     """300 mutations, each decoded by both backends, in a child process: a crash or a hang would
-    take the child down (and fail here), not the test run."""
+    take the child down (and fail here), not the test run. How fast a bad codestream is refused
+    is a speed claim, measured in benchmarks/bench_garbage_decode.py, not asserted here."""
     child = subprocess.run([sys.executable, "-c", FUZZ, "12", "300"], capture_output=True,
                            text=True, timeout=300)
     assert child.returncode == 0, child.stderr[-2000:]
     report = json.loads(child.stdout.strip().splitlines()[-1])
     assert set(report["outcomes"]) <= {"decoded", "ValueError"}, report
-    assert report["outcomes"]["ValueError"] > 200  # most mutations are caught...
-    assert report["slowest"] < 1.0, report  # ...and none takes long
+    assert report["outcomes"]["ValueError"] > 200  # most mutations are caught
     assert report["buffers_left"] == 0
 
 
