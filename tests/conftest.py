@@ -122,6 +122,25 @@ def run_cli(*args, cwd=None, env=None):
 
 @pytest.fixture
 def cli(tmp_path):
+    """The installed ``compbench`` command in a fresh process (for what only a process shows:
+    the console script, exit codes, signals, plugins installed for subprocesses)."""
     def invoke(*args, cwd=None):
         return run_cli(*args, cwd=cwd or tmp_path)
+    return invoke
+
+
+@pytest.fixture
+def cli_main(capsys, tmp_path, monkeypatch):
+    """``compbench.cli.main(argv)`` in this process, in ``tmp_path``: the same exit code, stdout
+    and stderr as the command (a CompletedProcess), without a new interpreter each time."""
+    from compbench.cli import main
+
+    monkeypatch.chdir(tmp_path)
+
+    def invoke(*args):
+        capsys.readouterr()  # what came before is not this command's
+        argv = [str(arg) for arg in args]
+        code = main(argv)
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["compbench", *argv], code, out, err)
     return invoke
