@@ -40,6 +40,17 @@ def assert_every_check_passed(report) -> None:
         str(report)
 
 
+class LazyImages:
+    """Images for the conformance kit, loaded when the kit first iterates over them (at test
+    time) instead of when ``parametrize_codec_checks`` runs (at collection)."""
+
+    def __init__(self, load):
+        self.load = load
+
+    def __iter__(self):
+        return iter(self.load())
+
+
 @functools.cache
 def builtin_registry():
     """The registry of the installed plugins, built once per session: the one registry the

@@ -5,11 +5,11 @@ import re
 
 import numpy as np
 import pytest
+from conftest import builtin_registry
 
-from compbench.contracts.registry import build_registry
 from compbench.run.spec import make_spec
 
-REGISTRY = build_registry()
+REGISTRY = builtin_registry()
 
 
 def codec(name, **given):

@@ -18,8 +18,7 @@ import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image
-from skimage import color, data
-from skimage.metrics import structural_similarity
+from skimage import color, data, metrics  # scikit-image loads each on first use
 from test_metrics import colour_reference
 
 from compbench.metrics import CORE
@@ -79,8 +78,8 @@ def test_ssim_is_on_luma_for_colour(photo):
     x, y = photo
     got = image_metrics(x[None], y[None], [1000], 0)["ssim"][0]
     luma_x, luma_y = full_range_ycbcr(x)[..., 0], full_range_ycbcr(y)[..., 0]
-    assert got == pytest.approx(structural_similarity(luma_x, luma_y, data_range=255), abs=1e-9)
-    per_channel = structural_similarity(x, y, data_range=255, channel_axis=-1)
+    assert got == pytest.approx(metrics.structural_similarity(luma_x, luma_y, data_range=255), abs=1e-9)
+    per_channel = metrics.structural_similarity(x, y, data_range=255, channel_axis=-1)
     assert got != pytest.approx(per_channel, abs=1e-4)
 
 

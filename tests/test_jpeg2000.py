@@ -11,12 +11,12 @@ import textwrap
 import numpy as np
 import pytest
 from compbench_codecs import _openjpeg, jpeg2000
+from conftest import builtin_registry
 
 from compbench.contracts.errors import CompbenchError
-from compbench.contracts.registry import build_registry
 from compbench.run.spec import make_spec
 
-FACTORY = build_registry().codec("jpeg2000")
+FACTORY = builtin_registry().codec("jpeg2000")
 COM = b"\xff\x64"
 
 

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import assert_every_check_passed, builtin_registry, skip_unless_ci
+from conftest import LazyImages, assert_every_check_passed, builtin_registry, skip_unless_ci
 
 from compbench import AVAILABLE, Availability, Codec, CodecFactory, Param, load_dataset
 from compbench.contracts.registry import build_registry
@@ -39,20 +39,13 @@ def digits() -> np.ndarray:
     return np.stack(load_dataset("mnist", "test").read(range(40)))
 
 
-class Digits:
-    """digits(), read when the kit first iterates over them (at test time, not at collection)."""
-
-    def __iter__(self):
-        return iter(digits())
-
-
 #: built-in codec -> {check: why it is expected to fail}; none today
 KNOWN_FAILURES: dict[str, dict[str, str]] = {}
 
 
 @parametrize_codec_checks(
     BUILTINS,
-    images=lambda factory: Digits() if factory.sizes == ((28, 28),) else None,
+    images=lambda factory: LazyImages(digits) if factory.sizes == ((28, 28),) else None,
     expected_failures=lambda factory: KNOWN_FAILURES.get(factory.name),
 )
 def test_builtin_codec_passes_the_kit(check):

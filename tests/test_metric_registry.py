@@ -20,7 +20,6 @@ from compbench.contracts.codec import CodecFactory
 from compbench.contracts.errors import CompbenchError, PluginError
 from compbench.contracts.registry import build_registry
 from compbench.metrics import CORE, CORE_METRICS, METRIC_ERROR, MetricSet
-from compbench.present import charts
 from compbench.present.tables import class_table, format_value
 from compbench.store.summary import summarize
 
@@ -253,6 +252,8 @@ def test_compare_gates_by_the_stored_declaration(tmp_path):
 
 
 def test_lossless_settings_are_markers_not_curves():
+    from compbench.present import charts  # matplotlib: when a test draws, not at collection
+
     rows = []
     for codec, settings in {"lossy": [(1.0, 30.0, 0), (2.0, 35.0, 0)], "exact": [(6.0, np.inf, 5), (7.5, np.inf, 5)]}.items():
         for k, (bpp, psnr, lossless) in enumerate(settings):

@@ -22,7 +22,6 @@ from compbench import CompbenchError, check_codec, load_dataset
 from compbench.api import load_dataset as load_with_registry
 from compbench.contracts import hookspecs
 from compbench.contracts.registry import build_registry
-from compbench.present import charts
 from compbench.testing import CHECK_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -222,6 +221,8 @@ def test_importing_compbench_stays_light():
 
 
 def test_line_chart_is_the_harness_chart_builder_called_lazily(tmp_path):
+    from compbench.present import charts
+
     def parameters(function):
         return [(p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()]
 
