@@ -4,8 +4,10 @@ own process, so a crash shows as the process's death instead of taking pytest do
 Every decode must return or raise an ``Exception``: a C-level watchdog (faulthandler) ends the
 process with a traceback if one hangs. Its limit is a hang detector, far above any honest
 decode even on a loaded machine; how fast garbage is refused is measured in
-benchmarks/bench_garbage_decode.py. Exit 0 means every input was handled.
-Usage: python fuzz_decoder.py CODEC EXAMPLES
+benchmarks/bench_garbage_decode.py. Each codec that handled every input is announced on
+stdout ("survived NAME") before the next starts, so a caller that sees the process die knows
+which codec killed it. Exit 0 means every input of every codec was handled.
+Usage: python fuzz_decoder.py EXAMPLES CODEC [CODEC ...]
 """
 
 import faulthandler
@@ -64,4 +66,6 @@ def main(name: str, examples: int) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], int(sys.argv[2])))
+    for name in sys.argv[2:]:
+        main(name, int(sys.argv[1]))
+        print("survived", name, flush=True)
