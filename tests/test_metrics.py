@@ -9,8 +9,7 @@ perturbation, and the edge cases (lossless, constant, all-zero, windows that do 
 import numpy as np
 import pytest
 from skimage import data
-# scikit-image loads these on first use (at test time, not collection: a second of importing)
-from skimage import measure as skimage_measure
+from skimage import measure as skimage_measure  # loaded on first use: at test time, not collection
 from skimage import metrics as skimage_metrics
 
 from compbench.metrics import measure as metrics

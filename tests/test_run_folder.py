@@ -6,7 +6,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from conftest import COMPBENCH, run_cli
+from conftest import COMPBENCH
 
 from compbench.store.manifest import git_commit
 
