@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import LazyImages, assert_every_check_passed, builtin_registry, skip_unless_ci
+from conftest import KIT_HANG_BOUND, LazyImages, assert_every_check_passed, builtin_registry, skip_unless_ci
 
 from compbench import AVAILABLE, Availability, Codec, CodecFactory, Param, load_dataset
 from compbench.contracts.registry import build_registry
@@ -47,6 +47,7 @@ KNOWN_FAILURES: dict[str, dict[str, str]] = {}
     BUILTINS,
     images=lambda factory: LazyImages(digits) if factory.sizes == ((28, 28),) else None,
     expected_failures=lambda factory: KNOWN_FAILURES.get(factory.name),
+    time_limit=KIT_HANG_BOUND,
 )
 def test_builtin_codec_passes_the_kit(check):
     check()
