@@ -202,6 +202,7 @@ def test_weights_of_the_wrong_dataset_are_refused(tmp_path):
                        weights=str(weights_file.default_path("fashion-mnist")))
 
 
+@pytest.mark.slow  # ten models trained, twice
 def test_training_is_reproducible_and_writes_its_record(tmp_path, monkeypatch):
     from compbench_codecs.convae import train
 

@@ -26,6 +26,10 @@ def any_size() -> list[str]:
     return [name for name in built_in() if builtin_registry().codec(name).sizes is None]
 
 
+#: every built-in codec over a folder of photographs, through the command: an end-to-end run
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def photo_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("photos")

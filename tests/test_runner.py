@@ -5,6 +5,7 @@ import types
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from compbench import api
 from compbench.contracts.codec import Codec, CodecFactory
@@ -215,6 +216,7 @@ print("images", len(rows), "errors", int((rows["error"].fillna("") != "").sum())
 """
 
 
+@pytest.mark.slow  # two fresh interpreters that load PyTorch and run ddcae
 def test_a_caller_with_threads_gets_workers_that_do_not_hang(tmp_path):
     """A process that ran PyTorch on several threads and then calls compbench (a notebook
     that trained a model): forked workers would hang in OpenMP; compbench starts them from
