@@ -8,6 +8,7 @@ import shutil
 import pandas as pd
 import pytest
 
+import compbench
 from compbench import api
 from compbench.analysis.compare import REGRESSION, compare, exit_code, judge
 from compbench.analysis.tolerances import (
@@ -189,7 +190,7 @@ def test_version_differences_warn_without_failing(baseline, tmp_path):
     result = compare(baseline, edited_copy(baseline, tmp_path / "upgraded", edit_manifest=upgrade))
     assert exit_code(result) == 0
     text = "\n".join(result.warnings)
-    assert "compbench versions differ (baseline -> new): compbench 0.1.0 -> 9.0.0" in text
+    assert f"compbench versions differ (baseline -> new): compbench {compbench.__version__} -> 9.0.0" in text
     assert "numpy" in text and "99.0" in text
     assert "jpeg libjpeg" in text and "compbench-extra absent -> 1.0" in text
     assert "### Warnings" in comparison_markdown(result) and "warning: compbench versions" in comparison_text(result)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..contracts.errors import CompbenchError
+from ..contracts.errors import CompbenchError, did_you_mean
 from ..metrics import CORE_NAMES, HIGHER, NO_DIRECTION, MetricSet
 from ..store.results_folder import (
     KEYS,
@@ -130,7 +130,7 @@ def compare(baseline: str | Path, new: str | Path, tolerances: dict | None = Non
             other = "new run" if side == "baseline" else "baseline"
             raise CompbenchError(f"gated metric(s) {', '.join(missing)} are in the {side} but not the {other}: "
                                  "regenerate the baseline with this compbench, or gate only shared metrics "
-                                 "with --metrics")
+                                 "with --gate-metrics")
     unused = [name for name in chosen if name not in plan]
     if unused:
         warnings.append(f"tolerance(s) for {', '.join(unused)} match no compared metric "
@@ -188,8 +188,8 @@ def _plan(metrics: list[str] | None, available: list[str], include_timings: bool
                 if not timing[m] or include_timings}
     unknown = [m for m in metrics if m not in available]
     if unknown:
-        raise CompbenchError(f"no metric {', '.join(map(repr, unknown))} in both runs; "
-                             f"metrics: {', '.join(available)}")
+        raise CompbenchError(f"no metric {', '.join(map(repr, unknown))} in both runs"
+                             f"{did_you_mean(unknown[0], available)}metrics: {', '.join(available)}")
     return {m: not timing[m] or include_timings for m in dict.fromkeys(metrics)}
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from ..analysis.bdrate import run_bd_tables
 from ..present.report import ReportInputs, write_report
 from ..present.tables import TABLE_FORMATS, render_tables, summary_markdown
+from ..run.progress import phase
 from ..store.files import write_atomic
 from ..store.manifest import ManifestFile
 from .plan import RunPlan
@@ -30,19 +31,23 @@ def finish_run(plan: RunPlan, manifest: ManifestFile, out_dir: Path | None, gath
         bdrate=run_bd_tables(gathered.summary, plan.output.anchor, plan.rd_metrics), rd_metrics=plan.rd_metrics,
         sample_records=gathered.sample_records, failures=gathered.failures)
     ending = {"notes": gathered.notes, "seconds": round(time.perf_counter() - plan.clock, 3),
-              "status": "complete", "errors": gathered.errors}
+              "status": "incomplete" if gathered.refused else "complete", "errors": gathered.errors}
+    if gathered.refused:
+        ending["refused"] = gathered.refused
     if gathered.metric_errors:
         ending["metric_errors"] = gathered.metric_errors
     if out_dir is None:
         result.manifest = manifest.complete(**ending)
         return result
     if plan.output.figures:
+        phase("figures", plan.output.progress)  # before matplotlib's import: seconds on a busy machine
         from ..present.grids import write_run_figures  # matplotlib loads only when a run draws
 
         ending["figures"] = [p.name for p in write_run_figures(result, out_dir, plan.output.figure_formats)]
     result.manifest = {**manifest.facts, **ending}
     write_tables(result, out_dir, plan.output.table_format)
     result.manifest = manifest.complete(**ending)
+    phase("report", plan.output.progress)
     write_report(out_dir, ReportInputs(result.summary, result.manifest, result.bdrate, result.failures))
     return result
 

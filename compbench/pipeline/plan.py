@@ -4,6 +4,7 @@ finishing only read it."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import sys
@@ -16,13 +17,15 @@ import numpy as np
 
 from ..contracts.codec import CodecFactory
 from ..contracts.dataset import DatasetAdapter, ImageSource, select
-from ..contracts.errors import CompbenchError
+from ..contracts.errors import CompbenchError, did_you_mean
 from ..contracts.params import resolve_settings
 from ..contracts.registry import Registry, build_registry
 from ..metrics import DEFAULT_RD_METRICS, MetricSet
+from ..run.memory import workers_for
 from ..run.spec import CodecSpec, parse_codec_specs, parse_dataset_spec
 from ..run.units import DataRef
 from ..store.manifest import dataset_facts, describe_refusal, now_iso, software_facts
+from ..store.names import written_name
 from ..store.schema import record_columns
 from .checks import check_figure_formats, check_table_format, require_available
 from .request import OutputOptions, RunRequest
@@ -58,7 +61,8 @@ class RunPlan:
     #: records.csv's columns
     columns: tuple[str, ...]
     adapter: DatasetAdapter
-    jobs: int
+    #: workers, and why memory allowed fewer than asked ("" when it did not)
+    jobs_and_why: tuple[int, str]
     #: the command line the manifest records
     command: str
     #: when planning began: ISO time, and seconds on the run's clock
@@ -88,12 +92,24 @@ class RunPlan:
             "codec_libraries": libraries, "config": self.config,
             "run": {"dataset": self.data.dataset, "split": self.data.split, "images": len(self.selection),
                     "limit": request.limit, "per_class": request.per_class, "jobs": self.jobs,
-                    "timeout": request.timeout},
+                    "timeout": request.timeout, **({"jobs_limited": self.jobs_and_why[1]} if self.jobs_and_why[1] else {})},
             "failed_plugins": dict(self.registry.failures),
             **dataset_facts(self.adapter, self.source, self.data.split),
+            "images_digest": hashlib.sha256("\n".join(self.image_ids.values()).encode()).hexdigest(),
             "not_applicable": {name: describe_refusal(by_shape, self.shapes) for name, by_shape in self.refused.items()},
             "metrics": self.metrics.declarations(), "rd_metrics": list(self.rd_metrics),
         }
+
+    @property
+    def jobs(self) -> int:
+        return self.jobs_and_why[0]
+
+    @cached_property
+    def image_ids(self) -> dict[int, str]:
+        """Position -> the image's stable identity in its dataset, as records.csv's ``image``
+        holds it: its name (a file's path in the folder) or, for an array split, its index."""
+        names, indices = self.source.names, np.asarray(self.source.indices)
+        return {p: written_name(names[p]) if names else str(int(indices[p])) for p in self.selection.tolist()}
 
     @property
     def ordinal_of(self) -> dict[str, int]:
@@ -134,7 +150,7 @@ def plan_run(request: RunRequest, output: OutputOptions, registry: Registry | No
                    refused=refused, class_names=class_names,
                    sample_positions=tuple(sample_positions(source.labels, selection)),
                    columns=tuple(record_columns(metrics.names)), adapter=adapter,
-                   jobs=request.jobs or os.cpu_count() or 1,
+                   jobs_and_why=workers_for(request.jobs or os.cpu_count() or 1, largest_pixels(shapes)),
                    command=request.command or " ".join(shlex.quote(a) for a in sys.argv), started=now_iso(),
                    clock=clock)
 
@@ -152,7 +168,8 @@ def _codecs(request: RunRequest, output: OutputOptions, registry: Registry):
     rd_metrics = metrics.check_rd_metrics(request.rd_metrics or DEFAULT_RD_METRICS)
     check_table_format(output.table_format)
     if output.anchor not in registry.codecs:
-        raise CompbenchError(f"unknown --anchor {output.anchor!r}; valid: {', '.join(sorted(registry.codecs))}")
+        raise CompbenchError(f"unknown --anchor {output.anchor!r}{did_you_mean(output.anchor, registry.codecs)}"
+                             f"valid: {', '.join(sorted(registry.codecs))}")
     if output.write and output.figures:
         check_figure_formats(output.figure_formats)
     return specs, factories, metrics, rd_metrics
@@ -172,6 +189,8 @@ def _check_options(request: RunRequest, output: OutputOptions) -> None:
         raise CompbenchError(f"--timeout {request.timeout} must be more than 0 seconds")
     if output.resume and output.overwrite:
         raise CompbenchError("--resume and --overwrite exclude each other: continue the run, or replace it")
+    if output.retry_failed and not output.resume:
+        raise CompbenchError("--retry-failed needs --resume: it runs again the failed images of a stored run")
     if (output.resume or output.overwrite) and (output.out is None or not output.write):
         raise CompbenchError(f"--{'resume' if output.resume else 'overwrite'} needs --out DIR, the folder of the run")
 
@@ -196,6 +215,10 @@ def image_shapes(source: ImageSource, positions) -> dict[int, tuple[int, ...]]:
     if isinstance(images, np.ndarray):
         return dict.fromkeys(positions, tuple(images.shape[1:]))
     return {p: tuple(source.shape(p)) for p in positions}
+
+
+def largest_pixels(shapes: dict[int, tuple[int, ...]]) -> int:
+    return max((shape[0] * shape[1] for shape in set(shapes.values())), default=0)
 
 
 def not_applicable(factories: dict[str, CodecFactory], shapes: dict[int, tuple]) -> dict[str, dict[tuple, str]]:

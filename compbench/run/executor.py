@@ -10,10 +10,10 @@ yields one result per unit.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from ..contracts.errors import CompbenchError
+from ..defaults import EXECUTORS, ExecutorKind
 from .units import UnitResult, WorkUnit
 
 
@@ -43,20 +43,14 @@ class Executor(Protocol):
         ...
 
 
-class ExecutorKind(StrEnum):
-    LOCAL = "local"
-    DASK = "dask"
-
-
-EXECUTORS = tuple(kind.value for kind in ExecutorKind)
 
 
 def open_executor(kind: str, jobs: int, timeout: float, metrics, *, registry=None, scheduler: str | None = None,
-                  run_registry=None) -> Executor:
+                  run_registry=None, codecs=()) -> Executor:
     """The run's executor, not yet entered: the local pool of ``jobs`` workers, or Dask (a
     local cluster of ``jobs`` workers, or the one whose scheduler is at ``scheduler``).
     ``registry``: plugins registered in-process, handed to local workers; ``run_registry``:
-    what Dask workers' versions are checked against."""
+    what Dask workers' versions are checked against, with the libraries of ``codecs``."""
     if kind not in EXECUTORS:
         raise CompbenchError(f"unknown --executor {kind!r}; valid: {', '.join(EXECUTORS)}")
     if scheduler and kind != ExecutorKind.DASK:
@@ -64,7 +58,7 @@ def open_executor(kind: str, jobs: int, timeout: float, metrics, *, registry=Non
     if kind == ExecutorKind.DASK:
         from .dask_executor import DaskExecutor, installed_versions
 
-        return DaskExecutor(jobs, timeout, None, metrics, scheduler, expected=installed_versions(run_registry))
+        return DaskExecutor(jobs, timeout, None, metrics, scheduler, expected=installed_versions(run_registry, codecs))
     from .local_pool import LocalPool
 
     return LocalPool(jobs, timeout, registry, metrics)

@@ -42,13 +42,10 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from ..defaults import DEFAULT_TIMEOUT
 from .units import UnitResult, WorkUnit
 from .worker import Stage
 from .worker_process import Task, Worker, describe_exit
-
-#: seconds an image may take in one stage, unless told otherwise (--timeout)
-DEFAULT_TIMEOUT = 60.0
-
 
 #: at least this long to open the dataset and create a codec (loading a model takes a while)
 SETUP_SECONDS = 120.0
@@ -248,6 +245,8 @@ class LocalPool:
         message = f"{reason} while {stage.what}"
         if stage.what == Stage.STARTING and task.retries == 0:  # not its fault: nothing of it ran yet
             self._queue.appendleft(Task(task.unit, task.positions, task.single, retries=1))
+        elif stage.what == Stage.STARTING:  # twice before it began: the machine's doing, not the codec's
+            self._settle(UnitResult.lost(task.unit, task.positions, message))
         elif stage.what.setup:
             if stage.what == Stage.CREATING:
                 self._broken[task.unit.spec] = message
