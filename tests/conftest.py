@@ -1,3 +1,4 @@
+import functools
 import os
 import shutil
 import subprocess
@@ -15,9 +16,58 @@ ZOO = Path(__file__).parent / "thirdparty" / "compbench_zoo"
 COMPBENCH = Path(sys.executable).parent / "compbench"
 
 
+def in_ci() -> bool:
+    """Whether the CI environment variable is set (to anything but "", 0, false or no)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def skip_unless_ci(reason: str):
+    """Skip a test this machine cannot run (no Chromium, no tmpfs mount, a missing system
+    package), but fail it when CI is set: CI installs everything, so a skip there hides a
+    broken setup. Use it for every environment skip."""
+    if in_ci():
+        pytest.fail(f"CI is set, but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def assert_every_check_passed(report) -> None:
+    """A kit report in which every check ran and passed: ``check_codec`` already raises on a
+    failed check, and an unavailable codec's checks are all "skipped", not failed, so
+    ``report.ok`` after the call proves nothing."""
+    from compbench.testing import CHECK_NAMES
+
+    assert [(r.name, r.status) for r in report.results] == [(name, "passed") for name in CHECK_NAMES], \
+        str(report)
+
+
+#: the kit's time limit for the built-in codecs' checks: a hang detector that cannot fire on a
+#: loaded machine (convae's fidelity check, ~16 s of CPU, passed the kit's default of 120 s on a
+#: shared 2-core machine); how fast the checks run is not what they test
+KIT_HANG_BOUND = 1200.0
+
+
+class LazyImages:
+    """Images for the conformance kit, loaded when the kit first iterates over them (at test
+    time) instead of when ``parametrize_codec_checks`` runs (at collection)."""
+
+    def __init__(self, load):
+        self.load = load
+
+    def __iter__(self):
+        return iter(self.load())
+
+
+@functools.cache
+def builtin_registry():
+    """The registry of the installed plugins, built once per session: the one registry the
+    test modules parametrize over (codec names are needed at collection) and the ``registry``
+    fixture. Read it, never change it."""
+    return build_registry()
+
+
 @pytest.fixture(scope="session")
 def registry():
-    return build_registry()
+    return builtin_registry()
 
 
 @pytest.fixture(scope="session")
@@ -89,6 +139,25 @@ def run_cli(*args, cwd=None, env=None):
 
 @pytest.fixture
 def cli(tmp_path):
+    """The installed ``compbench`` command in a fresh process (for what only a process shows:
+    the console script, exit codes, signals, plugins installed for subprocesses)."""
     def invoke(*args, cwd=None):
         return run_cli(*args, cwd=cwd or tmp_path)
+    return invoke
+
+
+@pytest.fixture
+def cli_main(capsys, tmp_path, monkeypatch):
+    """``compbench.cli.main(argv)`` in this process, in ``tmp_path``: the same exit code, stdout
+    and stderr as the command (a CompletedProcess), without a new interpreter each time."""
+    from compbench.cli import main
+
+    monkeypatch.chdir(tmp_path)
+
+    def invoke(*args):
+        capsys.readouterr()  # what came before is not this command's
+        argv = [str(arg) for arg in args]
+        code = main(argv)
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["compbench", *argv], code, out, err)
     return invoke

@@ -7,11 +7,11 @@ trips small; boundaries only an image of a gigabyte or more reaches are checked 
 
 import numpy as np
 import pytest
+from conftest import builtin_registry
 
-from compbench.contracts.registry import build_registry
 from compbench.run.spec import make_spec
 
-REGISTRY = build_registry()
+REGISTRY = builtin_registry()
 
 
 def codec(name, **given):

@@ -1,13 +1,15 @@
 """Codec-specific behaviour of the built-in codecs (the conformance kit runs on every one of
 them in test_kit.py)."""
 
+import re
+
 import numpy as np
 import pytest
+from conftest import builtin_registry
 
-from compbench.contracts.registry import build_registry
 from compbench.run.spec import make_spec
 
-REGISTRY = build_registry()
+REGISTRY = builtin_registry()
 
 
 def codec(name, **given):
@@ -36,15 +38,43 @@ def test_jpeg_quality_trades_bytes_for_fidelity(digits):
     assert psnr(image, low.decode(low.encode(image))) < psnr(image, high.decode(high.encode(image)))
 
 
-def test_jpeg_overhead_is_the_header(digits):
-    c = codec("jpeg", quality=75)
-    data = c.encode(digits[0])
-    overhead = c.overhead_bytes(digits[0].shape)
-    # overhead = everything up to the end of the SOS segment, plus the 2-byte EOI
-    sos = data.index(b"\xff\xda")
-    assert overhead == sos + 2 + int.from_bytes(data[sos + 2 : sos + 4], "big") + 2
+def jpeg_header(data: bytes) -> list[tuple[int, bytes]]:
+    """The marker segments from SOI through SOS, walked by the length each declares (ITU T.81
+    B.1.1.4: a marker FFxx, then a 2-byte length counting itself), not by searching for bytes."""
+    assert data[:2] == b"\xff\xd8", "no SOI"
+    segments, position = [(0xD8, data[:2])], 2
+    while segments[-1][0] != 0xDA:
+        assert data[position] == 0xFF, f"no marker at byte {position}"
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        segments.append((data[position + 1], data[position : position + 2 + length]))
+        position += 2 + length
+    return segments
+
+
+@pytest.mark.parametrize("quality", [1, 75, 100])
+@pytest.mark.parametrize("shape", [(28, 28), (40, 56, 3)])
+def test_jpeg_overhead_is_the_header(digits, quality, shape):
+    """overhead_bytes = SOI, the tables, SOF and SOS (walked segment by segment) + the EOI."""
+    image = digits[0] if shape == (28, 28) else np.resize(digits[:9], shape).astype(np.uint8)
+    c = codec("jpeg", quality=quality)
+    data = c.encode(image)
+    header = jpeg_header(data)
+    size = sum(len(segment) for _, segment in header)
+    assert c.overhead_bytes(shape) == size + 2
     assert data.endswith(b"\xff\xd9")
-    assert 300 < overhead < len(data)
+    # what lies between is entropy-coded data: no marker but stuffed bytes (FF00) and restarts
+    assert re.findall(rb"\xff[^\x00\xd0-\xd7]", data[size:-2]) == []
+    markers = [marker for marker, _ in header]
+    assert markers[:2] == [0xD8, 0xE0] and 0xC0 in markers and markers[-1] == 0xDA  # baseline, JFIF
+
+
+def test_jpeg_overhead_of_a_gray_image_is_the_standard_header():
+    """Known bytes: SOI 2 + JFIF APP0 18 + one DQT 69 + SOF0 of one component 13 + the standard
+    luminance DC and AC Huffman tables (T.81 Annex K.3) 33 + 183 + SOS 10 + EOI 2 = 330."""
+    c = codec("jpeg", quality=75)
+    assert c.overhead_bytes((28, 28)) == 2 + 18 + 69 + 13 + 33 + 183 + 10 + 2
+    sof = dict(jpeg_header(c.encode(np.zeros((28, 28), np.uint8))))[0xC0]
+    assert sof == bytes.fromhex("ffc0 000b 08 001c 001c 01 01 11 00")  # 8-bit, 28x28, 1 component
 
 
 @pytest.mark.parametrize("given", [{"psnr": 25.0}, {"psnr": 40.0}])

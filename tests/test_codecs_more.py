@@ -3,11 +3,11 @@ lossless, zstd on raw pixels, the ``none`` pass-through) are exact; ladders span
 
 import numpy as np
 import pytest
+from conftest import builtin_registry
 
-from compbench.contracts.registry import build_registry
 from compbench.run.spec import make_spec
 
-REGISTRY = build_registry()
+REGISTRY = builtin_registry()
 NEW = ("png", "jpegls", "qoi", "zstd", "none", "webp-lossless", "jpegxl-lossless")
 COLOUR = sorted(name for name, r in REGISTRY.codecs.items() if 3 in r.obj.channels)
 LOSSLESS = sorted(name for name, r in REGISTRY.codecs.items() if r.obj.lossless)

@@ -7,6 +7,7 @@ test_learned_codecs.py.
 """
 
 import csv
+import functools
 import hashlib
 import json
 import subprocess
@@ -16,18 +17,24 @@ import numpy as np
 import pytest
 from compbench_codecs.convae import LAMBDAS, ConvaeFactory, ConvaeTrainer, bitstream, weights_file
 from compbench_codecs.convae.prior import CodeTables
+from conftest import KIT_HANG_BOUND, LazyImages
 
 import compbench
 from compbench import CompbenchError
 from compbench.testing import parametrize_codec_checks
 
 FACTORY = ConvaeFactory()
-TEST_DIGITS = np.stack(compbench.load_dataset("mnist", "test").read(range(300)))
+
+
+@functools.cache
+def first_digits() -> np.ndarray:
+    """The first 300 MNIST test digits."""
+    return np.stack(compbench.load_dataset("mnist", "test").read(range(300)))
 
 
 @pytest.fixture(scope="module")
 def images():
-    return TEST_DIGITS
+    return first_digits()
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +47,7 @@ def psnr(x, y):
     return 10 * np.log10(255**2 / np.maximum(mse, 1e-10))
 
 
-@parametrize_codec_checks(FACTORY, images=TEST_DIGITS[:12])
+@parametrize_codec_checks(FACTORY, images=LazyImages(lambda: first_digits()[:12]), time_limit=KIT_HANG_BOUND)
 def test_conformance_on_mnist_digits(check):
     check()
 
@@ -67,6 +74,9 @@ def _fingerprint(codec, images, batch):
 
 @pytest.mark.parametrize("point", [0, len(LAMBDAS) - 1])
 def test_same_bytes_and_pixels_for_any_batch_size(images, point):
+    """On 64 digits (the property does not depend on how many): one batch, 64 of one, and
+    batches of 7 ending on a batch of 1."""
+    images = images[:64]
     codec = FACTORY.create(point=point, dataset="mnist", weights=None)
     reference = _fingerprint(codec, images, 256)
     assert _fingerprint(codec, images, 1) == reference
@@ -77,10 +87,10 @@ def test_same_bytes_and_pixels_in_another_process(codec, images):
     script = (
         "import sys, numpy as np, compbench, torch\n"
         "sys.path.insert(0, sys.argv[1])\n"
-        "from test_convae import FACTORY, TEST_DIGITS, _fingerprint\n"
+        "from test_convae import FACTORY, _fingerprint, first_digits\n"
         "torch.set_num_threads(1)\n"  # another thread count too
         "codec = FACTORY.create(point=3, dataset='mnist', weights=None)\n"
-        "print(*_fingerprint(codec, TEST_DIGITS, 64))\n"
+        "print(*_fingerprint(codec, first_digits(), 64))\n"
     )
     result = subprocess.run([sys.executable, "-c", script, str(__import__("pathlib").Path(__file__).parent)],
                             capture_output=True, text=True, timeout=300, check=False)
@@ -192,7 +202,13 @@ def test_weights_of_the_wrong_dataset_are_refused(tmp_path):
                        weights=str(weights_file.default_path("fashion-mnist")))
 
 
-def test_training_is_reproducible_and_writes_its_record(tmp_path):
+@pytest.mark.slow  # ten models trained, twice
+def test_training_is_reproducible_and_writes_its_record(tmp_path, monkeypatch):
+    from compbench_codecs.convae import train
+
+    # the progress lines and the log measure each model on 100 test images, not 1000: the
+    # evaluation (half the training's time here) runs the same; what is tested does not count them
+    monkeypatch.setattr(train, "EVAL_IMAGES", 100)
     lines = []
     settings = {"limit": 200, "epochs": 0.5, "finetune_epochs": 0.25, "seed": 3, "workers": 1}
     path = ConvaeTrainer().train(settings, tmp_path / "a", lines.append)
@@ -212,7 +228,7 @@ def test_training_is_reproducible_and_writes_its_record(tmp_path):
     again = ConvaeTrainer().train(settings, tmp_path / "b", lambda line: None)
     assert again.read_bytes() == path.read_bytes()
     codec = FACTORY.create(point=2, dataset="mnist", weights=str(path))
-    assert np.stack(codec.decode_batch(codec.encode_batch(TEST_DIGITS[:5]))).shape == (5, 28, 28)
+    assert np.stack(codec.decode_batch(codec.encode_batch(first_digits()[:5]))).shape == (5, 28, 28)
 
 
 @pytest.mark.slow

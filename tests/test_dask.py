@@ -18,10 +18,6 @@ from compbench.contracts.errors import CompbenchError
 from compbench.store.records_reader import read_records
 from compbench.store.schema import TIMING_COLUMNS
 
-distributed = pytest.importorskip("distributed")
-
-from compbench.run import dask_executor  # noqa: E402  (needs distributed)
-
 LIMIT = 200
 DASK = Path(sys.executable).parent / "dask"
 STRIKE = test_faults.STRIKE
@@ -37,6 +33,22 @@ def run_records(tmp_path, name, *args):
 
 def without_timings(records: pd.DataFrame) -> pd.DataFrame:
     return records.drop(columns=TIMING_COLUMNS)
+
+
+@pytest.fixture(scope="module")
+def distributed():
+    """Dask distributed, a declared test dependency: imported plainly (missing, it fails the
+    tests instead of skipping them), when a test needs it rather than at collection."""
+    import distributed
+
+    return distributed
+
+
+@pytest.fixture(scope="module")
+def dask_executor(distributed):
+    from compbench.run import dask_executor
+
+    return dask_executor
 
 
 @pytest.mark.slow
@@ -71,7 +83,7 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def scheduler(with_zoo):
+def scheduler(with_zoo, distributed):
     """A ``dask scheduler`` and two single-threaded ``dask worker`` processes on 127.0.0.1, each
     in its own process group, killed at the end; yields the scheduler's address."""
     address = f"tcp://127.0.0.1:{free_port()}"
@@ -95,7 +107,8 @@ def scheduler(with_zoo):
 
 
 @pytest.mark.slow
-def test_a_running_scheduler_with_two_workers_gives_the_local_records(scheduler, tmp_path):
+def test_a_running_scheduler_with_two_workers_gives_the_local_records(scheduler, tmp_path, distributed,
+                                                                      dask_executor):
     codecs = f"jpeg,zoo-good,zoo-segfault:one_in={STRIKE}"
     local, expected = run_records(tmp_path, "local", "--codecs", codecs, "--jobs", 2)
     dask, found = run_records(tmp_path, "dask", "--codecs", codecs, "--executor", "dask", "--scheduler", scheduler)
@@ -108,7 +121,7 @@ def test_a_running_scheduler_with_two_workers_gives_the_local_records(scheduler,
         assert all(not pools for pools in client.run(lambda: dict(dask_executor._POOLS)).values())
 
 
-def test_a_worker_with_other_versions_is_refused(monkeypatch):
+def test_a_worker_with_other_versions_is_refused(dask_executor):
     here = dask_executor.installed_versions()
     assert dask_executor.version_mismatch(here, here) is None
     older = {**here, "plugins": [line.replace("==", "==0.0.") for line in here["plugins"]]}
@@ -123,7 +136,7 @@ def test_a_worker_with_other_versions_is_refused(monkeypatch):
             pass
 
 
-def test_an_unreachable_scheduler_is_one_line(monkeypatch):
+def test_an_unreachable_scheduler_is_one_line(monkeypatch, dask_executor):
     monkeypatch.setattr(dask_executor, "CONNECT_SECONDS", 1)
     with pytest.raises(CompbenchError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:\d+"):
         dask_executor.DaskExecutor(1, scheduler=f"tcp://127.0.0.1:{free_port()}").start()

@@ -17,11 +17,11 @@ def with_gradients(tmp_path_factory, monkeypatch):
     return make_visible(install_as_distribution(PROJECT, tmp_path_factory.mktemp("gradients-site")), monkeypatch)
 
 
-def test_listed_with_its_parameters(with_gradients, cli):
-    done = cli("list")
+def test_listed_with_its_parameters(with_gradients, cli_main):
+    done = cli_main("list")
     line = next(line for line in done.stdout.splitlines() if line.startswith("gradients"))
     assert "compbench-gradients 0.3.0" in line and "count=20 [1..100000]" in line and "colour=False" in line
-    listed = {d["name"]: d for d in json.loads(cli("list", "--json").stdout)["datasets"]}
+    listed = {d["name"]: d for d in json.loads(cli_main("list", "--json").stdout)["datasets"]}
     assert [p["name"] for p in listed["gradients"]["params"]] == ["count", "size", "colour"]
 
 
@@ -44,6 +44,6 @@ def test_runs_with_parameters_given_in_the_spec(with_gradients, cli, tmp_path):
     ("gradients:shape=4", "unknown parameter 'shape'; valid: count=1..100000"),
     ("gradients:count=5:count=6", "gives count= twice"),
 ])
-def test_bad_dataset_parameters_are_one_line_errors(with_gradients, cli, spec, fragment):
-    done = cli("run", "--dataset", spec, "--codecs", "jpeg", "--quiet")
+def test_bad_dataset_parameters_are_one_line_errors(with_gradients, cli_main, spec, fragment):
+    done = cli_main("run", "--dataset", spec, "--codecs", "jpeg", "--quiet")
     assert done.returncode == 2 and fragment in done.stderr and done.stderr.count("\n") == 1

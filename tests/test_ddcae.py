@@ -144,6 +144,7 @@ def test_figure_panels_are_the_papers_fig6_columns(codec, images):
     assert panels["code (8x8)"].shape == (3, 8, 8)
 
 
+@pytest.mark.slow  # an epoch on 2000 digits, twice
 def test_one_epoch_lowers_the_loss_and_is_reproducible(tmp_path):
     lines = []
     settings = {"epochs": 1, "limit": 2000, "seed": 3}

@@ -20,7 +20,9 @@ from compbench.metrics import MetricSet
 
 @pytest.fixture(scope="module")
 def flip_evaluator():
-    return pytest.importorskip("flip_evaluator")
+    import flip_evaluator  # the test extra's reference: never skipped
+
+    return flip_evaluator
 
 
 def jpeg(image, quality):

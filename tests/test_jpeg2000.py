@@ -11,12 +11,12 @@ import textwrap
 import numpy as np
 import pytest
 from compbench_codecs import _openjpeg, jpeg2000
+from conftest import builtin_registry
 
 from compbench.contracts.errors import CompbenchError
-from compbench.contracts.registry import build_registry
 from compbench.run.spec import make_spec
 
-FACTORY = build_registry().codec("jpeg2000")
+FACTORY = builtin_registry().codec("jpeg2000")
 COM = b"\xff\x64"
 
 
@@ -33,25 +33,28 @@ GLYMUR_FILE_PATH = textwrap.dedent("""
     import glymur
     from pathlib import Path
 
-    images, rate, folder = pickle.load(sys.stdin.buffer)
+    jobs, folder = pickle.load(sys.stdin.buffer)
     path, out = Path(folder) / "old.j2k", []
-    for image in images:
-        glymur.Jp2k(str(path), data=image, irreversible=True, **rate)
-        out.append((path.read_bytes(), glymur.Jp2k(str(path))[:]))
+    for images, rate in jobs:
+        out.append([])
+        for image in images:
+            glymur.Jp2k(str(path), data=image, irreversible=True, **rate)
+            out[-1].append((path.read_bytes(), glymur.Jp2k(str(path))[:]))
     pickle.dump((glymur.version.openjpeg_version, out), sys.stdout.buffer)
 """)
 
 
-def glymur_file_round_trips(folder, images, **rate):
+def glymur_file_round_trips(folder, jobs):
     """What the codec did before memory streams: glymur writes a file and reads it back, for
     each image, loading the libopenjp2 the codec drives (named in a glymurrc, glymur's own
-    configuration) in a child process: (codestream, pixels) per image."""
+    configuration) in a child process. ``jobs``: [(images, glymur's rate arguments)]; returns
+    [(codestream, pixels) per image] per job."""
     library = _openjpeg.chosen_library()
     (folder / "glymur").mkdir(exist_ok=True)
     (folder / "glymur" / "glymurrc").write_text(f"[library]\nopenjp2: {library.path}\n")
     env = {**os.environ, "XDG_CONFIG_HOME": str(folder)}
     child = subprocess.run([sys.executable, "-c", GLYMUR_FILE_PATH], env=env, cwd=folder,
-                           input=pickle.dumps((list(images), rate, str(folder))),
+                           input=pickle.dumps(([(list(images), rate) for images, rate in jobs], str(folder))),
                            capture_output=True, timeout=300)
     assert child.returncode == 0, child.stderr.decode()[-2000:]
     version, pairs = pickle.loads(child.stdout)
@@ -74,31 +77,46 @@ def photo():
 
 # -- the same codestream as glymur's file path ------------------------------------------------
 
-def test_default_codestreams_are_glymurs_file_bytes(mnist_test, tmp_path):
-    """The committed baseline's setting: 300 MNIST digits, byte for byte and pixel for pixel."""
-    c = codec()
-    images = mnist_test.images[:300]
-    for image, (data, pixels) in zip(images, glymur_file_round_trips(tmp_path, images, numres=3, psnr=[30])):
-        assert c.encode(image) == data
-        np.testing.assert_array_equal(c.decode(data), pixels)
-
-
-@pytest.mark.parametrize("given,rate", [
+#: (codec settings, glymur's rate arguments) checked on 40 more digits
+OTHER_SETTINGS = [
     ({"psnr": 18, "numres": 2}, {"numres": 2, "psnr": [18]}),
     ({"psnr": 45}, {"numres": 3, "psnr": [45]}),
     ({"ratio": 12}, {"numres": 3, "cratios": [12]}),
-])
-def test_other_settings_match_glymur_too(mnist_test, tmp_path, given, rate):
-    c = codec(**given)
-    images = mnist_test.images[300:340]
-    for image, (data, pixels) in zip(images, glymur_file_round_trips(tmp_path, images, **rate)):
+]
+
+
+@pytest.fixture(scope="module")
+def glymur_files(mnist_test, photo, tmp_path_factory):
+    """glymur's file path for every test below, in one child process: job name -> pairs."""
+    jobs = {"default": (mnist_test.images[:300], {"numres": 3, "psnr": [30]}),
+            # the default on 64x64: 5 resolutions (the coarsest level 4 px wide)
+            "rgb": ([photo], {"numres": 5, "psnr": [30]}),
+            **{repr(rate): (mnist_test.images[300:340], rate) for _, rate in OTHER_SETTINGS}}
+    return dict(zip(jobs, glymur_file_round_trips(tmp_path_factory.mktemp("glymur"), list(jobs.values()))))
+
+
+def test_default_codestreams_are_glymurs_file_bytes(mnist_test, glymur_files):
+    """The committed baseline's setting: 300 MNIST digits, byte for byte and pixel for pixel."""
+    c = codec()
+    images = mnist_test.images[:300]
+    assert len(glymur_files["default"]) == len(images)
+    for image, (data, pixels) in zip(images, glymur_files["default"]):
         assert c.encode(image) == data
         np.testing.assert_array_equal(c.decode(data), pixels)
 
 
-def test_rgb_codestream_matches_glymur(photo, tmp_path):
-    # the default on 64x64: 5 resolutions (the coarsest level 4 px wide)
-    [(data, pixels)] = glymur_file_round_trips(tmp_path, [photo], numres=5, psnr=[30])
+@pytest.mark.parametrize("given,rate", OTHER_SETTINGS)
+def test_other_settings_match_glymur_too(mnist_test, glymur_files, given, rate):
+    c = codec(**given)
+    images = mnist_test.images[300:340]
+    assert len(glymur_files[repr(rate)]) == len(images)
+    for image, (data, pixels) in zip(images, glymur_files[repr(rate)]):
+        assert c.encode(image) == data
+        np.testing.assert_array_equal(c.decode(data), pixels)
+
+
+def test_rgb_codestream_matches_glymur(photo, glymur_files):
+    [(data, pixels)] = glymur_files["rgb"]
     assert codec().encode(photo) == data
     np.testing.assert_array_equal(codec().decode(data), pixels)
 
@@ -304,16 +322,16 @@ FUZZ = textwrap.dedent("""
 """)
 
 
-def test_random_truncated_and_flipped_bytes_raise_cleanly_and_fast():
+def test_random_truncated_and_flipped_bytes_raise_cleanly():
     """300 mutations, each decoded by both backends, in a child process: a crash or a hang would
-    take the child down (and fail here), not the test run."""
+    take the child down (and fail here), not the test run. How fast a bad codestream is refused
+    is a speed claim, measured in benchmarks/bench_garbage_decode.py, not asserted here."""
     child = subprocess.run([sys.executable, "-c", FUZZ, "12", "300"], capture_output=True,
                            text=True, timeout=300)
     assert child.returncode == 0, child.stderr[-2000:]
     report = json.loads(child.stdout.strip().splitlines()[-1])
     assert set(report["outcomes"]) <= {"decoded", "ValueError"}, report
-    assert report["outcomes"]["ValueError"] > 200  # most mutations are caught...
-    assert report["slowest"] < 1.0, report  # ...and none takes long
+    assert report["outcomes"]["ValueError"] > 200  # most mutations are caught
     assert report["buffers_left"] == 0
 
 

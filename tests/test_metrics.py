@@ -8,10 +8,9 @@ perturbation, and the edge cases (lossless, constant, all-zero, windows that do 
 
 import numpy as np
 import pytest
-import scipy.stats
 from skimage import data
-from skimage.measure import shannon_entropy
-from skimage.metrics import mean_squared_error, peak_signal_noise_ratio, structural_similarity
+from skimage import measure as skimage_measure  # loaded on first use: at test time, not collection
+from skimage import metrics as skimage_metrics
 
 from compbench.metrics import measure as metrics
 from compbench.metrics.measure import entropy_bits, image_metrics, psnr_from_mse, ssim_fits
@@ -44,7 +43,7 @@ def ycbcr(rgb):
 
 def psnr_of(a, b):
     with np.errstate(divide="ignore"):
-        return peak_signal_noise_ratio(a, b, data_range=255)
+        return skimage_metrics.peak_signal_noise_ratio(a, b, data_range=255)
 
 
 def colour_reference(x, y):
@@ -53,7 +52,7 @@ def colour_reference(x, y):
     psnrs = np.array([psnr_of(a, b) for a, b in planes])
     weights = np.array([6.0, 1.0, 1.0])[np.isfinite(psnrs)]
     ycbcr_psnr = (weights * psnrs[np.isfinite(psnrs)]).sum() / weights.sum() if len(weights) else np.inf
-    ssim = structural_similarity(*planes[0], data_range=255) if min(x.shape[:2]) >= 7 else np.nan
+    ssim = skimage_metrics.structural_similarity(*planes[0], data_range=255) if min(x.shape[:2]) >= 7 else np.nan
     return psnrs[0], ycbcr_psnr, ssim
 
 
@@ -62,12 +61,12 @@ def reference(x, y, nbytes, overhead):
     xf, yf = x.astype(np.float64), y.astype(np.float64)
     pixels = x.shape[0] * x.shape[1]
     with np.errstate(divide="ignore", invalid="ignore"):
-        psnr = peak_signal_noise_ratio(x, y, data_range=255)
+        psnr = skimage_metrics.peak_signal_noise_ratio(x, y, data_range=255)
         snr_db = 10 * np.log10(np.sum(xf**2) / np.sum((xf - yf) ** 2))
     if min(x.shape[:2]) < 7:
         ssim = np.nan  # scikit-image raises (test_ssim_window_that_does_not_fit)
     else:
-        ssim = structural_similarity(x, y, data_range=255, channel_axis=-1 if x.ndim == 3 else None)
+        ssim = skimage_metrics.structural_similarity(x, y, data_range=255, channel_axis=-1 if x.ndim == 3 else None)
     psnr_y = psnr_ycbcr = psnr  # gray: its own luma, no chroma
     if x.ndim == 3 and x.shape[2] == 3:
         psnr_y, psnr_ycbcr, ssim = colour_reference(x, y)
@@ -75,13 +74,13 @@ def reference(x, y, nbytes, overhead):
         "bytes": float(nbytes),
         "bpp": 8 * nbytes / pixels,
         "bpp_payload": 8 * (nbytes - overhead) / pixels,
-        "mse": mean_squared_error(x, y),
+        "mse": skimage_metrics.mean_squared_error(x, y),
         "psnr": psnr,
         "psnr_y": psnr_y,
         "psnr_ycbcr": psnr_ycbcr,
         "snr_db": snr_db,
         "ssim": ssim,
-        "entropy": shannon_entropy(y),
+        "entropy": skimage_measure.shannon_entropy(y),
         "snr_paper": float(legacy_signaltonoise(y)),
     }
 
@@ -303,7 +302,7 @@ def test_ssim_window_that_does_not_fit():
     x = noise((3, 5, 5), 5)
     y = jpeg_like(x)
     with pytest.raises(ValueError):  # why image_metrics reports NaN instead
-        structural_similarity(x[0], y[0], data_range=255)
+        skimage_metrics.structural_similarity(x[0], y[0], data_range=255)
     got = assert_matches_reference(x, y)  # every other metric still computed
     assert np.isnan(got["ssim"]).all()
     assert np.isfinite(got["psnr"]).all()
@@ -353,10 +352,12 @@ def test_bad_input(args, error):
 
 
 def test_entropy_bits_against_skimage_and_scipy(camera64, astronaut64):
+    import scipy.stats  # at test time: importing it costs more than collecting every test here
+
     for image in (data.camera(), camera64, astronaut64, noise((28, 28), 10), gradient(9, 13)):
         histogram = np.bincount(image.ravel(), minlength=256)
         bits = entropy_bits(image)
-        assert bits == pytest.approx(shannon_entropy(image), abs=1e-12)
+        assert bits == pytest.approx(skimage_measure.shannon_entropy(image), abs=1e-12)
         assert bits == pytest.approx(scipy.stats.entropy(histogram, base=2), abs=1e-12)
 
 

@@ -1,19 +1,18 @@
 """Plots and image grids: files written and decodable, colors consistent, grids crisp."""
 
 import copy
+import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.colors import to_rgb
 from PIL import Image
 
 from compbench import api
 from compbench.contracts.errors import CompbenchError
-from compbench.present import charts as plots
-from compbench.present import grids as figures
 
 METRICS = ["bpp", "bpp_payload", "psnr", "ssim", "entropy", "snr_db", "snr_paper"]
 
@@ -31,6 +30,22 @@ def synthetic_summary(points: dict[str, list[tuple[float, float]]], classes=("0"
                 row.update(bpp_mean=bpp, bpp_payload_mean=bpp / 2, psnr_mean=psnr, snr_db_mean=psnr - 10)
                 rows.append(row)
     return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def plots():
+    """compbench.present.charts: matplotlib is imported by the first test that draws, not at
+    collection."""
+    from compbench.present import charts
+
+    return charts
+
+
+@pytest.fixture(scope="module")
+def figures():
+    from compbench.present import grids
+
+    return grids
 
 
 def assert_png(path):
@@ -59,14 +74,14 @@ def sweep_result():
 
 
 @pytest.fixture(scope="module")
-def run_figures(sweep_result, tmp_path_factory):
+def run_figures(sweep_result, tmp_path_factory, figures):
     out = tmp_path_factory.mktemp("figures")
     with pytest.MonkeyPatch.context() as patch:  # one RD pair is enough here, and faster
         patch.setattr(figures, "RD_PAIRS", (("psnr", "bpp_payload"),))
         return out, figures.write_run_figures(sweep_result, out)
 
 
-def test_run_figures_are_written_and_decode(run_figures, sweep_result):
+def test_run_figures_are_written_and_decode(run_figures, sweep_result, figures):
     out, paths = run_figures
     names = {p.name for p in paths}
     assert names == {"fig7_comparison.png", "fig6_jpeg_quality=20.png", "fig8_entropy.png",
@@ -81,7 +96,7 @@ def test_run_figures_are_written_and_decode(run_figures, sweep_result):
     assert (width, height) == (layout.width, layout.height)
 
 
-def test_fig7_original_cell_is_the_digit_upscaled(run_figures, sweep_result):
+def test_fig7_original_cell_is_the_digit_upscaled(run_figures, sweep_result, figures):
     out, _ = run_figures
     data = sweep_result.data
     first = min(sweep_result.samples["jpeg:quality=20"], key=lambda p: (data.labels[p], p))  # rows by class
@@ -91,14 +106,14 @@ def test_fig7_original_cell_is_the_digit_upscaled(run_figures, sweep_result):
     np.testing.assert_array_equal(pixels[y:y + 112, x:x + 112], figures.upscale(data.images[first], 4))
 
 
-def test_without_a_sweep_no_rd_curves_and_no_grids(tmp_path):
+def test_without_a_sweep_no_rd_curves_and_no_grids(tmp_path, figures):
     summary = synthetic_summary({"a": [(1.0, 30.0)], "b": [(2.0, 35.0)]})
     result = SimpleNamespace(summary=summary, samples={}, records=None, data=None, class_names=())
     paths = figures.write_run_figures(result, tmp_path)
     assert {p.name for p in paths} == {"fig8_entropy.png", "fig9_bpp.png", "fig10_snr.png"}
 
 
-def test_svg_written_on_request(tmp_path):
+def test_svg_written_on_request(tmp_path, plots):
     summary = synthetic_summary({"a": [(1.0, 30.0), (2.0, 35.0)]}, classes=("x",))
     paths = plots.rd_curves(summary, tmp_path, formats=("png", "svg"))
     assert {p.name for p in paths} == {"rd_psnr_bpp.png", "rd_psnr_bpp.svg",
@@ -110,7 +125,7 @@ def test_svg_written_on_request(tmp_path):
             assert "<svg" in path.read_text()[:2000]
 
 
-def test_bad_format_and_metric_are_user_errors(tmp_path):
+def test_bad_format_and_metric_are_user_errors(tmp_path, plots):
     summary = synthetic_summary({"a": [(1.0, 30.0)]})
     with pytest.raises(CompbenchError, match="unknown figure format 'gif2'"):
         plots.rd_curves(summary, tmp_path, formats=("gif2",))
@@ -118,13 +133,15 @@ def test_bad_format_and_metric_are_user_errors(tmp_path):
         plots.rd_curves(summary, tmp_path, y="lpips")
 
 
-def test_codec_colors_one_per_codec_whatever_the_order():
+def test_codec_colors_one_per_codec_whatever_the_order(plots):
     colors = plots.codec_colors(["jpeg2000", "jpeg", "ddcae", "jpeg"])
     assert colors == plots.codec_colors(["ddcae", "jpeg", "jpeg2000"])
     assert len(set(colors.values())) == 3
 
 
-def test_same_codec_same_color_in_different_plots():
+def test_same_codec_same_color_in_different_plots(plots):
+    from matplotlib.colors import to_rgb
+
     summary = synthetic_summary({"a": [(1.0, 30.0), (2.0, 33.0), (3.0, 36.0)], "b": [(1.5, 31.0)]})
     colors = plots.codec_colors(summary["codec"])
     # an RD plot of codec b alone and the bars of every codec: b keeps its color
@@ -139,7 +156,7 @@ def test_same_codec_same_color_in_different_plots():
     assert to_rgb(containers["a:q=0"].patches[0].get_facecolor()) != pytest.approx(to_rgb(colors["a"]))
 
 
-def test_nonfinite_points_are_skipped(tmp_path):
+def test_nonfinite_points_are_skipped(tmp_path, plots):
     # a lossless setting (psnr inf) and a failed one (NaN) among finite points
     summary = synthetic_summary({"a": [(1.0, 30.0), (4.0, np.inf), (2.0, 33.0)], "b": [(1.0, np.nan)]})
     fig = plots.rd_figure(summary, "psnr", "bpp", plots.codec_colors("ab"))
@@ -150,28 +167,28 @@ def test_nonfinite_points_are_skipped(tmp_path):
         assert_png(path)
 
 
-def test_lossless_bar_is_marked_not_drawn():
+def test_lossless_bar_is_marked_not_drawn(plots):
     summary = synthetic_summary({"a": [(1.0, np.inf)]})
     fig = plots.bars_figure(summary, ["snr_db"], ["a:q=0"], plots.codec_colors("a"), "t")
     assert [t.get_text() for t in fig.axes[0].texts] == ["∞"] * 4  # 3 classes and "all"
 
 
 @pytest.mark.parametrize("classes", [("0", "1", "2"), tuple(str(c) for c in range(7))])
-def test_one_rd_panel_per_class(classes):
+def test_one_rd_panel_per_class(classes, plots):
     summary = synthetic_summary({"a": [(1.0, 30.0), (2.0, 33.0)]}, classes=classes)
     fig = plots.rd_by_class_figure(plots._prepare(summary, ["psnr"]), "psnr", "bpp", plots.codec_colors("a"))
     shown = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title() for ax in shown] == [f"class {c}" for c in classes]
 
 
-def test_summary_read_back_from_csv_has_integer_classes(tmp_path):
+def test_summary_read_back_from_csv_has_integer_classes(tmp_path, plots):
     summary = synthetic_summary({"a": [(1.0, 30.0), (2.0, 33.0)]})
     summary.to_csv(tmp_path / "summary.csv", index=False)
     paths = plots.rd_curves(pd.read_csv(tmp_path / "summary.csv"), tmp_path)
     assert [p.name for p in paths] == ["rd_psnr_bpp.png", "rd_psnr_bpp_by_class.png"]
 
 
-def test_upscale_is_nearest_neighbour():
+def test_upscale_is_nearest_neighbour(figures):
     image = np.arange(12, dtype=np.uint8).reshape(3, 4)
     big = figures.upscale(image, 5)
     assert big.shape == (15, 20)
@@ -181,7 +198,7 @@ def test_upscale_is_nearest_neighbour():
     assert figures.upscale(np.zeros((2, 2, 3), np.uint8), 3).shape == (6, 6, 3)
 
 
-def test_comparison_grid_is_pixel_exact(tmp_path):
+def test_comparison_grid_is_pixel_exact(tmp_path, figures):
     rng = np.random.default_rng(1)
     originals = rng.integers(0, 256, (2, 28, 28), dtype=np.uint8)  # noise: any smoothing shows
     recon = {"a:q=1": list(originals[::-1]), "b": [originals[0], None]}  # None: a failed image
@@ -196,7 +213,7 @@ def test_comparison_grid_is_pixel_exact(tmp_path):
     assert figures._caption(2.0, np.inf) == "2.00 bpp\nlossless"
 
 
-def test_panel_grid_centres_and_stretches_a_float_code(tmp_path):
+def test_panel_grid_centres_and_stretches_a_float_code(tmp_path, figures):
     originals = np.zeros((2, 28, 28), np.uint8)
     code = np.arange(64, dtype=float).reshape(8, 8) - 10
     panels = {"code 8x8": [code, np.ones((8, 8))], "flat": [np.arange(64.0), None]}
@@ -213,11 +230,22 @@ def test_panel_grid_centres_and_stretches_a_float_code(tmp_path):
 
 
 def test_drawing_needs_no_pyplot(tmp_path):
-    # Figure on its own Agg canvas: a caller's pyplot (and its backend) is left alone
-    imported_before = "matplotlib.pyplot" in sys.modules
-    figures.panel_grid(np.zeros((1, 4, 4), np.uint8), {}, tmp_path / "x.png")
-    plots.rd_curves(synthetic_summary({"a": [(1.0, 30.0)]}, classes=()), tmp_path)
-    assert imported_before or "matplotlib.pyplot" not in sys.modules
+    """Figure on its own Agg canvas: a caller's pyplot (and its backend) is left alone. In a
+    fresh interpreter: in this one another test (or a plugin) may have imported pyplot."""
+    script = ("import sys\n"
+              "import numpy as np\n"
+              "from compbench.present import charts as plots, grids as figures\n"
+              "from test_plots import synthetic_summary\n"
+              "from pathlib import Path\n"
+              "out = Path(sys.argv[1])\n"
+              "figures.panel_grid(np.zeros((1, 4, 4), np.uint8), {}, out / 'x.png')\n"
+              "written = plots.rd_curves(synthetic_summary({'a': [(1.0, 30.0)]}, classes=()), out)\n"
+              "print(len(written), 'matplotlib' in sys.modules, 'matplotlib.pyplot' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True,
+                          timeout=300, cwd=Path(__file__).parent)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["1", "True", "False"]  # drew with matplotlib, never loaded pyplot
+    assert (tmp_path / "x.png").exists() and (tmp_path / "rd_psnr_bpp.png").exists()
 
 
 @pytest.fixture
@@ -230,7 +258,8 @@ def forking(monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 2)
 
 
-def test_figures_drawn_on_two_processes_are_those_drawn_on_one(sweep_result, tmp_path, monkeypatch, forking):
+def test_figures_drawn_on_two_processes_are_those_drawn_on_one(sweep_result, tmp_path, monkeypatch, forking,
+                                                               figures):
     """The same files, byte for byte, in the same order, whether a child draws half of them."""
     monkeypatch.setattr(figures, "RD_PAIRS", (("psnr", "bpp_payload"),))
     two = figures.write_run_figures(sweep_result, tmp_path / "two")

@@ -39,14 +39,14 @@ def test_third_party_distribution_is_discovered(with_thirdparty):
     assert registered.provenance.version == "1.2.0"
 
 
-def test_third_party_shows_in_list_and_runs(with_thirdparty, tmp_path):
-    listing = run_cli("list", "--json", cwd=tmp_path)
+def test_third_party_shows_in_list_and_runs(with_thirdparty, tmp_path, cli_main):
+    listing = cli_main("list", "--json")
     assert listing.returncode == 0, listing.stderr
     codecs = {c["name"]: c for c in json.loads(listing.stdout)["codecs"]}
     assert codecs["zlibraw"]["distribution"] == "compbench-zlibraw"
     assert codecs["zlibraw"]["params"][0] == {"name": "level", "type": "int", "default": 6,
                                              "range": "0..9", "help": "zlib level"}
-    text = run_cli("list", cwd=tmp_path).stdout
+    text = cli_main("list").stdout
     assert "zlibraw" in text and "compbench-zlibraw 1.2.0" in text
 
     done = run_cli("run", "--codecs", "zlibraw:level=9,jpeg", "--limit", "30", "--out", tmp_path / "r",

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import assert_every_check_passed
 
 import compbench
 from compbench import CompbenchError, check_codec, load_dataset
 from compbench.api import load_dataset as load_with_registry
 from compbench.contracts import hookspecs
 from compbench.contracts.registry import build_registry
-from compbench.present import charts
 from compbench.testing import CHECK_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +79,7 @@ def test_the_guides_samples_make_a_working_plugin(guide_module):
     assert set(registry.datasets) == {"squares"}
     assert set(registry.trainers) == {"posterize"}
     assert set(registry.metrics) == {"max_error"}
-    assert check_codec(guide_module.CountingFactory()).ok
+    assert_every_check_passed(check_codec(guide_module.CountingFactory()))
 
 
 def test_the_guides_dataset_takes_parameters_like_a_codec(guide_module):
@@ -198,7 +198,7 @@ def test_the_example_plugin_passes_the_kit_on_mnist_digits(monkeypatch):
     from compbench_pca import PcaFactory
 
     digits = np.stack(load_dataset("mnist", "test").read(range(40)))
-    assert check_codec(PcaFactory(), images=digits).ok
+    assert_every_check_passed(check_codec(PcaFactory(), images=digits))
 
 
 def test_the_readme_points_to_the_projects_own_docs():
@@ -221,6 +221,8 @@ def test_importing_compbench_stays_light():
 
 
 def test_line_chart_is_the_harness_chart_builder_called_lazily(tmp_path):
+    from compbench.present import charts
+
     def parameters(function):
         return [(p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()]
 

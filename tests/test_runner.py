@@ -5,6 +5,7 @@ import types
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from compbench import api
 from compbench.contracts.codec import Codec, CodecFactory
@@ -183,15 +184,21 @@ def test_extra_metrics_cannot_overwrite_core_metrics_and_must_be_declared():
     assert "does not declare" in ignored[2]
 
 
+#: the per-image time limit of the hang test: a hang bound, not a speed claim. The zoo's hang
+#: sleeps an hour, so which images time out cannot depend on how loaded the machine is; an
+#: honest image takes milliseconds (at 0.5 s one was once timed out on a busy machine)
+HANG_TIMEOUT = 3
+
+
 def test_a_hanging_image_times_out_and_the_rest_comes_through(with_zoo, tmp_path):
     import compbench_zoo
 
-    result = api.run("zoo-hang:one_in=50,zoo-good", limit=150, out=tmp_path, jobs=2, timeout=0.5,
+    result = api.run("zoo-hang:one_in=50,zoo-good", limit=100, out=tmp_path, jobs=2, timeout=HANG_TIMEOUT,
                      figures=False)
     hang = result.records[result.records["codec"] == "zoo-hang"]
     struck = [i for i, image in enumerate(result.data.images) if compbench_zoo.unlucky(image, 50)]
-    assert struck and hang.loc[hang["error"] != "", "index"].tolist() == struck
-    assert (hang.loc[hang["error"] != "", "error"] == "timed out after 0.5 s while encoding").all()
+    assert len(struck) > 1 and hang.loc[hang["error"] != "", "index"].tolist() == struck
+    assert (hang.loc[hang["error"] != "", "error"] == f"timed out after {HANG_TIMEOUT} s while encoding").all()
     assert (result.records.loc[result.records["codec"] == "zoo-good", "error"] == "").all()
 
 
@@ -209,6 +216,7 @@ print("images", len(rows), "errors", int((rows["error"].fillna("") != "").sum())
 """
 
 
+@pytest.mark.slow  # two fresh interpreters that load PyTorch and run ddcae
 def test_a_caller_with_threads_gets_workers_that_do_not_hang(tmp_path):
     """A process that ran PyTorch on several threads and then calls compbench (a notebook
     that trained a model): forked workers would hang in OpenMP; compbench starts them from

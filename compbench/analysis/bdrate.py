@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.interpolate import PchipInterpolator
 from tabulate import tabulate
 
 from ..contracts.errors import CompbenchError
 from ..store.results_folder import metric_column
 from ..store.summary import ALL
+
+if TYPE_CHECKING:
+    from scipy.interpolate import PchipInterpolator
 
 #: VCEG-M33 fits a cubic, which takes 4 points; PCHIP runs on 2 or more but says less
 CUBIC_POINTS = 4
@@ -161,6 +164,8 @@ def _clean_curve(name: str, rate, quality, names: _Names, notes: list[str]) -> _
 def _pchip(x: np.ndarray, y: np.ndarray) -> PchipInterpolator:
     """PCHIP of y(x). x must be strictly increasing: a non-monotonic curve can repeat an x,
     so sort by x and average y over repeats (the curve was already flagged)."""
+    # imported here, not with the module: every command imports this layer, few compute a BD value
+    from scipy.interpolate import PchipInterpolator
     unique_x, inverse = np.unique(x, return_inverse=True)
     mean_y = np.bincount(inverse, weights=y) / np.bincount(inverse)
     return PchipInterpolator(unique_x, mean_y)
