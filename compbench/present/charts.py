@@ -9,8 +9,7 @@ the Figure itself so tests can inspect the artists.
 from __future__ import annotations
 
 import re
-import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -24,9 +23,8 @@ from ..contracts.errors import CompbenchError
 from ..metrics import CORE, MetricSet
 from ..store.files import replacing
 from ..store.summary import ALL
+from .colors import PALETTE, codec_colors  # noqa: F401 (PALETTE: charts' public name)
 
-#: a qualitative palette (matplotlib's tab10): codecs take its colors in sorted-name order
-PALETTE: tuple[tuple[float, float, float], ...] = tuple(matplotlib.colormaps["tab10"].colors)
 #: hatches tell apart several settings of one codec even in grayscale print
 HATCHES = ("", "//", "..", "xx", "\\\\", "oo")
 DPI = 150
@@ -38,30 +36,6 @@ LOSSLESS_MARKER = "*"
 def axis_label(metric: str, metrics: MetricSet | None = None) -> str:
     """An axis title from the metric's declaration (core ones when ``metrics`` is None)."""
     return (metrics or CORE).describe(metric).axis_label()
-
-
-#: codecs a reader meets in every report keep the same color in every run
-FIXED_COLORS = {"jpeg": 0, "jpeg2000": 1, "ddcae": 2, "webp": 3, "avif": 4, "jpegxl": 5}
-
-
-def codec_colors(codecs: Iterable[str]) -> dict[str, tuple[float, float, float]]:
-    """One color per codec family, the same in every plot and, for the built-ins, every run.
-
-    Other codecs take a free palette slot chosen by a stable hash of their name, so their
-    color too depends on the name, not on what else is in the run (unless slots run out).
-    """
-    colors: dict[str, tuple[float, float, float]] = {}
-    taken = set()
-    for name in sorted(set(codecs), key=lambda n: (n not in FIXED_COLORS, n)):
-        slot = FIXED_COLORS.get(name)
-        if slot is None:
-            start = zlib.crc32(name.encode()) % len(PALETTE)
-            free = [i for i in range(len(PALETTE)) if i not in taken and i not in FIXED_COLORS.values()]
-            free = free or [i for i in range(len(PALETTE)) if i not in taken] or list(range(len(PALETTE)))
-            slot = min(free, key=lambda i: (i - start) % len(PALETTE))
-        taken.add(slot)
-        colors[name] = PALETTE[slot % len(PALETTE)]
-    return colors
 
 
 def save(fig: Figure, out_dir: str | Path, stem: str, formats: Sequence[str] = ("png",)) -> list[Path]:
