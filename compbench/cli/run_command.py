@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -48,6 +49,11 @@ def add_parser(commands) -> None:
                           "a non-Markdown format is also written as summary.<ext>")
     run.add_argument("--figure-format", default="png", help="figure formats, e.g. png,svg (default: png)")
     run.add_argument("--no-figures", action="store_true", help="write no plots or image grids")
+    run.add_argument("--paper-figures", action=argparse.BooleanOptionalAction, default=None,
+                     help="draw the DDCAE paper's Figs. 6 and 8-10 (default: for MNIST-like datasets only)")
+    run.add_argument("--compare-at", metavar="METRIC=VALUE",
+                     help="the rate or quality the visual comparisons and per-class bars match, e.g. bpp=0.5 "
+                          "or psnr=32 (default: the median bpp of the run's settings)")
     run.add_argument("--metrics-extra", default="", metavar="NAME[,NAME...]",
                      help="optional metrics to measure too, costly ones not measured by default "
                           "(see compbench list)")
@@ -71,7 +77,7 @@ def main(args, rest) -> int:
         if args.out is not None:
             check_not_inside(args.out, args.baseline)
     from .. import api
-    from ..present.tables import class_table, overall_table
+    from ..present.tables import class_table, overall_table, terminal_format
 
     formats = tuple(f.strip() for f in args.figure_format.split(",") if f.strip())
     result = api.run(codecs=args.codecs, dataset=args.dataset, split=args.split, limit=args.limit,
@@ -80,13 +86,16 @@ def main(args, rest) -> int:
                      anchor=args.anchor, table_format=args.table_format, resume=args.resume,
                      overwrite=args.overwrite, rd_metrics=args.rd_metrics, timeout=args.timeout,
                      executor=args.executor, scheduler=args.scheduler,
-                     metrics_extra=args.metrics_extra)
+                     metrics_extra=args.metrics_extra, paper_figures=args.paper_figures,
+                     compare_at=args.compare_at)
     summary = result.summary
     settings = list(dict.fromkeys(summary["setting"]))
+    # LaTeX, HTML...: written to summary.<ext>; the terminal keeps tables it can show
+    shown_format = terminal_format(args.table_format)
     if len(settings) <= 4:
-        print(class_table(summary, tablefmt=args.table_format))
+        print(class_table(summary, tablefmt=shown_format))
     else:  # a sweep: the per-class tables are in summary.md and report.html
-        print(overall_table(summary, tablefmt=args.table_format))
+        print(overall_table(summary, tablefmt=shown_format))
     if result.bdrate is not None:
         from ..analysis.bdrate import format_bd_table
         from ..store.summary import ALL
@@ -94,7 +103,7 @@ def main(args, rest) -> int:
         overall = result.bdrate[result.bdrate["class"] == ALL]
         for quality, table in overall.groupby("quality", sort=False):
             print(f"\nBD metrics against {args.anchor} ({quality}):")
-            print(format_bd_table(table, tablefmt=args.table_format))
+            print(format_bd_table(table, tablefmt=shown_format))
     for name, refused in result.manifest.get("not_applicable", {}).items():
         reasons = refused["reasons"]
         more = f" (and {len(reasons) - 2} more sizes: manifest.json)" if len(reasons) > 2 else ""

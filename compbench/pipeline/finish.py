@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis.bdrate import run_bd_tables
-from ..present.report import ReportInputs, write_report
+from ..present.matched import match_settings, parse_compare_at
+from ..present.report import write_report
+from ..present.report.inputs import run_inputs
 from ..present.tables import TABLE_FORMATS, render_tables, summary_markdown
 from ..store.files import write_atomic
 from ..store.manifest import ManifestFile
@@ -36,14 +38,18 @@ def finish_run(plan: RunPlan, manifest: ManifestFile, out_dir: Path | None, gath
     if out_dir is None:
         result.manifest = manifest.complete(**ending)
         return result
+    # one choice of settings at matched rates for Fig. 7, the bars and the report's crops
+    target = parse_compare_at(plan.output.compare_at, plan.metrics)
+    matched = match_settings(result.summary, target, plan.metrics)
     if plan.output.figures:
         from ..present.grids import write_run_figures  # matplotlib loads only when a run draws
 
-        ending["figures"] = [p.name for p in write_run_figures(result, out_dir, plan.output.figure_formats)]
+        ending["figures"] = [p.name for p in write_run_figures(result, out_dir, plan.output.figure_formats,
+                                                               matched=matched, paper=plan.paper_figures)]
     result.manifest = {**manifest.facts, **ending}
     write_tables(result, out_dir, plan.output.table_format)
     result.manifest = manifest.complete(**ending)
-    write_report(out_dir, ReportInputs(result.summary, result.manifest, result.bdrate, result.failures))
+    write_report(out_dir, run_inputs(result, gathered.per_image, target))
     return result
 
 
@@ -53,9 +59,10 @@ def write_tables(result: RunResult, out_dir: Path, table_format: str) -> None:
     if result.bdrate is not None:
         write_atomic(out_dir / "bdrate.csv", result.bdrate.to_csv(index=False))
     write_atomic(out_dir / "summary.csv", result.summary.to_csv(index=False))
-    write_atomic(out_dir / "summary.md", summary_markdown(result.summary, result.manifest))
+    write_atomic(out_dir / "summary.md", summary_markdown(result.summary, result.manifest, result.bdrate))
     if table_format not in ("github", "pipe"):
-        write_atomic(out_dir / f"summary.{TABLE_FORMATS[table_format]}", render_tables(result.summary, table_format))
+        write_atomic(out_dir / f"summary.{TABLE_FORMATS[table_format]}",
+                     render_tables(result.summary, table_format, result.bdrate, result.manifest))
 
 
 def rows_of(selection) -> dict[int, int]:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import METRIC_ERROR
+from ..present.per_image import PerImage
 from ..run.units import UnitResult
 from ..store.records_file import RecordsFile
 from ..store.schema import RecordBlock, column_of
@@ -41,6 +42,8 @@ class Gathered:
     failures: pd.DataFrame
     #: metric_error note -> images, in order of first appearance
     metric_errors: dict[str, int] = field(default_factory=dict)
+    #: every image's values by setting, compactly (the report's per-image tables)
+    per_image: PerImage | None = None
 
     @property
     def errors(self) -> int:
@@ -63,6 +66,7 @@ class RecordsSink:
         self._failures: list[tuple[np.ndarray, pd.DataFrame]] = []
         self._metric_errors: dict[str, int] = {}
         self._blocks: list[tuple[np.ndarray, RecordBlock]] = []  # a run without a folder keeps them
+        self.per_image = PerImage(plan.metrics.names)
         self.writer = self._open_writer(path) if path is not None else None
 
     def _open_writer(self, path: Path) -> RecordsFile:
@@ -112,6 +116,7 @@ class RecordsSink:
         """What the summary, figures, manifest and report need from some rows."""
         frame = rows if isinstance(rows, pd.DataFrame) else None
         self.summary.add(rows, order=keys[:, 1])
+        self.per_image.add(rows, order=keys[:, 1])
         for label in dict.fromkeys(np.asarray(rows["setting"]).tolist()):
             if self.summary.rows_of(label) >= self._expected.get(label, np.inf):
                 self.summary.settle(label)
@@ -146,7 +151,7 @@ class RecordsSink:
         return Gathered(summary=self.summary.frame([spec.label for spec in self.plan.specs]), records=records, samples=self.samples, panels=self.panels,
                         sample_records=pd.concat(self._sample_rows, ignore_index=True) if self._sample_rows else None,
                         notes=self.notes, failures=self._failures_in_order(),
-                        metric_errors=dict(list(self._metric_errors.items())[:20]))
+                        metric_errors=dict(list(self._metric_errors.items())[:20]), per_image=self.per_image)
 
     def _failures_in_order(self) -> pd.DataFrame:
         if not self._failures:

@@ -8,15 +8,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ...contracts.errors import CompbenchError
 from ...metrics import MetricSet
 from ...store.results_folder import ResultsFolder, open_results
-from ..matched import Target
+from ..matched import Target, parse_compare_at
 from ..per_image import PerImage
-from ..side_by_side import Sample
+from ..side_by_side import Sample, pick_samples
 from .chart_data import ReferenceCurve
+from .comparison_view import sample_stats
 
 #: what the failures table keeps of a failed record
 FAILURE_COLUMNS = ["setting", "index", "class", "error"]
@@ -52,16 +54,14 @@ class ReportInputs:
         return MetricSet.stored(self.manifest)
 
 
-def read_inputs(results_dir: Path, target: Target | None = None) -> ReportInputs:
-    """A stored folder's report inputs; a damaged part becomes a note on the page."""
+def read_inputs(results_dir: Path, compare_at: str | None = None) -> ReportInputs:
+    """A stored folder's report inputs; a damaged part becomes a note on the page.
+    ``compare_at`` ("bpp=0.5"): the matched-rate target, default the run's own."""
     stored = open_results(results_dir, strict=False)
     declared = MetricSet.stored(stored.manifest)
-    per_image, failures = _from_records(stored, declared)
     presentation = (stored.manifest or {}).get("presentation") or {}
-    if target is None and presentation.get("compare_at"):
-        from ..matched import parse_compare_at
-
-        target = parse_compare_at(presentation["compare_at"], declared)
+    target = parse_compare_at(compare_at or presentation.get("compare_at"), declared)  # before the long read
+    per_image, failures = _from_records(stored, declared)
     return ReportInputs(stored.summary, stored.manifest, stored.table("bdrate.csv"), failures, stored.problems,
                         per_image=per_image, target=target)
 
@@ -81,3 +81,47 @@ def _from_records(stored: ResultsFolder, declared: MetricSet) -> tuple[PerImage 
         return None, None
     failures = pd.concat(failed, ignore_index=True) if failed else None
     return table, failures if failures is not None and len(failures) else None
+
+
+def run_inputs(result, per_image: PerImage | None = None, target: Target | None = None) -> ReportInputs:
+    """A finished run's report inputs (``result``: an ``api.RunResult``): its summary, manifest,
+    BD tables and failures, every image's values as the sink gathered them, and the sample
+    images with their reconstructions for the crops. Nothing is read back from the folder."""
+    names = image_names(result.selection)
+    return ReportInputs(result.summary, result.manifest, result.bdrate, result.failures, per_image=per_image,
+                        names=names, samples=samples_of(result, names), target=target)
+
+
+def image_names(selection) -> dict[int, str]:
+    """Image id -> name (a file's, without its folder) where the dataset names its images."""
+    source = selection.source
+    names = getattr(source, "names", ()) or ()
+    if not names:
+        return {}
+    indices = np.asarray(source.indices)
+    return {int(indices[p]): Path(str(names[p])).name for p in np.asarray(selection.positions).tolist()
+            if p < len(names) and names[p]}
+
+
+def samples_of(result, names: dict[int, str]) -> list[Sample]:
+    """The sample images (the rows of Fig. 7), one per class first, each with every setting's
+    reconstruction and that image's bpp and PSNR."""
+    rows = sorted({int(r) for by_row in result.samples.values() for r in by_row})
+    if not rows:
+        return []
+    labels = result.selection.labels[rows]
+    picked = [rows[k] for k in pick_samples(labels)]
+    indices = result.selection.indices[picked]
+    originals = result.selection.read(picked)
+    records = result.sample_records
+    found = []
+    for row, index, original, label in zip(picked, indices.tolist(), originals, result.selection.labels[picked]):
+        reconstructions = {setting: by_row.get(row) for setting, by_row in result.samples.items()}
+        stats = {setting: sample_stats(records, setting, index) for setting in result.samples}
+        found.append(Sample(int(index), _class_name(result.class_names, int(label)), names.get(int(index), ""),
+                            np.asarray(original), reconstructions, stats))
+    return found
+
+
+def _class_name(class_names, label: int) -> str:
+    return str(class_names[label]) if 0 <= label < len(class_names) else str(label)
