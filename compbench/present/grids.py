@@ -167,7 +167,8 @@ def _label(labels, class_names, i: int) -> str:
     if labels is None:
         return ""
     label = int(labels[i])
-    return str(class_names[label]) if 0 <= label < len(class_names) else str(label)
+    text = str(class_names[label]) if 0 <= label < len(class_names) else str(label)
+    return text if len(text) <= 8 else text[:7] + "…"  # the label column is 56 px wide
 
 
 def comparison_figure(originals, labels, class_names: Sequence[str],

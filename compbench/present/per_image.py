@@ -30,8 +30,9 @@ GZIP_LEVEL = 6
 
 
 class PerImage:
-    """Per-image columns by setting, kept as float32 (half the memory of the records' float64;
-    every shown digit survives: 7 significant digits)."""
+    """Per-image columns by setting, as the records hold them (float64: float32 would round a
+    value at a shown digit's boundary the other way, 38.7045 to 38.704; 310,000 records of 14
+    metrics take 35 MB)."""
 
     def __init__(self, metrics: Sequence[str]) -> None:
         self.metrics = tuple(dict.fromkeys(metrics))
@@ -76,13 +77,13 @@ class PerImage:
 
 def _column(rows, name: str, n: int) -> np.ndarray:
     if name not in rows:
-        return np.full(n, "" if name in TEXT else np.nan, dtype=object if name in TEXT else np.float32)
+        return np.full(n, "" if name in TEXT else np.nan, dtype=object if name in TEXT else np.float64)
     values = np.asarray(rows[name])
     if name in TEXT or name == "class":
         return values.astype(object)
     if name == "index":
         return values.astype(np.int64)
-    return values.astype(np.float32)
+    return values.astype(np.float64)
 
 
 # ---------------------------------------------------------------- packing for the page
