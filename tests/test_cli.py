@@ -49,7 +49,9 @@ def test_run_writes_the_results_folder(cli, tmp_path):
     # the terminal table: classes 0-9 and "all", each codec's metrics
     lines = done.stdout.splitlines()
     assert [line.split()[0] for line in lines[3:14]] == [*"0123456789", "all"]
-    for header in ("jpeg:quality=50", "jpeg2000:psnr=30", "bpp", "psnr", "snr_db", "ssim", "entropy", "snr_paper"):
+    # each metric's heading from its declaration (compbench.present.labels)
+    for header in ("jpeg:quality=50", "jpeg2000:psnr=30", "bpp (bits/pixel)", "PSNR (dB)", "SNR (dB)", "SSIM",
+                   "entropy (bits)", "paper SNR"):
         assert header in done.stdout
     records = pd.read_csv(out / "records.csv", keep_default_na=False)
     assert len(records) == 2 * 30
