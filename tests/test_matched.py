@@ -13,7 +13,7 @@ from compbench.contracts.errors import CompbenchError
 from compbench.metrics import CORE
 from compbench.present.labels import heading, show_value
 from compbench.present.matched import Target, match_settings, parse_compare_at
-from compbench.present.per_image import PerImage, pack
+from compbench.present.per_image import PerImage
 
 
 def summary(points: dict[str, list[tuple[float, float]]], lossless: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -74,12 +74,12 @@ def unpack(entry: dict) -> dict[str, np.ndarray]:
     """What report.js does, in Python: base64, gzip, byte planes."""
     buffer = np.frombuffer(gzip.decompress(base64.b64decode(entry["data"])), dtype=np.uint8)
     n, columns = entry["count"], {}
-    for name, column in entry["columns"].items():
+    for name, column in [("index", entry["ids"]), *entry["columns"].items()]:
         if "same" in column:
             continue
         planes = buffer[column["start"]: column["start"] + n * column["width"]].reshape(column["width"], n)
         ints = sum(planes[k].astype(np.int64) << (8 * k) for k in range(column["width"]))
-        values = (ints + column["offset"]) / column["scale"]
+        values = (ints + column["offset"]) / column.get("scale", 1)
         for key, fill in (("nan", np.nan), ("inf", np.inf), ("-inf", -np.inf)):
             values[column.get(key, [])] = fill
         columns[name] = values
@@ -99,15 +99,17 @@ def test_per_image_values_pack_small_and_unpack_as_shown():
                "pixels": np.full(n, 784.0), "error": np.array([""] * (n - 1) + ["boom"], dtype=object),
                "bpp": rng.uniform(0.1, 4, n), "psnr": psnr, "psnr_y": psnr.copy(),
                "encode_s": rng.uniform(1e-5, 1e-3, n), "ms_ssim": np.full(n, np.nan)}
-    table = PerImage(["bpp", "psnr", "psnr_y", "encode_s", "ms_ssim"])
+    table = PerImage(["bpp", "psnr", "psnr_y", "encode_s", "ms_ssim"], CORE)
     table.add(records, order=np.arange(n)[::-1])  # given in reverse: packed in record order
-    packed = pack(table, CORE)
+    table.settle("a:q=1")
+    packed = table.packed()
     entry = packed["settings"]["a:q=1"]
-    assert packed["images"]["index"] == list(range(n)) and entry["rows"] is None  # ids in image-list order
+    assert packed["images"]["index"] == list(range(n))
     assert entry["columns"]["psnr_y"] == {"same": "psnr"} and "ms_ssim" not in entry["columns"]
     assert entry["errors"] == {"0": "boom"}  # the last record given is the first in record order
     columns = unpack(entry)
     back = {name: values[::-1] for name, values in records.items() if name in columns}
+    np.testing.assert_array_equal(columns["index"], back["index"])
     np.testing.assert_allclose(columns["bpp"], np.round(back["bpp"], 3))
     np.testing.assert_allclose(columns["encode_s"], np.round(back["encode_s"] * 1000, 3))  # shown in ms
     assert np.isinf(columns["psnr"][[n - 1 - 3, n - 1 - 9]]).all()
@@ -116,3 +118,8 @@ def test_per_image_values_pack_small_and_unpack_as_shown():
     # rounded as shown, in byte planes: well under the 8 bytes of a float per value
     assert len(entry["data"]) * 3 / 4 < n * 4 * 3 / 2
     json.dumps(packed)  # the page embeds it as JSON
+    # the worst images: failed first, then the lowest PSNR
+    worst = table.worst({"a": "a:q=1"})["a"]
+    assert worst["error"].iloc[0] == "boom" and worst["psnr"].iloc[1] == np.sort(psnr)[0]
+    with pytest.raises(ValueError, match="after it was settled"):
+        table.add(records)

@@ -66,7 +66,7 @@ class RecordsSink:
         self._failures: list[tuple[np.ndarray, pd.DataFrame]] = []
         self._metric_errors: dict[str, int] = {}
         self._blocks: list[tuple[np.ndarray, RecordBlock]] = []  # a run without a folder keeps them
-        self.per_image = PerImage(plan.metrics.names)
+        self.per_image = PerImage(plan.metrics.names, plan.metrics, worst_metric=plan.rd_metrics[0])
         self.writer = self._open_writer(path) if path is not None else None
 
     def _open_writer(self, path: Path) -> RecordsFile:
@@ -120,6 +120,7 @@ class RecordsSink:
         for label in dict.fromkeys(np.asarray(rows["setting"]).tolist()):
             if self.summary.rows_of(label) >= self._expected.get(label, np.inf):
                 self.summary.settle(label)
+                self.per_image.settle(label)
         index = np.asarray(rows["index"])
         picked = np.flatnonzero(np.isin(index, list(self._wanted))) if self._wanted else []
         failed = np.flatnonzero(np.asarray(rows["error"], dtype=object) != "")

@@ -12,11 +12,9 @@ import pandas as pd
 from ...metrics import MetricSet
 from ..labels import heading, show
 from ..matched import Matched
-from ..per_image import PerImage, worst
+from ..per_image import PerImage
 from ..side_by_side import Sample, crop_rows
 from .view import Cell, Column, Row, Table
-
-WORST_COUNT = 10
 
 
 @dataclass(frozen=True)
@@ -81,12 +79,13 @@ class WorstTable:
     table: Table
 
 
-def worst_tables(table: PerImage | None, matched: Matched | None, metric: str, declared: MetricSet,
+def worst_tables(table: PerImage | None, matched: Matched | None, declared: MetricSet,
                  names: dict[int, str]) -> list[WorstTable]:
-    """For each codec at its matched setting: its worst images on ``metric``."""
-    if table is None or matched is None or metric not in table.metrics:
+    """For each codec at its matched setting: its worst images (on the table's worst metric)."""
+    if table is None or matched is None or table.worst_metric not in table.metrics:
         return []
-    found = worst(table, matched.settings, metric, declared, WORST_COUNT)
+    metric = table.worst_metric
+    found = table.worst(matched.settings)
     shown = [m for m in dict.fromkeys(["bpp", metric, "ssim"]) if m in table.metrics]
     columns = (Column("image", numeric=False), Column("class", numeric=False),
                *(Column(heading(declared.describe(m))) for m in shown), Column("error", numeric=False))

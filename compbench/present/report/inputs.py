@@ -70,10 +70,13 @@ def _from_records(stored: ResultsFolder, declared: MetricSet) -> tuple[PerImage 
     """records.csv read once, a chunk at a time: every image's values and the failed ones."""
     if not (stored.folder / "records.csv").exists():
         return None, None
-    table, failed = PerImage(declared.names), []
+    worst = ((stored.manifest or {}).get("rd_metrics") or ["psnr"])[0]
+    table, failed = PerImage(declared.names, declared, worst_metric=worst), []
     try:
         for chunk in stored.records():
             table.add(chunk)
+            # records.csv is in setting order: all but the chunk's last setting are complete
+            table.settle_all(keep=str(chunk["setting"].iloc[-1]) if len(chunk) else None)
             if "error" in chunk:
                 failed.append(chunk.loc[chunk["error"] != "", [c for c in FAILURE_COLUMNS if c in chunk]])
     except CompbenchError as exc:

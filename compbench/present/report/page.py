@@ -8,11 +8,11 @@ from pathlib import Path
 
 from ...metrics import MetricSet
 from ..matched import Matched, match_settings
-from ..per_image import pack
+from ..per_image import WORST_COUNT
 from . import assets
 from .bd_view import bd_view
 from .chart_data import bd_data, metric_meta, rd_data
-from .comparison_view import WORST_COUNT, comparison, worst_tables
+from .comparison_view import comparison, worst_tables
 from .figures_view import figure_groups, paper_heading
 from .inputs import ReportInputs
 from .manifest_view import header_facts, manifest_tree
@@ -67,14 +67,14 @@ def _tables(inputs: ReportInputs, declared: MetricSet, matched: Matched | None) 
 
 
 def _comparison(inputs: ReportInputs, matched: Matched | None, declared: MetricSet, figures: dict) -> dict:
-    metric = next((m for m in ((inputs.manifest or {}).get("rd_metrics") or ["psnr"])), "psnr")
+    metric = inputs.per_image.worst_metric if inputs.per_image is not None else "psnr"
     note = ""
     if matched is not None and not inputs.samples:
         note = ("No reconstructions are kept in a results folder, so this page (written from the folder) has "
                 "no crops; the run's own report has them, and Fig. 7 shows the same settings.")
     return {"comparison": comparison(inputs.samples, matched, declared), "comparison_note": note,
             "comparison_figures": figures["comparison"],
-            "worst": worst_tables(inputs.per_image, matched, metric, declared, inputs.names),
+            "worst": worst_tables(inputs.per_image, matched, declared, inputs.names),
             "worst_count": WORST_COUNT, "worst_metric": declared.describe(metric).label}
 
 
@@ -111,7 +111,7 @@ def _per_image(inputs: ReportInputs, declared: MetricSet, matched: Matched | Non
     table = inputs.per_image
     if table is None or not len(table):
         return None
-    packed = pack(table, declared, inputs.names)
+    packed = table.packed(inputs.names)
     metrics = [name for name in table.metrics if any(name in s["columns"] for s in packed["settings"].values())]
     first = next(iter(matched.settings.values())) if matched and matched.settings else table.settings[0]
     return {**packed, "meta": metric_meta(metrics, declared), "page": PAGE_ROWS, "initial": first,

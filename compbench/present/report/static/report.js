@@ -149,6 +149,8 @@
   }
 
   // ------------------------------------------------------------ per-image tables
+  let positionOf = new Map();  // image id -> its place in the image list (set by perImage)
+
   async function unpack(entry) {
     // base64 -> gzip -> the setting's byte planes (per_image.py writes them)
     const bytes = Uint8Array.from(atob(entry.data), (ch) => ch.charCodeAt(0));
@@ -169,8 +171,13 @@
       columns[name] = values;
     }
     for (const [name, col] of Object.entries(entry.columns)) if (col.same) columns[name] = columns[col.same];
-    const rows = entry.rows || Array.from({length: n}, (_, i) => i);
-    return {rows, columns};
+    const rows = new Int32Array(n);  // each row's image: its id looked up in the image list
+    for (let i = 0; i < n; i++) {
+      let v = 0;
+      for (let k = entry.ids.width - 1; k >= 0; k--) v = v * 256 + buffer[entry.ids.start + k * n + i];
+      rows[i] = positionOf.get(v + entry.ids.offset);
+    }
+    return {rows: Array.from(rows), columns};
   }
 
   function perImage(pi) {
@@ -179,6 +186,7 @@
     const setting = document.getElementById("per-image-setting"), cls = document.getElementById("per-image-class");
     const failedOnly = document.getElementById("per-image-failed"), status = document.getElementById("per-image-status");
     const images = pi.images, cache = new Map();
+    positionOf = new Map(images.index.map((id, k) => [id, k]));
     const groups = new Map();
     for (const label of Object.keys(pi.settings)) {
       const codec = pi.codecs[label];
