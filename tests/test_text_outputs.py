@@ -59,7 +59,7 @@ def test_summary_md_is_one_markdown_table_per_class_table(summary):
     assert overall[0][:4] == ["setting", "images", "errors", "lossless"] and "PSNR (dB)" in overall[0]
     assert [row[0] for row in overall[1:]] == SETTINGS
     assert cells(tokens, tables[1])[1][:3] == ["jpeg", "jpeg2000", "-12.50"]
-    for k, start in enumerate(tables[2:]):
+    for start in tables[2:]:
         rows = cells(tokens, start)
         # every class is one row, its name as text (a line break becomes a space)
         assert [row[0] for row in rows[1:]] == [name.replace("\n", " ") for name in CLASSES]
