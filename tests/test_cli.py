@@ -128,7 +128,9 @@ def test_latex_tables_and_report(cli, tmp_path):
     done = cli("run", "--codecs", "jpeg:quality=20|80,jpeg2000:psnr=25|35", "--per-class", "2",
                "--out", out, "--quiet", "--table-format", "latex")
     assert done.returncode == 0, done.stderr
-    assert "\\begin{tabular}" in done.stdout and "\\begin{tabular}" in (out / "summary.tex").read_text()
+    # LaTeX goes to summary.tex, beside the terminal's own tables (booktabs: tests/test_text_outputs.py)
+    assert "\\begin{tabular}" not in done.stdout and "\\begin{tabular}" in (out / "summary.tex").read_text()
+    assert f"tables (latex): {out / 'summary.tex'}" in done.stdout
     assert (out / "bdrate.csv").exists() and "BD metrics against jpeg2000" in done.stdout
     (out / "report.html").unlink()
     assert cli("report", out).returncode == 0 and (out / "report.html").exists()

@@ -115,6 +115,10 @@ def main(args, rest) -> int:
     report_dataset_notes(result.manifest)
     print(f"results: {result.out_dir}  ({result.manifest['seconds']:.1f}s; report: "
           f"{result.out_dir / 'report.html'})")
+    if shown_format != args.table_format:
+        from ..present.tables import TABLE_FORMATS
+
+        print(f"tables ({args.table_format}): {result.out_dir / ('summary.' + TABLE_FORMATS[args.table_format])}")
     status = 0
     failed = report_failures(summary)
     if failed and not args.allow_errors:
