@@ -22,6 +22,7 @@ COUNT_COLUMNS = (
     ("errors", "errors", "images whose encode or decode failed"),
     ("lossless", "lossless", "images reconstructed exactly (PSNR = inf)"),
 )
+NON_BREAKING_HYPHEN = "\u2011"
 #: pooled numbers, shown just before the mean of the metric they pool
 POOLED = {"bpp": "bpp_pooled", "psnr": "psnr_pooled"}
 
@@ -29,7 +30,9 @@ POOLED = {"bpp": "bpp_pooled", "psnr": "psnr_pooled"}
 def metric_column(metric: Metric, tip: str) -> Column:
     """A metric's column: its label above, its shown unit below (one heading everywhere)."""
     unit = shown_unit(metric)
-    return Column(heading(metric, unit=False), "" if unit in ("", "images") else unit, tip)
+    # a non-breaking hyphen: a narrow column wraps "bpp pooled" between words, never "PSNR-|Y"
+    label = heading(metric, unit=False).replace("-", NON_BREAKING_HYPHEN)
+    return Column(label, "" if unit in ("", "images") else unit, tip)
 
 
 def tip(metric: Metric) -> str:
