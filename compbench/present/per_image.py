@@ -182,6 +182,8 @@ def _columns(frame: Mapping[str, np.ndarray], metrics: Sequence[str], declared: 
         plane, offset, width = _planes(np.where(finite, ints, int(ints[finite].min()) if finite.any() else 0))
         planes.append(plane)
         described[name] = {"scale": factor, "offset": offset, "width": width, "start": start,
+                           # whole numbers (bytes) are shown without decimals
+                           **({"integer": True} if np.array_equal(values[finite], np.round(values[finite])) else {}),
                            **_special(np.isnan(values), "nan"), **_special(values == np.inf, "inf"),
                            **_special(values == -np.inf, "-inf")}
         start += len(plane)

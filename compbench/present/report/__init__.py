@@ -19,6 +19,8 @@ __all__ = ["ReferenceCurve", "ReportInputs", "read_inputs", "render_report", "wr
 
 _ENVIRONMENT = Environment(loader=PackageLoader(__name__, "templates"), autoescape=True,
                            undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+# |tojson sorts keys by default; the page's JSON keeps run order (settings, metrics, codecs)
+_ENVIRONMENT.policies["json.dumps_kwargs"] = {"sort_keys": False}
 
 
 def write_report(results_dir: Path, inputs: ReportInputs | None = None, out_name: str = "report.html") -> Path:

@@ -112,9 +112,14 @@ def _per_image(inputs: ReportInputs, declared: MetricSet, matched: Matched | Non
     if table is None or not len(table):
         return None
     packed = table.packed(inputs.names)
-    metrics = [name for name in table.metrics if any(name in s["columns"] for s in packed["settings"].values())]
+    settings = packed["settings"].values()
+    metrics = [name for name in table.metrics if any(name in s["columns"] for s in settings)]
+    meta = metric_meta(metrics, declared)
+    for name in metrics:  # a column of whole numbers everywhere (bytes) has no decimals to show
+        if all(s["columns"].get(name, {}).get("integer", name not in s["columns"]) for s in settings):
+            meta[name]["decimals"] = 0
     first = next(iter(matched.settings.values())) if matched and matched.settings else table.settings[0]
-    return {**packed, "meta": metric_meta(metrics, declared), "page": PAGE_ROWS, "initial": first,
+    return {**packed, "meta": meta, "page": PAGE_ROWS, "initial": first,
             "codecs": {setting: table.codec_of(setting) for setting in table.settings}}
 
 
