@@ -77,7 +77,6 @@ def main(args, rest) -> int:
         if args.out is not None:
             check_not_inside(args.out, args.baseline)
     from .. import api
-    from ..present.tables import class_table, overall_table, terminal_format
 
     formats = tuple(f.strip() for f in args.figure_format.split(",") if f.strip())
     result = api.run(codecs=args.codecs, dataset=args.dataset, split=args.split, limit=args.limit,
@@ -89,21 +88,7 @@ def main(args, rest) -> int:
                      metrics_extra=args.metrics_extra, paper_figures=args.paper_figures,
                      compare_at=args.compare_at)
     summary = result.summary
-    settings = list(dict.fromkeys(summary["setting"]))
-    # LaTeX, HTML...: written to summary.<ext>; the terminal keeps tables it can show
-    shown_format = terminal_format(args.table_format)
-    if len(settings) <= 4:
-        print(class_table(summary, tablefmt=shown_format))
-    else:  # a sweep: the per-class tables are in summary.md and report.html
-        print(overall_table(summary, tablefmt=shown_format))
-    if result.bdrate is not None:
-        from ..analysis.bdrate import format_bd_table
-        from ..store.summary import ALL
-
-        overall = result.bdrate[result.bdrate["class"] == ALL]
-        for quality, table in overall.groupby("quality", sort=False):
-            print(f"\nBD metrics against {args.anchor} ({quality}):")
-            print(format_bd_table(table, tablefmt=shown_format))
+    shown_format = print_tables(result, args)
     for name, refused in result.manifest.get("not_applicable", {}).items():
         reasons = refused["reasons"]
         more = f" (and {len(reasons) - 2} more sizes: manifest.json)" if len(reasons) > 2 else ""
@@ -129,6 +114,28 @@ def main(args, rest) -> int:
         if args.fail_on_regression:
             status = max(status, gate)
     return status
+
+
+def print_tables(result, args) -> str:
+    """The run's tables on the terminal (LaTeX, HTML...: written to summary.<ext>, the terminal
+    keeps tables it can show); returns the format printed in."""
+    from ..present.tables import class_table, overall_table, terminal_format
+
+    summary = result.summary
+    shown_format = terminal_format(args.table_format)
+    if summary["setting"].nunique() <= 4:
+        print(class_table(summary, tablefmt=shown_format))
+    else:  # a sweep: the per-class tables are in summary.md and report.html
+        print(overall_table(summary, tablefmt=shown_format))
+    if result.bdrate is not None:
+        from ..analysis.bdrate import format_bd_table
+        from ..store.summary import ALL
+
+        overall = result.bdrate[result.bdrate["class"] == ALL]
+        for quality, table in overall.groupby("quality", sort=False):
+            print(f"\nBD metrics against {args.anchor} ({quality}):")
+            print(format_bd_table(table, tablefmt=shown_format))
+    return shown_format
 
 
 def report_dataset_notes(manifest: dict, shown: int = 20) -> None:
