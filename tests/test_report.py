@@ -567,3 +567,22 @@ def test_stored_folder_report_in_headless_chromium(results, report, tmp_path_fac
     assert state["perClass"] == [11, 11, 11]
     assert state["numbersRight"] == "right" and state["width"] == 1366
     assert zoom[1] == 2400 and zoom[0] < 1366 and zoom[2] == 1366
+
+
+def test_issue_19_hooks_a_bd_matrix_and_reference_curves_are_drawn_when_given(results, tmp_path):
+    from compbench.present.report import ReferenceCurve, ReportInputs, read_inputs
+
+    folder = _copy(results, tmp_path)
+    stored = read_inputs(folder)
+    matrix = pd.DataFrame([[0.0, -41.5], [70.9, 0.0]], index=["jpeg2000", "jpeg"], columns=["jpeg2000", "jpeg"])
+    kodak = ReferenceCurve("CompressAI JPEG (Kodak)", "bpp", "psnr", (0.5, 1.0), (28.0, 32.0), "results/image/kodak")
+    inputs = ReportInputs(stored.summary, stored.manifest, stored.bdrate, per_image=stored.per_image,
+                          bd_matrix=matrix, reference_curves=[kodak])
+    text = write_report(folder, inputs).read_text()
+    data = json.loads(re.search(r'<script type="application/json" id="report-data">(.*?)</script>', text, re.S)[1])
+    assert data["bd"]["matrix"] == {"rows": ["jpeg2000", "jpeg"], "columns": ["jpeg2000", "jpeg"],
+                                    "values": [[0.0, -41.5], [70.9, 0.0]]}
+    assert '<div id="bd-matrix"' in text
+    assert data["rd"]["references"] == [{"name": "CompressAI JPEG (Kodak)", "rate": "bpp", "quality": "psnr",
+                                         "rates": [0.5, 1.0], "qualities": [28.0, 32.0],
+                                         "source": "results/image/kodak"}]
