@@ -72,8 +72,12 @@ def _comparison(inputs: ReportInputs, matched: Matched | None, declared: MetricS
     if matched is not None and not inputs.samples:
         note = ("No reconstructions are kept in a results folder, so this page (written from the folder) has "
                 "no crops; the run's own report has them, and Fig. 7 shows the same settings.")
-    return {"comparison": comparison(inputs.samples, matched, declared), "comparison_note": note,
-            "comparison_figures": figures["comparison"],
+    crops = comparison(inputs.samples, matched, declared)
+    # with the crops on the page, Fig. 7 (the same images and settings, for papers) stays a file:
+    # embedded, a sweep of photographs' Fig. 7 alone is 5 MB of the report
+    drawn = [f.file for f in figures["comparison"]] if crops else []
+    return {"comparison": crops, "comparison_note": note, "comparison_files": drawn,
+            "comparison_figures": [] if crops else figures["comparison"],
             "worst": worst_tables(inputs.per_image, matched, declared, inputs.names),
             "worst_count": WORST_COUNT, "worst_metric": declared.describe(metric).label}
 
