@@ -72,7 +72,9 @@ def rd_data(summary: pd.DataFrame, declared: MetricSet, matched: Matched | None 
     return {"codecs": list(codec_hex(summary["codec"].astype(str))), "colors": codec_hex(summary["codec"].astype(str)),
             "classes": classes, "rates": rates, "qualities": qualities, "points": points, "log": bool(wide),
             "meta": metric_meta(rates + qualities, declared),
-            "target": {"metric": matched.metric, "value": matched.target} if matched else None,
+            # the matched rate is a choice among a codec's settings: worth a line only with a sweep
+            "target": {"metric": matched.metric, "value": matched.target}
+            if matched and summary.groupby("codec")["setting"].nunique().max() > 1 else None,
             "references": [_reference(r) for r in references if r.rate in rates and r.quality in qualities]}
 
 

@@ -45,8 +45,9 @@
         customdata: rows.map(custom), hovertemplate: hover, line: {color: rd.colors[codec]},
         marker: {size: 7, color: rd.colors[codec]}});
       if (lossless.length) {  // exact: no finite quality, drawn on the top edge as stars
-        traces.push({type: "scatter", mode: "markers", name: esc(codec) + " (lossless)", legendgroup: codec,
-          showlegend: false, yaxis: "y2", x: lossless.map((i) => p.mean[rate][i]), y: lossless.map(() => 0.97),
+        // in the legend only for a codec with nothing else to click on (a lossless codec)
+        traces.push({type: "scatter", mode: "markers", name: esc(codec) + (rows.length ? " (lossless)" : ""),
+          legendgroup: codec, showlegend: !rows.length, yaxis: "y2", x: lossless.map((i) => p.mean[rate][i]), y: lossless.map(() => 0.97),
           customdata: lossless.map(custom),
           hovertemplate: `<b>${esc(codec)}</b> %{customdata[0]}<br>${esc(mr.heading)}: %{x:.${mr.decimals}f}`
             + `<br>lossless (${esc(mq.label)} infinite)<br>images: %{customdata[1]}<extra></extra>`,
@@ -62,13 +63,26 @@
     return traces;
   }
 
+  function logTicks(values) {
+    // 1, 2, 5 per decade over the drawn rates, written as numbers (plotly's own log ticks
+    // label the steps between decades with bare digits)
+    const positive = values.filter((v) => v > 0);
+    if (!positive.length) return {};
+    const low = Math.floor(Math.log10(Math.min(...positive))), high = Math.ceil(Math.log10(Math.max(...positive)));
+    const ticks = [];
+    for (let k = low; k <= high; k++) for (const m of [1, 2, 5]) ticks.push(Number((m * 10 ** k).toPrecision(1)));
+    return {tickvals: ticks, ticktext: ticks.map(String)};
+  }
+
   function rdLayout(rd, quality, rate, cls, log) {
     const target = rd.target && rd.target.metric === rate ? rd.target.value : null;
+    const rates = rd.points.mean[rate].filter((v, i) => v !== null && rd.points.class[i] === cls);
     return {
       margin: {l: 70, r: 20, t: 36, b: 56}, hovermode: "closest",
       title: {text: `${esc(rd.meta[quality].label)} vs rate, ${cls === "all" ? "all images" : "class " + esc(cls)}`,
         font: {size: 15}},
-      xaxis: {title: {text: esc(rd.meta[rate].axis)}, type: log ? "log" : "linear", zeroline: false},
+      xaxis: {title: {text: esc(rd.meta[rate].axis)}, type: log ? "log" : "linear", zeroline: false,
+        ...(log ? logTicks(rates) : {})},
       yaxis: {title: {text: esc(rd.meta[quality].axis)}, zeroline: false},
       yaxis2: {overlaying: "y", range: [0, 1], visible: false, fixedrange: true},
       legend: {title: {text: "codec (click to hide)"}},
