@@ -63,7 +63,18 @@ def read_inputs(results_dir: Path, compare_at: str | None = None) -> ReportInput
     target = parse_compare_at(compare_at or presentation.get("compare_at"), declared)  # before the long read
     per_image, failures = _from_records(stored, declared)
     return ReportInputs(stored.summary, stored.manifest, stored.table("bdrate.csv"), failures, stored.problems,
-                        per_image=per_image, target=target)
+                        per_image=per_image, target=target, reference_curves=_stored_curves(stored))
+
+
+def _stored_curves(stored: ResultsFolder) -> list[ReferenceCurve]:
+    """The reference curves the folder keeps (references.csv); a damaged file is a note."""
+    from ...analysis.references import stored_references
+
+    try:
+        return chart_curves(stored_references(stored.folder))
+    except CompbenchError as exc:
+        stored.problems.append(str(exc))
+        return []
 
 
 def _from_records(stored: ResultsFolder, declared: MetricSet) -> tuple[PerImage | None, pd.DataFrame | None]:
@@ -92,7 +103,15 @@ def run_inputs(result, per_image: PerImage | None = None, target: Target | None 
     images with their reconstructions for the crops. Nothing is read back from the folder."""
     names = image_names(result.selection)
     return ReportInputs(result.summary, result.manifest, result.bdrate, result.failures, per_image=per_image,
-                        names=names, samples=samples_of(result, names), target=target)
+                        names=names, samples=samples_of(result, names), target=target,
+                        reference_curves=chart_curves(getattr(result, "references", ())))
+
+
+def chart_curves(curves) -> list[ReferenceCurve]:
+    """Published curves (``analysis.references.ReferenceCurve``: bpp and one list per quality
+    metric) as the RD chart draws them: one dashed line per quality metric."""
+    return [ReferenceCurve(curve.label, "bpp", metric, tuple(curve.bpp), tuple(values), curve.source)
+            for curve in curves for metric, values in curve.qualities]
 
 
 def image_names(selection) -> dict[int, str]:
