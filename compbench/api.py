@@ -85,13 +85,14 @@ def finish(out: str | Path, *, reencode_samples: bool = True, registry: Registry
         return run_plan(plan, pool)
 
 
-def report(folder: str | Path) -> Path:
+def report(folder: str | Path, compare_at: str | None = None) -> Path:
     """(Re)write a results folder's report.html from what the folder holds, holding the folder's
-    lock while it writes; the report's path."""
-    from .present.report import write_report
+    lock while it writes; the report's path. ``compare_at`` ("bpp=0.5"): the matched-rate
+    comparison's target (default: the run's own)."""
+    from .present.report import read_inputs, write_report
 
     with locked(Path(folder)):
-        return write_report(Path(folder))
+        return write_report(Path(folder), read_inputs(Path(folder), compare_at))
 
 
 def request_of(manifest: dict) -> RunRequest:

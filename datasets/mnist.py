@@ -74,6 +74,7 @@ class IdxDataset(DatasetAdapter):
 
     splits = ("train", "test")
     default_split = "test"
+    paper_figures = True  # the paper's own datasets: its Figs. 6 and 8-10 are drawn by default
 
     def __init__(self, name: str, description: str, class_names: tuple[str, ...], data_dir: Path,
                  md5: dict[str, str] | None, fix: str) -> None:

@@ -124,12 +124,16 @@ class Browser:
     def events(self, session: str | None = None) -> list[dict]:
         return [m for m in self._events if m.get("sessionId") == session]
 
-    def open(self, url: str) -> Page:
-        """A new tab showing ``url``, loaded (images included: the load event waits for them)."""
+    def open(self, url: str, offline: bool = False) -> Page:
+        """A new tab showing ``url``, loaded (images included: the load event waits for them);
+        ``offline``: with the network switched off first (any fetch fails, as on a plane)."""
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for domain in ("Page", "Runtime", "Log", "Network"):
             self.call(f"{domain}.enable", session=session)
+        if offline:
+            self.call("Network.emulateNetworkConditions", {"offline": True, "latency": 0, "downloadThroughput": -1,
+                                                           "uploadThroughput": -1}, session=session)
         self.call("Emulation.setDeviceMetricsOverride", {"width": self.width, "height": self.height,
                                                          "deviceScaleFactor": 1, "mobile": False},
                   session=session)
@@ -189,6 +193,23 @@ class Page:
                                   session=self.session)
         Path(path).write_bytes(base64.b64decode(reply["data"]))
         return Path(path)
+
+    def resize(self, width: int, height: int) -> None:
+        """The viewport as a screen of this size (CSS pixels)."""
+        self.browser.width, self.browser.height = width, height
+        self.browser.call("Emulation.setDeviceMetricsOverride", {"width": width, "height": height,
+                                                                 "deviceScaleFactor": 1, "mobile": False},
+                          session=self.session)
+
+    def mouse(self, kind: str, x: float, y: float, clicks: int = 0) -> None:
+        """A real mouse event at viewport (x, y): "mouseMoved", "mousePressed", "mouseReleased"."""
+        params = {"type": kind, "x": x, "y": y, "button": "left" if clicks else "none", "clickCount": clicks}
+        self.browser.call("Input.dispatchMouseEvent", params, session=self.session)
+
+    def click(self, x: float, y: float) -> None:
+        self.mouse("mouseMoved", x, y)
+        self.mouse("mousePressed", x, y, clicks=1)
+        self.mouse("mouseReleased", x, y, clicks=1)
 
     @property
     def errors(self) -> list[str]:

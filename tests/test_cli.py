@@ -61,7 +61,9 @@ def test_run_writes_the_results_folder(cli, tmp_path):
     # the terminal table: classes 0-9 and "all", each codec's metrics
     lines = done.stdout.splitlines()
     assert [line.split()[0] for line in lines[3:14]] == [*"0123456789", "all"]
-    for header in ("jpeg:quality=50", "jpeg2000:psnr=30", "bpp", "psnr", "snr_db", "ssim", "entropy", "snr_paper"):
+    # each metric's heading from its declaration (compbench.present.labels)
+    for header in ("jpeg:quality=50", "jpeg2000:psnr=30", "bpp (bits/pixel)", "PSNR (dB)", "SNR (dB)", "SSIM",
+                   "entropy (bits)", "paper SNR"):
         assert header in done.stdout
     records = pd.read_csv(out / "records.csv", keep_default_na=False)
     assert len(records) == 2 * 30
@@ -149,7 +151,9 @@ def test_latex_tables_and_report(cli_main, tmp_path):
     done = cli_main("run", "--codecs", "jpeg:quality=20|80,jpeg2000:psnr=25|35", "--per-class", "2",
                "--out", out, "--quiet", "--table-format", "latex")
     assert done.returncode == 0, done.stderr
-    assert "\\begin{tabular}" in done.stdout and "\\begin{tabular}" in (out / "summary.tex").read_text()
+    # LaTeX goes to summary.tex, beside the terminal's own tables (booktabs: tests/test_text_outputs.py)
+    assert "\\begin{tabular}" not in done.stdout and "\\begin{tabular}" in (out / "summary.tex").read_text()
+    assert f"tables (latex): {out / 'summary.tex'}" in done.stdout
     assert (out / "bdrate.csv").exists() and "BD metrics against jpeg2000" in done.stdout
     (out / "report.html").unlink()
     assert cli_main("report", out).returncode == 0 and (out / "report.html").exists()

@@ -183,7 +183,7 @@ def test_run_records_summary_tables_and_manifest(run):
                                            r"returned shape \(\d+,\)").all()
     assert "max_error_mean" in summary and "broken_mean" in summary
     assert summary["broken_mean"].isna().all()
-    assert "max_error" in class_table(summary)  # declared table=True by default
+    assert "max |x-y| (levels)" in class_table(summary)  # declared table=True by default; its heading
     assert run.manifest["metrics"]["max_error"]["better"] == "lower"
     assert "compute" not in run.manifest["metrics"]["max_error"]
     assert sum(run.manifest["metric_errors"].values()) == len(records)

@@ -35,8 +35,8 @@ def add_parser(commands) -> None:
                          help="the BD-rate of CODEC's curve in each run against the first run, runs in the order "
                               "given (each needs CODEC at two or more settings)")
     history.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
-    history.add_argument("--plot", type=Path, default=Path("history.png"), metavar="FILE",
-                         help="where to draw the plot (default: history.png)")
+    history.add_argument("--plot", type=Path, default=None, metavar="FILE",
+                         help="where to draw the plot (default: history_<metric>.png in the newest run's folder)")
     history.set_defaults(handler=main)
 
 
@@ -53,7 +53,11 @@ def main(args, rest) -> int:
         print(frame.to_json(orient="index", indent=2))
     else:
         print(tabulate(frame.reset_index(), headers="keys", tablefmt="simple", showindex=False, floatfmt=".4f"))
-    print(f"plot: {plot_history(frame, args.plot)}", file=sys.stderr if args.json else sys.stdout)
+    note = images_note(args.dirs)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    plot = args.plot or newest_folder(args.dirs, frame) / f"history_{args.metric}.png"
+    print(f"plot: {plot_history(frame, plot, note)}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
@@ -73,5 +77,31 @@ def bd_rate_main(args) -> int:
         shown = frame[["started", "commit", "bd_rate_pct", "bd_quality", "points", "coverage", "warning"]]
         print(tabulate(shown.reset_index(), headers="keys", tablefmt="simple", showindex=False, floatfmt=".3f"))
     # standard output stays parseable with --json
-    print(f"plot: {plot_bd_rate_history(frame, args.plot)}", file=sys.stderr if args.json else sys.stdout)
+    plot = args.plot or _folder(args.dirs[-1]) / f"history_bd_rate_{args.bd_rate}.png"  # the last run given
+    print(f"plot: {plot_bd_rate_history(frame, plot)}", file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def _folder(path: Path) -> Path:
+    return path.parent if path.is_file() else path
+
+
+def newest_folder(dirs: list[Path], frame) -> Path:
+    """The folder of the newest run (history orders runs by start time: the last row)."""
+    newest = Path(str(frame.index[-1])).name
+    return next((_folder(d) for d in dirs if _folder(d).name == newest), _folder(dirs[-1]))
+
+
+def images_note(dirs: list[Path]) -> str:
+    """A warning when the runs measured different images (dataset, split or image count):
+    their values then differ for that reason too."""
+    from ..store.manifest import read_manifest
+
+    seen = {}
+    for d in dirs:
+        run = read_manifest(_folder(d) / "manifest.json").get("run", {})
+        seen[_folder(d).name] = (run.get("dataset"), run.get("split"), run.get("images"))
+    if len(set(seen.values())) <= 1:
+        return ""
+    kinds = ", ".join(f"{ds} {split} x{images}" for ds, split, images in dict.fromkeys(seen.values()))
+    return f"the runs measured different images ({kinds}): values differ for that reason too"

@@ -27,6 +27,9 @@ def add_parser(commands) -> None:
                         help="a published curve (CompressAI results JSON, or CSV name,bpp,psnr,...) to measure the "
                              "run's codecs against, kept in the folder (references.csv, bdrate_references.csv); "
                              "repeatable")
+    report.add_argument("--compare-at", metavar="METRIC=VALUE",
+                        help="the rate or quality the matched-rate comparison uses, e.g. bpp=0.5 or psnr=32 "
+                             "(default: the run's, else the median bpp)")
     report.set_defaults(handler=main)
 
 
@@ -38,5 +41,5 @@ def main(args, rest) -> int:
         from ..pipeline.references import attach_references
 
         attach_references(args.results_dir, read_references(args.reference))
-    print(f"report: {report(args.results_dir)}")
+    print(f"report: {report(args.results_dir, compare_at=args.compare_at)}")
     return 0

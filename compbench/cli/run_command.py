@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -77,8 +78,7 @@ def add_parser(commands) -> None:
     run.add_argument("--table-format", default="simple", metavar="FORMAT",
                      help="terminal table format (tabulate): simple, github, latex, latex_booktabs, ...; "
                           "a non-Markdown format is also written as summary.<ext>")
-    run.add_argument("--figure-format", default="png", metavar="FORMAT[,FORMAT]", help="figure formats, e.g. png,svg (default: png)")
-    run.add_argument("--no-figures", action="store_true", help="write no plots or image grids")
+    add_presentation_options(run)
     run.add_argument("--metrics-extra", default="", metavar="NAME[,NAME...]",
                      help="optional metrics to measure as well, costly ones off by default, e.g. ssimulacra2 "
                           "(the list: compbench list)")
@@ -93,11 +93,20 @@ def add_parser(commands) -> None:
     run.set_defaults(handler=main)
 
 
+def add_presentation_options(run) -> None:
+    """What the figures and report show: formats, the paper's figures, the matched-rate comparison."""
+    run.add_argument("--figure-format", default="png", metavar="FORMAT[,FORMAT]", help="figure formats, e.g. png,svg (default: png)")
+    run.add_argument("--no-figures", action="store_true", help="write no plots or image grids")
+    run.add_argument("--paper-figures", action=argparse.BooleanOptionalAction, default=None,
+                     help="draw the DDCAE paper's Figs. 6 and 8-10 (default: for MNIST-like datasets only)")
+    run.add_argument("--compare-at", metavar="METRIC=VALUE",
+                     help="the rate or quality the visual comparisons and per-class bars match, e.g. bpp=0.5 "
+                          "or psnr=32 (default: the median bpp of the run's settings)")
+
+
 def main(args, rest) -> int:
     check_before_run(args)
     from .. import api
-    from ..present.run_bd_text import run_bd_text
-    from ..present.tables import class_table, overall_table
 
     formats = tuple(f.strip() for f in args.figure_format.split(",") if f.strip())
     result = api.run(codecs=args.codecs, dataset=args.dataset, split=args.split, limit=args.limit,
@@ -106,18 +115,10 @@ def main(args, rest) -> int:
                      anchor=args.anchor, table_format=args.table_format, resume=args.resume,
                      overwrite=args.overwrite, retry_failed=args.retry_failed, rd_metrics=args.rd_metrics, timeout=args.timeout,
                      executor=args.executor, scheduler=args.scheduler,
-                     metrics_extra=args.metrics_extra, references=tuple(args.reference))
+                     metrics_extra=args.metrics_extra, references=tuple(args.reference),
+                     paper_figures=args.paper_figures, compare_at=args.compare_at)
     summary = result.summary
-    settings = list(dict.fromkeys(summary["setting"]))
-    if len(settings) <= 4:
-        print(class_table(summary, tablefmt=args.table_format))
-    else:  # a sweep: the per-class tables are in summary.md and report.html
-        print(overall_table(summary, tablefmt=args.table_format))
-    bd_tables, bd_notes = run_bd_text(result, args.table_format)
-    if bd_tables:
-        print(bd_tables)
-    for note in bd_notes:
-        print(note, file=sys.stderr)
+    shown_format = print_tables(result, args)
     for name, refused in result.manifest.get("not_applicable", {}).items():
         reasons = refused["reasons"]
         more = f" (and {len(reasons) - 2} more sizes: manifest.json)" if len(reasons) > 2 else ""
@@ -131,6 +132,10 @@ def main(args, rest) -> int:
         print(f"note: {why}", file=sys.stderr)
     print(f"results: {result.out_dir}  ({result.manifest['seconds']:.1f}s; report: "
           f"{result.out_dir / 'report.html'})")
+    if shown_format != args.table_format:
+        from ..present.tables import TABLE_FORMATS
+
+        print(f"tables ({args.table_format}): {result.out_dir / ('summary.' + TABLE_FORMATS[args.table_format])}")
     status = 0
     failed = report_failures(summary)
     if failed and not args.allow_errors:
@@ -138,6 +143,26 @@ def main(args, rest) -> int:
     if args.baseline:
         status = max(status, run_gates(args.baseline, result.out_dir, args))
     return status
+
+
+def print_tables(result, args) -> str:
+    """The run's tables on the terminal (LaTeX, HTML...: written to summary.<ext>, the terminal
+    keeps tables it can show); returns the format printed in."""
+    from ..present.run_bd_text import run_bd_text
+    from ..present.tables import class_table, overall_table, terminal_format
+
+    summary = result.summary
+    shown_format = terminal_format(args.table_format)
+    if summary["setting"].nunique() <= 4:
+        print(class_table(summary, tablefmt=shown_format))
+    else:  # a sweep: the per-class tables are in summary.md and report.html
+        print(overall_table(summary, tablefmt=shown_format))
+    bd_tables, bd_notes = run_bd_text(result, shown_format)
+    if bd_tables:
+        print(bd_tables)
+    for note in bd_notes:
+        print(note, file=sys.stderr)
+    return shown_format
 
 
 def check_before_run(args) -> None:

@@ -100,6 +100,9 @@ class DatasetAdapter:
     splits: tuple[str, ...] = ("test",)
     default_split: str = "test"
     params: tuple[Param, ...] = ()
+    #: the DDCAE paper's Figs. 6 and 8-10 (per-class bars of small gray images) are drawn for
+    #: this dataset by default (MNIST-like datasets); elsewhere only with --paper-figures
+    paper_figures: bool = False
 
     def available(self) -> Availability:
         return AVAILABLE

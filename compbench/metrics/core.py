@@ -34,7 +34,7 @@ CORE_METRICS: tuple[Metric, ...] = (
                        "(Cb = 128 + (B - Y) / 1.772, Cr = 128 + (R - Y) / 1.402); a component "
                        "with no error is left out and the weights renormalised; equals psnr on "
                        "gray images"),
-    Metric("snr_db", "SNR dB", "dB", **{**_PSNR_LIKE, "quality_axis": False}, axis="SNR (dB)",
+    Metric("snr_db", "SNR", "dB", **{**_PSNR_LIKE, "quality_axis": False}, axis="SNR (dB)",
            description="10 log10(sum x^2 / sum (x - y)^2), the signal-to-noise ratio of the coding"),
     Metric("ssim", "SSIM", "", HIGHER, fmt=".4f", quality_axis=True,
            description="scikit-image structural_similarity, data range 255, 7x7 uniform window, "
@@ -44,10 +44,11 @@ CORE_METRICS: tuple[Metric, ...] = (
                        "data range 255), per channel and averaged for colour, as CompressAI reports it; NaN "
                        f"for images under {MS_SSIM_MIN_SIDE} pixels on the shorter side, where "
                        "the five scales do not fit"),
-    Metric("entropy", "entropy", "bits", NO_DIRECTION,
+    # no direction, so never gated: declared so, and manifest.json says the same as the report
+    Metric("entropy", "entropy", "bits", NO_DIRECTION, gated=False,
            description="Shannon entropy of the 256-bin histogram of the reconstruction: the "
                        "paper's Fig. 8, a property of the decoded image, not a rate"),
-    Metric("snr_paper", "snr_paper", "", NO_DIRECTION, axis="mean / std",
+    Metric("snr_paper", "paper SNR", "", NO_DIRECTION, gated=False, axis="paper SNR (mean / std)",
            description="mean(y) / std(y): the paper's Fig. 10 'SNR' (legacy "
                        "scipy.stats.signaltonoise), not an SNR of the coding"),
     Metric("encode_s", "encode", "s", LOWER, timing=True, table=False, fmt=".6f",

@@ -109,6 +109,14 @@ class Metric:
             return self.axis
         return f"{self.label} ({self.unit})" if self.unit else self.label
 
+    def gating(self) -> str:
+        """Whether ``compbench compare`` gates this metric, in words every view shows alike
+        (the report, its manifest table, docs): "yes", "no" (not declared gated, or no
+        direction to judge) or "with --include-timings" (a timing)."""
+        if not self.gated or self.better == Better.NONE:
+            return "no"
+        return "with --include-timings" if self.timing else "yes"
+
     def display(self, value) -> str:
         """One value as tables show it: the declared format, "lossless" for the +inf of a
         lossless image, "-" for a missing (NaN) value."""
@@ -123,9 +131,11 @@ class Metric:
 
     def declaration(self) -> dict:
         """Everything but the code (``compute``, ``available``), as JSON-ready values (for
-        manifest.json)."""
-        return {key: str(value) if isinstance(value, StrEnum) else value
-                for key, value in asdict(self).items() if key not in CODE_FIELDS}
+        manifest.json), and :meth:`gating` in words."""
+        fields_ = {key: str(value) if isinstance(value, StrEnum) else value
+                   for key, value in asdict(self).items() if key not in CODE_FIELDS}
+        # derived, for a reader of manifest.json (read back, it is recomputed, not a field)
+        return {**fields_, "gating": self.gating()}
 
     @classmethod
     def from_declaration(cls, data: dict) -> Metric:

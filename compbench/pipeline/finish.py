@@ -11,7 +11,9 @@ import numpy as np
 from ..analysis.export import curves_csv
 from ..analysis.references import STORED, STORED_BD
 from ..analysis.run_bd import run_bd
-from ..present.report import ReportInputs, write_report
+from ..present.matched import match_settings, parse_compare_at
+from ..present.report import write_report
+from ..present.report.inputs import run_inputs
 from ..present.tables import TABLE_FORMATS, render_tables, summary_markdown
 from ..run.progress import phase
 from ..store.files import write_atomic
@@ -44,16 +46,20 @@ def finish_run(plan: RunPlan, manifest: ManifestFile, out_dir: Path | None, gath
     if out_dir is None:
         result.manifest = manifest.complete(**ending)
         return result
+    # one choice of settings at matched rates for Fig. 7, the bars and the report's crops
+    target = parse_compare_at(plan.output.compare_at, plan.metrics)
+    matched = match_settings(result.summary, target, plan.metrics)
     if plan.output.figures:
         phase("figures", plan.output.progress)  # before matplotlib's import: seconds on a busy machine
         from ..present.grids import write_run_figures  # matplotlib loads only when a run draws
 
-        ending["figures"] = [p.name for p in write_run_figures(result, out_dir, plan.output.figure_formats)]
+        ending["figures"] = [p.name for p in write_run_figures(result, out_dir, plan.output.figure_formats,
+                                                               matched=matched, paper=plan.paper_figures)]
     result.manifest = {**manifest.facts, **ending}
     write_tables(result, out_dir, plan.output.table_format)
     result.manifest = manifest.complete(**ending)
     phase("report", plan.output.progress)
-    write_report(out_dir, ReportInputs(result.summary, result.manifest, result.bdrate, result.failures))
+    write_report(out_dir, run_inputs(result, gathered.per_image, target))
     return result
 
 
@@ -68,9 +74,10 @@ def write_tables(result: RunResult, out_dir: Path, table_format: str) -> None:
     if result.reference_bdrate is not None:
         write_atomic(out_dir / STORED_BD, result.reference_bdrate.to_csv(index=False))
     write_atomic(out_dir / "summary.csv", result.summary.to_csv(index=False))
-    write_atomic(out_dir / "summary.md", summary_markdown(result.summary, result.manifest))
+    write_atomic(out_dir / "summary.md", summary_markdown(result.summary, result.manifest, result.bdrate))
     if table_format not in ("github", "pipe"):
-        write_atomic(out_dir / f"summary.{TABLE_FORMATS[table_format]}", render_tables(result.summary, table_format))
+        write_atomic(out_dir / f"summary.{TABLE_FORMATS[table_format]}",
+                     render_tables(result.summary, table_format, result.bdrate, result.manifest))
 
 
 def rows_of(selection) -> dict[int, int]:

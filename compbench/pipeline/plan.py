@@ -23,6 +23,7 @@ from ..contracts.params import resolve_settings
 from ..contracts.registry import Registry, build_registry
 from ..defaults import ExecutorKind
 from ..metrics import DEFAULT_RD_METRICS, MetricSet
+from ..present.matched import parse_compare_at
 from ..run.local_pool import warm_fork_server
 from ..run.memory import workers_for
 from ..run.spec import CodecSpec, parse_codec_specs, parse_dataset_spec
@@ -105,7 +106,14 @@ class RunPlan:
             "images_digest": hashlib.sha256("\n".join(self.image_ids.values()).encode()).hexdigest(),
             "not_applicable": {name: describe_refusal(by_shape, self.shapes) for name, by_shape in self.refused.items()},
             "metrics": self.metrics.declarations(), "rd_metrics": list(self.rd_metrics),
+            "presentation": {"paper_figures": self.paper_figures, "compare_at": self.output.compare_at},
         }
+
+    @property
+    def paper_figures(self) -> bool:
+        """Whether the paper's Figs. 6 and 8-10 are drawn: as asked, else as the dataset says."""
+        asked = self.output.paper_figures
+        return bool(getattr(self.adapter, "paper_figures", False)) if asked is None else asked
 
     @property
     def jobs(self) -> int:
@@ -178,6 +186,7 @@ def _codecs(request: RunRequest, output: OutputOptions, registry: Registry):
         if metric.available is not None:
             require_available(metric, f"metric {metric.name!r}")
     rd_metrics = metrics.check_rd_metrics(request.rd_metrics or DEFAULT_RD_METRICS)
+    parse_compare_at(output.compare_at, metrics)  # a wrong --compare-at stops before any image is coded
     check_table_format(output.table_format)
     _check_anchor(output.anchor, specs, registry)
     if output.write and output.figures:

@@ -63,3 +63,8 @@ class OutputOptions:
     table_format: str = "github"
     #: a progress bar on stderr
     progress: bool = False
+    #: the paper's Figs. 6 and 8-10: None draws them where the dataset says they belong
+    #: (``DatasetAdapter.paper_figures``: MNIST, Fashion-MNIST), True or False always or never
+    paper_figures: bool | None = None
+    #: what the visual comparisons match, "bpp=0.5" or "psnr=32" (default: the median bpp)
+    compare_at: str | None = None

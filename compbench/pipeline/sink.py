@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import METRIC_ERROR
+from ..present.per_image import PerImage
 from ..run.units import LOST, UnitResult
 from ..store.names import written_name
 from ..store.records_file import RecordsFile
@@ -44,6 +45,8 @@ class Gathered:
     metric_errors: dict[str, int] = field(default_factory=dict)
     #: why units were not run where they were sent -> images (nothing of them recorded)
     refused: dict[str, int] = field(default_factory=dict)
+    #: every image's values by setting, compactly (the report's per-image tables)
+    per_image: PerImage | None = None
 
     @property
     def errors(self) -> int:
@@ -81,6 +84,7 @@ class RecordsSink:
         self._again: set[tuple[int, int]] = set()  # recorded before, run again now
         #: why units were not run where they were sent (nothing of them recorded) -> images
         self.refused: dict[str, int] = {}
+        self.per_image = PerImage(plan.metrics.names, plan.metrics, worst_metric=plan.rd_metrics[0])
         self.writer = self._open_writer(path) if path is not None else None
 
     def _open_writer(self, path: Path) -> RecordsFile:
@@ -145,9 +149,11 @@ class RecordsSink:
         """What the summary, figures, manifest and report need from some rows."""
         frame = rows if isinstance(rows, pd.DataFrame) else None
         self.summary.add(rows, order=keys[:, 1])
+        self.per_image.add(rows, order=keys[:, 1])
         for label in dict.fromkeys(np.asarray(rows["setting"]).tolist()):
             if self.summary.rows_of(label) >= self._expected.get(label, np.inf):
                 self.summary.settle(label)
+                self.per_image.settle(label)
         picked = np.flatnonzero(np.isin(keys[:, 1], self._wanted))
         failed = np.flatnonzero(np.asarray(rows["error"], dtype=object) != "")
         for note in metric_notes(rows):
@@ -178,7 +184,8 @@ class RecordsSink:
         return Gathered(summary=self.summary.frame([spec.label for spec in self.plan.specs]), records=records, samples=self.samples, panels=self.panels,
                         sample_records=pd.concat(self._sample_rows, ignore_index=True) if self._sample_rows else None,
                         notes=self.notes, failures=self._failures_in_order(),
-                        metric_errors=dict(list(self._metric_errors.items())[:20]), refused=dict(self.refused))
+                        metric_errors=dict(list(self._metric_errors.items())[:20]), refused=dict(self.refused),
+                        per_image=self.per_image)
 
     def _failures_in_order(self) -> pd.DataFrame:
         if not self._failures:

@@ -9,8 +9,7 @@ the Figure itself so tests can inspect the artists.
 from __future__ import annotations
 
 import re
-import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -24,10 +23,10 @@ from ..contracts.errors import CompbenchError
 from ..metrics import CORE, MetricSet
 from ..store.files import replacing
 from ..store.summary import ALL
+from .colors import PALETTE, codec_colors  # noqa: F401 (PALETTE: charts' public name)
+from .matched import Matched, match_settings
 from .reference_curves import draw_references
 
-#: a qualitative palette (matplotlib's tab10): codecs take its colors in sorted-name order
-PALETTE: tuple[tuple[float, float, float], ...] = tuple(matplotlib.colormaps["tab10"].colors)
 #: hatches tell apart several settings of one codec even in grayscale print
 HATCHES = ("", "//", "..", "xx", "\\\\", "oo")
 DPI = 150
@@ -39,30 +38,6 @@ LOSSLESS_MARKER = "*"
 def axis_label(metric: str, metrics: MetricSet | None = None) -> str:
     """An axis title from the metric's declaration (core ones when ``metrics`` is None)."""
     return (metrics or CORE).describe(metric).axis_label()
-
-
-#: codecs a reader meets in every report keep the same color in every run
-FIXED_COLORS = {"jpeg": 0, "jpeg2000": 1, "ddcae": 2, "webp": 3, "avif": 4, "jpegxl": 5}
-
-
-def codec_colors(codecs: Iterable[str]) -> dict[str, tuple[float, float, float]]:
-    """One color per codec family, the same in every plot and, for the built-ins, every run.
-
-    Other codecs take a free palette slot chosen by a stable hash of their name, so their
-    color too depends on the name, not on what else is in the run (unless slots run out).
-    """
-    colors: dict[str, tuple[float, float, float]] = {}
-    taken = set()
-    for name in sorted(set(codecs), key=lambda n: (n not in FIXED_COLORS, n)):
-        slot = FIXED_COLORS.get(name)
-        if slot is None:
-            start = zlib.crc32(name.encode()) % len(PALETTE)
-            free = [i for i in range(len(PALETTE)) if i not in taken and i not in FIXED_COLORS.values()]
-            free = free or [i for i in range(len(PALETTE)) if i not in taken] or list(range(len(PALETTE)))
-            slot = min(free, key=lambda i: (i - start) % len(PALETTE))
-        taken.add(slot)
-        colors[name] = PALETTE[slot % len(PALETTE)]
-    return colors
 
 
 def save(fig: Figure, out_dir: str | Path, stem: str, formats: Sequence[str] = ("png",)) -> list[Path]:
@@ -217,19 +192,20 @@ CLASS_BARS = {
 
 
 def class_bars(summary: pd.DataFrame, out_dir: str | Path, formats: Sequence[str] = ("png",),
-               colors: Mapping[str, object] | None = None, max_settings: int = 3,
-               stems: Sequence[str] | None = None) -> list[Path]:
+               colors: Mapping[str, object] | None = None, stems: Sequence[str] | None = None,
+               matched: Matched | None = None) -> list[Path]:
     """``fig8_entropy``, ``fig9_bpp`` and ``fig10_snr`` (honest SNR beside the paper's), or
     those of them named in ``stems``.
 
     One group of bars per class (and one for all images), one bar per setting, colored by codec.
-    A codec with more than ``max_settings`` settings (a sweep) shows only its middle-rate one.
+    When a codec has more than :data:`MAX_BAR_SETTINGS` settings (a sweep), every codec shows
+    its setting at the matched rate (``matched``, default: nearest the median bpp).
     """
     summary = _prepare(summary, ["bpp"])
     if summary.empty:
         return []
     colors = _complete(colors, summary)
-    settings, note = pick_settings(summary, max_settings)
+    settings, note = pick_settings(summary, matched=matched)
     shown = summary[summary["setting"].isin(settings)]
     paths = []
     for stem, (metrics, title) in CLASS_BARS.items():
@@ -239,23 +215,26 @@ def class_bars(summary: pd.DataFrame, out_dir: str | Path, formats: Sequence[str
     return paths
 
 
-def pick_settings(summary: pd.DataFrame, max_settings: int = 3) -> tuple[list[str], str]:
-    """The settings to draw as bars, in run order, and a note saying what was left out."""
-    overall = summary[summary["class"] == ALL]
-    keep: list[str] = []
-    reduced = []
-    for codec, group in overall.groupby("codec", sort=False):
-        ordered = group.sort_values("bpp_mean", kind="stable")["setting"].tolist()
-        if len(ordered) > max_settings:
-            ordered = [ordered[(len(ordered) - 1) // 2]]
-            reduced.append(f"{codec}: {len(group)}")
-        keep += ordered
+#: settings per codec the bars and grids show all of; a codec with more (a sweep) makes every
+#: codec show one setting, at the matched rate
+MAX_BAR_SETTINGS = 3
+
+
+def pick_settings(summary: pd.DataFrame, max_settings: int = MAX_BAR_SETTINGS,
+                  matched: Matched | None = None) -> tuple[list[str], str]:
+    """The settings to draw as bars and grid columns, in run order, and a note saying which."""
+    overall = summary[summary["class"].astype(str) == ALL]
     run_order = list(dict.fromkeys(summary["setting"]))
-    keep.sort(key=run_order.index)
-    note = f"middle-rate setting of each sweep ({', '.join(reduced)} settings)" if reduced else ""
-    return keep, note
+    if (overall.groupby("codec")["setting"].nunique() <= max_settings).all():
+        return run_order, ""
+    matched = matched or match_settings(summary)
+    if matched is None:
+        return run_order, ""
+    keep = sorted(set(matched.settings.values()) & set(run_order), key=run_order.index)
+    return keep, matched.caption()
 
 
+BARS_NOTE = "bars: means over the class's images; error bars: ±1 standard deviation over them"
 PANEL_TITLES = {
     "snr_db": "SNR of the coding, 10 log10(sum x^2 / sum (x-y)^2)",
     "snr_paper": SNR_PAPER_NOTE,
@@ -293,7 +272,7 @@ def bars_figure(summary: pd.DataFrame, metrics: list[str], settings: list[str],
     # below the plot, where long setting labels and the sweep note have the figure's width
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
                ncols=min(len(settings), 4), title=f"setting: {note}" if note else "setting")
-    fig.suptitle(title + _where(summary))
+    fig.suptitle(title + _where(summary) + "\n" + BARS_NOTE, fontsize="medium")
     return fig
 
 
@@ -349,44 +328,56 @@ def _metric_name(metric: str, metrics: MetricSet | None = None) -> str:
     return axis_label(metric, metrics).split(" (")[0]
 
 
+#: series a line chart's legend holds beside the plot; more go below it, in columns
+LEGEND_BESIDE = 8
+
+
 def line_chart(path: str | Path, series: Mapping[str, tuple[Sequence, Sequence]], *, xlabel: str,
                ylabel: str, title: str, log_y: bool = False, xticks: Sequence[str] | None = None,
                styles: Mapping[str, str] | None = None) -> Path:
     """One line per series (label -> (x values, y values)); non-finite values leave a gap.
 
     The one line-chart builder: run history across stored runs and trainers' loss curves both
-    draw with it. ``xticks`` names the x positions 0, 1, ... (e.g. run folders). Writes the
-    file (format from the suffix) and returns its path.
+    draw with it. ``xticks`` names the x positions 0, 1, ... (e.g. run folders), slanted so long
+    names do not overlap. Many series (a sweep's 31 settings) get a legend below the plot in
+    columns, and the figure grows to hold it, so the plot keeps its size. Writes the file
+    (format from the suffix) and returns its path.
     """
     path = Path(path)
-    width = max(6.0, 0.6 * len(xticks) + 3) if xticks is not None else 6.0
-    fig = new_figure(width, 4.5, dpi=120)
+    below = len(series) > LEGEND_BESIDE
+    ncols = min(5, -(-len(series) // 6)) if below else 1
+    width = max(8.0 if below else 6.0, 0.6 * len(xticks) + 3 if xticks is not None else 0)
+    height = 4.5 + (0.2 * -(-len(series) // ncols) + 0.4 if below else 0)
+    fig = new_figure(width, height, dpi=120)
     axes = fig.add_subplot()
     for label, (xs, ys) in series.items():
         ys = np.asarray(ys, dtype=float)
         axes.plot(np.asarray(xs), np.where(np.isfinite(ys), ys, np.nan),
                   (styles or {}).get(label, "o-"), ms=3, label=str(label))
     if xticks is not None:
-        axes.set_xticks(np.arange(len(xticks)), [str(t) for t in xticks], rotation=30, ha="right")
+        axes.set_xticks(np.arange(len(xticks)), [str(t) for t in xticks], rotation=25, ha="right",
+                        rotation_mode="anchor", fontsize="small")
     if log_y:
         axes.set_yscale("log")
     axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
     axes.set_title(title)
     axes.grid(True, which="both", alpha=0.3)
-    if len(series) > 6:
-        axes.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    if below:
+        fig.legend(loc="outside lower center", ncols=ncols, fontsize="small", frameon=False)
     else:
         axes.legend(fontsize="small")
     return save_figure(fig, path)
 
 
-def plot_history(frame: pd.DataFrame, out_path: str | Path) -> Path:
+def plot_history(frame: pd.DataFrame, out_path: str | Path, note: str = "") -> Path:
     """One line per setting across the runs of :func:`history`; writes a PNG (or any format
-    matplotlib knows from the suffix) and returns its path."""
+    matplotlib knows from the suffix) and returns its path. ``note`` goes under the title (the
+    runs measured different images, say)."""
     positions = np.arange(len(frame))
     metric = frame.attrs.get("metric", "value")
+    title = f"{metric}, class {frame.attrs.get('cls', ALL)}, across runs" + (f"\n{note}" if note else "")
     # a lossless psnr is inf: it has no place on the axis, so the line leaves a gap
     return line_chart(out_path, {setting: (positions, frame[setting]) for setting in frame.columns},
                       xlabel="run (oldest first)", ylabel=frame.attrs.get("axis", metric), xticks=list(frame.index),
-                      title=f"{metric}, class {frame.attrs.get('cls', ALL)}, across runs")
+                      title=title)

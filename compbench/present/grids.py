@@ -30,6 +30,8 @@ from .charts import (
     safe_name,
     save,
 )
+from .crops import crop, detail_box
+from .matched import Matched, match_settings
 from .parallel import FigureJob, draw_all
 
 #: default upscaling of the largest image in a grid (28 px -> 112 px)
@@ -165,7 +167,8 @@ def _label(labels, class_names, i: int) -> str:
     if labels is None:
         return ""
     label = int(labels[i])
-    return str(class_names[label]) if 0 <= label < len(class_names) else str(label)
+    text = str(class_names[label]) if 0 <= label < len(class_names) else str(label)
+    return text if len(text) <= 8 else text[:7] + "…"  # the label column is 56 px wide
 
 
 def comparison_figure(originals, labels, class_names: Sequence[str],
@@ -246,38 +249,72 @@ def _save_one(fig: Figure, out_path: str | Path) -> Path:
 
 # ---------------------------------------------------------------- a run's figures
 
-def write_run_figures(result, out_dir: str | Path, formats: Sequence[str] = ("png",)) -> list[Path]:
-    """Every figure for an ``api.RunResult``: ``fig7_comparison`` from the kept samples,
-    ``fig6_<setting>`` for each setting whose codec provided panels, Figs. 8-10 and, when some
-    codec ran at two settings or more, the rate-distortion curves. Colors are fixed once for
-    the run, so a codec looks the same in every plot."""
-    # the selection read by position and the sample images' records: never the whole run
-    summary, data = result.summary, getattr(result, "selection", None) or result.data
-    sample_records = getattr(result, "sample_records", None)
+def write_run_figures(result, out_dir: str | Path, formats: Sequence[str] = ("png",),
+                      matched: Matched | None = None, paper: bool = True) -> list[Path]:
+    """Every figure for an ``api.RunResult``: ``fig7_comparison`` from the kept samples, the
+    rate-distortion curves when some codec ran at two settings or more, and with ``paper`` the
+    paper's ``fig6_<setting>`` (for each setting whose codec provided panels) and Figs. 8-10.
+    A sweep's grids and bars show each codec's setting at the matched rate (``matched``, default
+    nearest the median bpp). Colors are fixed once for the run, so a codec looks the same in
+    every plot."""
+    summary = result.summary
     if summary.empty:
         return []
     colors = codec_colors(summary["codec"])
-    jobs: list[FigureJob] = []  # each draws and saves one figure (or a few of one kind)
-    # a sweep shows one (middle-rate) setting per codec in the grids, as in the bar charts
-    shown_settings = set(pick_settings(summary)[0])
+    matched = matched or match_settings(summary)
+    shown_settings = set(pick_settings(summary, matched=matched)[0])
+    jobs: list[FigureJob] = [*_comparison_jobs(result, shown_settings, out_dir, formats)]
+    if paper:
+        jobs += _panel_jobs(result, shown_settings, out_dir, formats)
+        jobs += [functools.partial(class_bars, summary, out_dir, formats, colors, stems=(stem,), matched=matched)
+                 for stem in CLASS_BARS]
+    settings_per_codec = summary[summary["class"] == ALL].groupby("codec")["setting"].nunique()
+    if (settings_per_codec >= 2).any():
+        metrics = MetricSet.stored(getattr(result, "manifest", None))
+        for y, x in rd_pairs(getattr(result, "rd_metrics", None)):
+            if f"{y}_mean" in summary and f"{x}_mean" in summary:
+                jobs.append(functools.partial(rd_curves, summary, out_dir, y, x, formats, colors, metrics))
+    return draw_all(jobs)
 
-    def by_class(position: int) -> tuple[int, int]:  # rows grouped by class, as in the paper
-        return int(data.labels[position]), position
 
-    positions = sorted({int(p) for by_position in result.samples.values() for p in by_position}, key=by_class)
-    if positions:
-        indices = data.indices[positions]
-        reconstructions = {setting: [by_position.get(p) for p in positions]
-                           for setting, by_position in result.samples.items() if setting in shown_settings}
-        records = sample_records if sample_records is not None else result.records
-        stats = {setting: _sample_stats(records, setting, indices) for setting in reconstructions}
-        originals, labels = data.read(positions), data.labels[positions]
-        jobs.append(lambda: save(comparison_figure(originals, labels, result.class_names, reconstructions, stats),
-                                 out_dir, "fig7_comparison", formats))
+def _selection(result):
+    """The selected images, read by position: never the whole run."""
+    return getattr(result, "selection", None) or result.data
 
-    # codecs may provide their own panels (noisy input, code) in a future RunResult.panels
+
+def _by_class(data):
+    return lambda position: (int(data.labels[position]), position)  # rows grouped by class, as in the paper
+
+
+def _comparison_jobs(result, shown_settings: set[str], out_dir, formats) -> list[FigureJob]:
+    """Fig. 7: the sample images through every shown setting; images larger than a cell as 1:1
+    crops of their most detailed region (the report's crops), not thinned thumbnails."""
+    data = _selection(result)
+    positions = sorted({int(p) for by_position in result.samples.values() for p in by_position}, key=_by_class(data))
+    if not positions:
+        return []
+    indices = data.indices[positions]
+    originals, labels = data.read(positions), data.labels[positions]
+    boxes = [detail_box(np.asarray(image), MAX_CELL) for image in originals]
+    reconstructions = {setting: [_cropped(by_position.get(p), box) for p, box in zip(positions, boxes)]
+                       for setting, by_position in result.samples.items() if setting in shown_settings}
+    sample_records = getattr(result, "sample_records", None)
+    records = sample_records if sample_records is not None else result.records
+    stats = {setting: _sample_stats(records, setting, indices) for setting in reconstructions}
+    originals = [crop(np.asarray(image), box) for image, box in zip(originals, boxes)]
+    return [lambda: save(comparison_figure(originals, labels, result.class_names, reconstructions, stats),
+                         out_dir, "fig7_comparison", formats)]
+
+
+def _cropped(image, box):
+    return None if image is None else crop(np.asarray(image), box)
+
+
+def _panel_jobs(result, shown_settings: set[str], out_dir, formats) -> list[FigureJob]:
+    """Fig. 6 of each shown setting whose codec provides panels (noisy input, code)."""
+    data, jobs = _selection(result), []
     for setting, by_position in (getattr(result, "panels", None) or {}).items():
-        shown = sorted((int(p) for p, named in by_position.items() if named), key=by_class)
+        shown = sorted((int(p) for p, named in by_position.items() if named), key=_by_class(data))
         if not shown or setting not in shown_settings:  # a codec without figure panels
             continue
         names = list(dict.fromkeys(name for p in shown for name in by_position[p]))
@@ -286,15 +323,7 @@ def write_run_figures(result, out_dir: str | Path, formats: Sequence[str] = ("pn
             panels["reconstruction"] = [result.samples[setting].get(p) for p in shown]
         jobs.append(functools.partial(_save_panels, data.read(shown), panels, data.labels[shown],
                                       result.class_names, setting, out_dir, formats))
-
-    jobs += [functools.partial(class_bars, summary, out_dir, formats, colors, stems=(stem,)) for stem in CLASS_BARS]
-    settings_per_codec = summary[summary["class"] == ALL].groupby("codec")["setting"].nunique()
-    if (settings_per_codec >= 2).any():
-        metrics = MetricSet.stored(getattr(result, "manifest", None))
-        for y, x in rd_pairs(getattr(result, "rd_metrics", None)):
-            if f"{y}_mean" in summary and f"{x}_mean" in summary:
-                jobs.append(functools.partial(rd_curves, summary, out_dir, y, x, formats, colors, metrics))
-    return draw_all(jobs)
+    return jobs
 
 
 def _save_panels(originals, panels, labels, class_names, setting: str, out_dir, formats) -> list[Path]:

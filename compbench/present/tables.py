@@ -1,11 +1,16 @@
-"""Tables of a summary for the terminal, Markdown and any tabulate format (LaTeX, HTML, ...).
+"""Tables of a summary as text: the rows and headings every text view shares
+(:class:`TextTable`), the terminal's tables (tabulate), and any other tabulate format. Markdown
+(:mod:`.markdown`) and LaTeX (:mod:`.latex`) render the same :class:`TextTable` their own way.
 
-Which metrics are columns and how their values read ("lossless", digits) comes from their
-declarations: those of the run (``summary.attrs["metrics"]``, set by ``summarize``, or a stored
-run's manifest), else the core ones.
+Which metrics are columns, their headings ("PSNR (dB)") and how their values read
+("lossless", digits, milliseconds) come from their declarations (:mod:`.labels`): those of the
+run (``summary.attrs["metrics"]``, set by ``summarize``, or a stored run's manifest), else the
+core ones.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import pandas as pd
 from tabulate import tabulate
@@ -13,6 +18,7 @@ from tabulate import tabulate
 from ..contracts.errors import CompbenchError
 from ..metrics import CORE, MetricSet
 from ..store.summary import ALL
+from .labels import heading, show
 
 #: what the terminal and summary.md show per class when only core metrics ran
 TABLE_METRICS = CORE.table_metrics()
@@ -32,13 +38,99 @@ def table_metrics(summary: pd.DataFrame, declared: MetricSet | None = None) -> l
 
 
 def format_value(value: float, metric: str, declared: MetricSet | None = None) -> str:
-    """A value as its declaration shows it: its format, "lossless" for +inf where that means a
-    lossless image, "-" for NaN."""
+    """A value as every table shows it (:func:`.labels.show`): its format and unit, "lossless"
+    for +inf where that means a lossless image, "-" for NaN."""
+    return show((declared or CORE).describe(metric), value)
+
+
+@dataclass(frozen=True)
+class TextTable:
+    """Headings and formatted cells; ``numeric`` says which columns align right."""
+
+    headers: list[str]
+    rows: list[list[str]]
+    numeric: list[bool]
+    #: what the table shows, for a caption
+    caption: str = ""
+    #: notes printed below it (BD warnings)
+    notes: list[str] = field(default_factory=list)
+
+
+#: whole-row counts of the overall table: (summary column, heading)
+COUNTS = (("count", "images"), ("errors", "errors"), ("lossless", "lossless"))
+POOLED = ("bpp_pooled", "psnr_pooled")
+
+
+def overall_text(summary: pd.DataFrame, metrics: list[str] | None = None) -> TextTable:
+    """One row per setting over all images: counts, pooled bpp and PSNR, the table metrics."""
+    declared = declared_metrics(summary)
+    metrics = table_metrics(summary, declared) if metrics is None else metrics
+    overall = summary[summary["class"].astype(str) == ALL]
+    counts = [(key, name) for key, name in COUNTS if key in overall]
+    numbers = [m for m in POOLED if m in overall] + [f"{m}_mean" for m in metrics]
+    headers = ["setting"] + [name for _, name in counts] + [heading(declared.describe(_name(k))) for k in numbers]
+    rows = [[str(r["setting"])] + [_count(r[key]) for key, _ in counts]
+            + [show(declared.describe(_name(k)), r[k]) for k in numbers] for _, r in overall.iterrows()]
+    return TextTable(headers, rows, [False] + [True] * (len(headers) - 1), "means over all images of each setting")
+
+
+def class_text(summary: pd.DataFrame, setting: str, metrics: list[str] | None = None) -> TextTable:
+    """One setting's rows: its classes, then all images."""
+    declared = declared_metrics(summary)
+    metrics = table_metrics(summary, declared) if metrics is None else metrics
+    group = summary[summary["setting"] == setting]
+    headers = ["class", "images"] + [heading(declared.describe(m)) for m in metrics]
+    rows = [[str(r["class"]), _count(r.get("count"))] + [show(declared.describe(m), r[f"{m}_mean"]) for m in metrics]
+            for _, r in group.iterrows()]
+    return TextTable(headers, rows, [False] + [True] * (len(headers) - 1), f"means per class, {setting}")
+
+
+def bd_text(bdrate: pd.DataFrame | None) -> list[TextTable]:
+    """One table per quality metric: every codec against the anchor over all images (the
+    per-class values are in bdrate.csv and the report), each distinct warning listed below."""
+    if bdrate is None or bdrate.empty:
+        return []
+    tables = []
+    for quality, rows in bdrate[bdrate["class"].astype(str) == ALL].groupby("quality", sort=False):
+        metric = CORE.describe(str(quality))
+        unit = f" ({metric.unit})" if metric.unit else ""
+        body = [[str(r["codec"]), str(r["anchor"]), _signed(r["bd_rate_pct"], 2), _signed(r["bd_quality"], 3),
+                 f"{_count(r['points'])} vs {_count(r['anchor_points'])}"] for _, r in rows.iterrows()]
+        notes = list(dict.fromkeys(f"{r['codec']}: {w.strip()}" for _, r in rows.iterrows()
+                                   for w in str(r.get("warning") or "").split("; ") if w.strip()))
+        anchor = ", ".join(dict.fromkeys(rows["anchor"].astype(str)))
+        tables.append(TextTable(["codec", "anchor", "BD-rate (%)", f"BD-{metric.label}{unit}", "points"], body,
+                                [False, False, True, True, True],
+                                f"Bjøntegaard deltas against {anchor} over all images ({metric.label} vs "
+                                f"{rows['rate'].iloc[0] if 'rate' in rows else 'bpp'})", notes))
+    return tables
+
+
+def _name(key: str) -> str:
+    return key[: -len("_mean")] if key.endswith("_mean") else key
+
+
+def _count(value) -> str:
+    try:
+        return str(int(value))
+    except (TypeError, ValueError):
+        return "-"
+
+
+def _signed(value, digits: int) -> str:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        return str(value)
-    return (declared or CORE).describe(metric).display(number)
+        return "-"
+    return f"{number:+.{digits}f}" if pd.notna(number) and abs(number) != float("inf") else "-"
+
+
+# ---------------------------------------------------------------- the terminal (tabulate)
+
+
+def tabulated(table: TextTable, tablefmt: str = "simple") -> str:
+    return tabulate(table.rows, headers=table.headers, tablefmt=tablefmt, disable_numparse=True,
+                    colalign=["right" if n else "left" for n in table.numeric])
 
 
 def class_table(summary: pd.DataFrame, metrics=None, tablefmt: str = "simple") -> str:
@@ -63,10 +155,11 @@ def class_table(summary: pd.DataFrame, metrics=None, tablefmt: str = "simple") -
             row += ([format_value(value, metric, declared) for metric, value in zip(metrics, found)]
                     if found is not None else ["-"] * len(metrics))
         body.append(row)
-    if tablefmt != "simple":  # Markdown/LaTeX: one header row, the setting in each column name
-        headers = ["class"] + [f"{setting} {metric}" for setting in settings for metric in metrics]
+    names = [heading(declared.describe(metric)) for metric in metrics]
+    if tablefmt != "simple":  # one header row, the setting in each column name
+        headers = ["class"] + [f"{setting} {name}" for setting in settings for name in names]
         return tabulate(body, headers=headers, tablefmt=tablefmt, disable_numparse=True)
-    headers = ["class"] + [metric for _ in settings for metric in metrics]
+    headers = ["class"] + [name for _ in settings for name in names]
     table = tabulate(body, headers=headers, tablefmt="simple", disable_numparse=True,
                      colalign=("left",) + ("right",) * (len(headers) - 1))
     return _group_header(table, settings, len(metrics)) + "\n" + table
@@ -89,19 +182,14 @@ def _group_header(table: str, groups: list[str], width: int) -> str:
 
 def overall_table(summary: pd.DataFrame, metrics=None, tablefmt: str = "github") -> str:
     """One row per setting over all images, with counts and failures."""
-    declared = declared_metrics(summary)
-    metrics = table_metrics(summary, declared) if metrics is None else metrics
-    overall = summary[summary["class"] == ALL]
-    headers = ["setting", "images", "errors", "lossless", "bpp_pooled", "psnr_pooled"] + metrics
-    body = [[r["setting"], r["count"], r["errors"], r["lossless"], format_value(r["bpp_pooled"], "bpp_pooled"),
-             format_value(r["psnr_pooled"], "psnr_pooled")]
-            + [format_value(r[f"{m}_mean"], m, declared) for m in metrics] for _, r in overall.iterrows()]
-    return tabulate(body, headers=headers, tablefmt=tablefmt, disable_numparse=True)
+    return tabulated(overall_text(summary, metrics), tablefmt)
 
 
 #: --table-format choices: tabulate's names; the file suffix for the extra table file
 TABLE_FORMATS = {"github": "md", "pipe": "md", "simple": "txt", "latex": "tex", "latex_booktabs": "tex",
                  "html": "html", "rst": "rst", "tsv": "tsv", "mediawiki": "wiki"}
+#: formats a terminal shows as they are; the others go to summary.<ext> only
+TERMINAL_FORMATS = ("simple", "github", "pipe", "rst", "tsv")
 
 
 def check_table_format(table_format: str) -> None:
@@ -109,18 +197,29 @@ def check_table_format(table_format: str) -> None:
         raise CompbenchError(f"unknown table format {table_format!r}; valid: {', '.join(TABLE_FORMATS)}")
 
 
-def render_tables(summary: pd.DataFrame, table_format: str) -> str:
-    """The overall table and one per-class table per setting, in a tabulate format."""
+def terminal_format(table_format: str) -> str:
+    """The format the terminal prints in: the one asked for, unless it is meant for a file
+    (LaTeX, HTML, MediaWiki), which the terminal shows as plain tables instead."""
+    return table_format if table_format in TERMINAL_FORMATS else "simple"
+
+
+def render_tables(summary: pd.DataFrame, table_format: str, bdrate: pd.DataFrame | None = None,
+                  manifest: dict | None = None) -> str:
+    """The overall table, the BD tables and one per-class table per setting, in a tabulate
+    format; LaTeX as booktabs tables with captions (:mod:`.latex`)."""
+    if table_format.startswith("latex"):
+        from .latex import latex_tables
+
+        return latex_tables(summary, bdrate, manifest or {})
     parts = [overall_table(summary, tablefmt=table_format)]
+    parts += [tabulated(table, table_format) for table in bd_text(bdrate)]
     for setting in dict.fromkeys(summary["setting"]):
         parts.append(class_table(summary[summary["setting"] == setting], tablefmt=table_format))
     return "\n\n".join(parts) + "\n"
 
 
-def summary_markdown(summary: pd.DataFrame, manifest: dict) -> str:
-    run = manifest.get("run", {})
-    title = f"# compbench: {run.get('dataset', '?')} / {run.get('split', '?')}, {run.get('images', '?')} images"
-    parts = [title, "", "## Overall", "", overall_table(summary), "", "## Per class (means)", ""]
-    for setting in dict.fromkeys(summary["setting"]):
-        parts += [f"### {setting}", "", class_table(summary[summary["setting"] == setting]), ""]
-    return "\n".join(parts)
+def summary_markdown(summary: pd.DataFrame, manifest: dict, bdrate: pd.DataFrame | None = None) -> str:
+    """summary.md (:mod:`.markdown`): GitHub/CommonMark tables throughout."""
+    from .markdown import summary_markdown as markdown
+
+    return markdown(summary, manifest, bdrate)
