@@ -273,7 +273,8 @@ def write_run_figures(result, out_dir: str | Path, formats: Sequence[str] = ("pn
         metrics = MetricSet.stored(getattr(result, "manifest", None))
         for y, x in rd_pairs(getattr(result, "rd_metrics", None)):
             if f"{y}_mean" in summary and f"{x}_mean" in summary:
-                jobs.append(functools.partial(rd_curves, summary, out_dir, y, x, formats, colors, metrics))
+                jobs.append(functools.partial(rd_curves, summary, out_dir, y, x, formats, colors, metrics,
+                                              getattr(result, "references", ())))
     return draw_all(jobs)
 
 
