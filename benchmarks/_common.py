@@ -21,10 +21,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
+K, T = TypeVar("K"), TypeVar("T")
 
 
 # -- verdicts ------------------------------------------------------------------------------
@@ -102,10 +104,11 @@ def timed(fn: Callable[[], object]) -> Sample:
     return Sample(wall, sum(after[:4]) - sum(before[:4]))
 
 
-def interleave(contenders: dict[str, Callable[[], Sample]], repeat: int, warmup: int = 0) -> dict[str, list[Sample]]:
+def interleave(contenders: dict[K, Callable[[], T]], repeat: int, warmup: int = 0) -> dict[K, list[T]]:
     """Each contender ``repeat`` times, in turn (A B A B ...), after ``warmup`` rounds that
-    are not kept; the samples per contender, in round order (pair i is round i)."""
-    samples: dict[str, list[Sample]] = {name: [] for name in contenders}
+    are not kept; what each returned (a :class:`Sample`, usually), in round order (pair i is
+    round i)."""
+    samples: dict[K, list[T]] = {name: [] for name in contenders}
     for round_ in range(warmup + repeat):
         for name, run in contenders.items():
             sample = run()

@@ -93,7 +93,10 @@ def print_bd(result: api.RunResult, title: str) -> None:
         return
     rows = table[(table["class"] == "all") & (table["quality"] == "psnr")]
     print(f"\nBD-rate against {ANCHOR} on {title}, the run's own table (negative: fewer bits for the same PSNR):")
-    for row in rows.itertuples():
+    curves = rows["points"] >= 2
+    if not curves.all():
+        print(f"  (no curve, lossless or one setting: {', '.join(rows.loc[~curves, 'codec'])})")
+    for row in rows[curves].itertuples():
         value = f"{row.bd_rate_pct:+7.1f}%" if pd.notna(row.bd_rate_pct) else "    n/a"
         print(f"  {row.codec:10s} {value}  over PSNR {row.overlap_low:.1f}..{row.overlap_high:.1f} dB, "
               f"{row.points} vs {row.anchor_points} points" + (f"\n      {row.warning}" if row.warning else ""))
