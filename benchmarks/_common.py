@@ -122,9 +122,14 @@ def median(values: Iterable[float]) -> float:
     return statistics.median(values) if values else math.nan
 
 
+def pair_ratios(a: list[Sample], b: list[Sample], field: str = "wall") -> list[float]:
+    """A's time / B's time in each round (A and B interleaved)."""
+    return [getattr(x, field) / getattr(y, field) for x, y in zip(a, b, strict=True)]
+
+
 def paired_ratio(a: list[Sample], b: list[Sample], field: str = "wall") -> float:
-    """Median over the rounds of A's time / B's time in that round (A and B interleaved)."""
-    return median(getattr(x, field) / getattr(y, field) for x, y in zip(a, b, strict=True))
+    """Median over the rounds of A's time / B's time in that round: the figure verdicts use."""
+    return median(pair_ratios(a, b, field))
 
 
 def spread(samples: list[Sample], field: str = "wall") -> str:

@@ -35,6 +35,7 @@ from _common import (
     interleave,
     load_note,
     median,
+    pair_ratios,
     paired_ratio,
     run_cli,
     spread,
@@ -72,8 +73,9 @@ def run_case(name: str, args: list[str], target: float, sides: dict[str, str | N
     checks = [at_most(f"{name}: wall, median of {len(now)} ({now_label})", median(s.wall for s in now), target, " s")]
     for before_label, then in before:
         ratio = paired_ratio(now, then)
-        print(f"  now / {before_label}: {ratio:.3f}x (median of {len(now)} pairs' wall ratios; "
-              f"CPU {paired_ratio(now, then, 'cpu'):.3f}x)")
+        pairs = ", ".join(f"{r:.3f}" for r in pair_ratios(now, then))
+        print(f"  now / {before_label}: {ratio:.3f}x, the median of the pairs' wall ratios ({pairs}); "
+              f"CPU {paired_ratio(now, then, 'cpu'):.3f}x")
         checks.append(at_most(f"{name}: wall now / {before_label}", ratio, RATIO_TARGET, "x", ".3f"))
     return checks
 

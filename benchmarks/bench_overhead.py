@@ -37,6 +37,7 @@ from _common import (
     interleave,
     load_note,
     median,
+    pair_ratios,
     paired_ratio,
     run_cli,
     spread,
@@ -91,8 +92,9 @@ def main() -> int:
     checks = [floor_check("default MNIST sweep", samples["sweep"], sweep_floors, SWEEP_FLOOR_TARGET),
               floor_check("skimage photographs sweep", samples["photos"], photo_floors, PHOTOS_FLOOR_TARGET)]
     speedup = paired_ratio(samples["jobs 1"], samples["jobs 2"])
+    pairs = ", ".join(f"{r:.2f}" for r in pair_ratios(samples["jobs 1"], samples["jobs 2"]))
     print(f"jpeg2000 sweep over 4,000 digits: --jobs 1 {spread(samples['jobs 1'])}, --jobs 2 "
-          f"{spread(samples['jobs 2'])}")
+          f"{spread(samples['jobs 2'])}; jobs 1 / jobs 2 per pair: {pairs}")
     checks.append(at_least("jpeg2000 sweep, 4,000 digits: jobs 1 / jobs 2 wall", speedup, SCALING_TARGET, "x"))
     print(f"main job: wall {spread(samples['main job'])}, CPU {median(s.cpu for s in samples['main job']):.1f} s")
     checks.append(at_most("main job (ddcae,jpeg,jpeg2000, 10,000 digits): wall",
