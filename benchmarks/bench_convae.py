@@ -15,8 +15,8 @@ CPU, with the load average it ran under): the training target is judged only the
 run; without it the timing recorded beside the shipped weights is printed for reference, never
 as a verdict. With ``--limit``, the coding-time target (set on the 10k images) is not judged;
 the others are judged on the images run, and say so. ``--quick``: MNIST only, first 2,000
-test images (a full run, both datasets, takes a quarter of an hour on 2 cores; ``--train``
-another half hour). Exits 1 if a target is missed.
+test images (a full run codes both test splits through every ladder; ``--train`` adds about
+12 minutes per dataset, as last recorded). Exits 1 if a target is missed.
 
 Targets (issue 13): >= 6 rate points from about 18 dB to >= 34 dB on MNIST; BD-rate vs JPEG 2000
 <= -75% and vs the best classical codec <= -50% on MNIST (overlap >= 8 dB); vs the best
