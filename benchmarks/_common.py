@@ -94,6 +94,9 @@ class Sample:
     wall: float
     cpu: float = math.nan
 
+    def __str__(self) -> str:
+        return f"wall {self.wall:.2f} s, CPU {self.cpu:.2f} s"
+
 
 def timed(fn: Callable[[], object]) -> Sample:
     """Wall and CPU seconds of ``fn()`` in this process (with its child processes, if any
@@ -104,16 +107,20 @@ def timed(fn: Callable[[], object]) -> Sample:
     return Sample(wall, sum(after[:4]) - sum(before[:4]))
 
 
-def interleave(contenders: dict[K, Callable[[], T]], repeat: int, warmup: int = 0) -> dict[K, list[T]]:
+def interleave(contenders: dict[K, Callable[[], T]], repeat: int, warmup: int = 0,
+               progress: bool = False) -> dict[K, list[T]]:
     """Each contender ``repeat`` times, in turn (A B A B ...), after ``warmup`` rounds that
     are not kept; what each returned (a :class:`Sample`, usually), in round order (pair i is
-    round i)."""
+    round i). ``progress``: a line per run as it ends (for runs of minutes)."""
     samples: dict[K, list[T]] = {name: [] for name in contenders}
     for round_ in range(warmup + repeat):
         for name, run in contenders.items():
             sample = run()
             if round_ >= warmup:
                 samples[name].append(sample)
+            if progress:
+                kept = "warm-up" if round_ < warmup else f"round {round_ - warmup + 1} of {repeat}"
+                print(f"  ... {name}, {kept}: {sample}; {load_note()}", flush=True)
     return samples
 
 

@@ -64,7 +64,7 @@ def run_case(name: str, args: list[str], target: float, sides: dict[str, str | N
     codec_s = {label: [] for label in sides}
     contenders = {label: side(args, path, codec_s[label]) for label, path in sides.items()}
     warmup = 0 if options.quick or len(sides) == 1 else 1
-    samples = interleave(contenders, options.repeat, warmup)
+    samples = interleave(contenders, options.repeat, warmup, progress=True)
     print(f"\n{name}: compbench {' '.join(args)}  ({load_note()} at the end)")
     for label, runs in samples.items():
         print(f"  {label:>22}: wall {spread(runs)}, CPU {median(s.cpu for s in runs):.1f} s; the codecs' own "

@@ -87,7 +87,7 @@ def main() -> int:
         "jobs 1": lambda: run_cli([*SCALING, "--jobs", "1"]),
         "jobs 2": lambda: run_cli([*SCALING, "--jobs", "2"]),
         "main job": lambda: run_cli(MAIN_JOB),
-    }, repeat)
+    }, repeat, progress=True)
     print(f"({load_note()} at the end)\n")
     checks = [floor_check("default MNIST sweep", samples["sweep"], sweep_floors, SWEEP_FLOOR_TARGET),
               floor_check("skimage photographs sweep", samples["photos"], photo_floors, PHOTOS_FLOOR_TARGET)]
