@@ -19,10 +19,11 @@ from .pipeline.request import DEFAULT_ANCHOR, DEFAULT_CODECS
 from .run.executor import EXECUTORS
 from .run.interrupts import RunInterrupted
 from .run.local_pool import DEFAULT_TIMEOUT, LocalPool
+from .store.lock import locked
 from .store.manifest import read_manifest
 
 __all__ = ["DEFAULT_ANCHOR", "DEFAULT_CODECS", "DEFAULT_TIMEOUT", "EXECUTORS", "OutputOptions", "RunInterrupted",
-           "RunRequest", "RunResult", "describe_plugins", "finish", "load_dataset", "run"]
+           "RunRequest", "RunResult", "describe_plugins", "finish", "load_dataset", "report", "run"]
 
 _REQUEST_FIELDS = {f.name for f in dataclasses.fields(RunRequest)}
 _OUTPUT_FIELDS = {f.name for f in dataclasses.fields(OutputOptions)}
@@ -82,6 +83,15 @@ def finish(out: str | Path, *, reencode_samples: bool = True, registry: Registry
         return run_plan(plan, None)
     with LocalPool(1, request.timeout, plan.worker_registry, plan.metrics) as pool:
         return run_plan(plan, pool)
+
+
+def report(folder: str | Path) -> Path:
+    """(Re)write a results folder's report.html from what the folder holds, holding the folder's
+    lock while it writes; the report's path."""
+    from .present.report import write_report
+
+    with locked(Path(folder)):
+        return write_report(Path(folder))
 
 
 def request_of(manifest: dict) -> RunRequest:

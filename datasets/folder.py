@@ -17,6 +17,7 @@ from .image_files import FileImageSource, reason
 #: the class of files directly in DIR when DIR's own name is unusable or taken by a subfolder
 ROOT_CLASS = "."
 LAYOUT = "image files directly in it or in one subfolder per class"
+OUTSIDE = "a symbolic link leading outside the folder (follow_links=true uses it)"
 
 
 class FolderDataset(DatasetAdapter):
@@ -33,13 +34,15 @@ class FolderDataset(DatasetAdapter):
         Param("check", str, "decode", "decode: decode every file once when opening, so a corrupt file "
                                       "is skipped up front; header: read headers only (faster to open, "
                                       "a corrupt file fails when read)", choices=("decode", "header")),
+        Param("follow_links", bool, False, "use files and folders that symbolic links lead to outside the "
+                                           "folder (by default they are skipped, with the reason)"),
     )
 
     def open(self, split: str, path: str | None = None, strict: bool = False,
-             check: str = "decode") -> FileImageSource:
+             check: str = "decode", follow_links: bool = False) -> FileImageSource:
         self.check_split(split)
         root = folder_root(path)
-        candidates, class_order, unlisted = list_folder(root)
+        candidates, class_order, unlisted = list_folder(root, follow_links)
         source = FileImageSource(candidates, class_order, strict=strict, check=check, skipped=unlisted)
         if len(source) == 0:
             raise CompbenchError(f"folder {root} has no readable images ({why_empty(source.skipped)}); "
@@ -62,32 +65,45 @@ def folder_root(path: str | None) -> Path:
     return root
 
 
-def list_folder(root: Path) -> tuple[list[tuple[str, Path, str]], list[str], list[tuple[str, str]]]:
+def list_folder(root: Path, follow_links: bool = False
+                ) -> tuple[list[tuple[str, Path, str]], list[str], list[tuple[str, str]]]:
     """Every file under ``root`` as (relative POSIX path, path, class name), sorted by class then
-    path; the class names in order; and the folders that could not be listed, with the reason.
-    Folders whose name starts with "." are not searched."""
+    path; the class names in order; and what was left out (folders that could not be listed,
+    links leading outside ``root`` unless ``follow_links``), with the reason. Folders whose
+    name starts with "." are not searched."""
     try:
         entries = sorted(root.iterdir())
     except OSError as exc:
         raise CompbenchError(f"dataset folder: cannot list {root} ({reason(exc)}); give a folder you "
                              "can read") from None
-    subfolders = [entry.name for entry in entries if entry.is_dir() and not entry.name.startswith(".")]
-    own_name = root.resolve().name
+    inside = root.resolve()
+    left_out: list[tuple[str, str]] = []
+    kept = []
+    for entry in entries:
+        if not follow_links and entry.is_symlink() and not entry.resolve().is_relative_to(inside):
+            left_out.append((entry.name + ("/" if entry.is_dir() else ""), OUTSIDE))
+        else:
+            kept.append(entry)
+    subfolders = [entry.name for entry in kept if entry.is_dir() and not entry.name.startswith(".")]
+    own_name = inside.name
     root_class = own_name if own_name and own_name not in subfolders else ROOT_CLASS
-    candidates = [(entry.name, entry, root_class) for entry in entries if not entry.is_dir()]
-    unlisted: list[tuple[str, str]] = []
+    candidates = [(entry.name, entry, root_class) for entry in kept if not entry.is_dir()]
 
     def unreadable(exc: OSError) -> None:
-        unlisted.append((Path(exc.filename).relative_to(root).as_posix() + "/", reason(exc)))
+        left_out.append((Path(exc.filename).relative_to(root).as_posix() + "/", reason(exc)))
 
     for class_name in subfolders:
-        for folder, dirs, files in os.walk(root / class_name, onerror=unreadable):
+        for folder, dirs, files in os.walk(root / class_name, onerror=unreadable, followlinks=follow_links):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             for file in files:
                 path = Path(folder, file)
-                candidates.append((path.relative_to(root).as_posix(), path, class_name))
+                name = path.relative_to(root).as_posix()
+                if not follow_links and path.is_symlink() and not path.resolve().is_relative_to(inside):
+                    left_out.append((name, OUTSIDE))
+                else:
+                    candidates.append((name, path, class_name))
     candidates.sort(key=lambda c: (c[2], c[0]))
-    return candidates, sorted({*subfolders, root_class}), unlisted
+    return candidates, sorted({*subfolders, root_class}), left_out
 
 
 def why_empty(skipped: tuple[tuple[str, str], ...]) -> str:

@@ -195,12 +195,11 @@ class FileImageSource(ImageSource):
             try:
                 if not Path(path).is_file():  # a FIFO would block Pillow; a dangling link has nothing
                     raise Refused("not a regular file")
+                how = probe(path, strict)  # the header first: a file is read whole only if it is an image
                 if check == "decode":
                     data = Path(path).read_bytes()
                     _, how = decode(io.BytesIO(data), strict)
                     digests[name] = hashlib.sha256(data).hexdigest()
-                else:
-                    how = probe(path, strict)
             except Exception as exc:  # a bad file is skipped with its reason, never fatal
                 refused.append((name, reason(exc)))
                 continue

@@ -63,9 +63,10 @@ class ConvaeFactory(CodecFactory):
         Param("dataset", str, "mnist", "which shipped weights: trained on MNIST or Fashion-MNIST",
               choices=DATASETS),
         Param("weights", str, None,
-              "a weights file from `compbench train convae --out DIR` (unset: the shipped one)"),
+              "a weights file from `compbench train convae --out DIR` (unset: the shipped one); the setting's label names its sha256", file=True),
     )
     rate_params = ("point",)
+    preload = ("torch",)  # imported once per run, not once per worker
     ladder = tuple({"point": k} for k in range(len(LAMBDAS)))
     channels = (1,)
     sizes = ((28, 28),)

@@ -57,9 +57,10 @@ class DdcaeFactory(CodecFactory):
               "quantization step of the 64 code values (larger: fewer bits); used within 0.14%",
               low=0.0625, high=16.0),
         Param("weights", str, None,
-              "a weights file from `compbench train ddcae --out DIR` (unset: the shipped one)"),
+              "a weights file from `compbench train ddcae --out DIR` (unset: the shipped one); the setting's label names its sha256", file=True),
     )
     rate_params = ("step",)
+    preload = ("torch",)  # imported once per run, not once per worker
     #: the paper's model maps 784 gray pixels: MNIST-sized digits only
     sizes = ((28, 28),)
     best_setting = {"step": 0.35}

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import CompbenchError
+from .errors import CompbenchError, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -15,7 +15,9 @@ class Param:
 
     ``kind`` is ``int``, ``float``, ``str`` or ``bool``. ``low``/``high`` bound numbers
     (inclusive); ``choices`` restricts strings. ``default=None`` means "unset" (e.g. a
-    codec whose rate is given by one of two alternative parameters).
+    codec whose rate is given by one of two alternative parameters). ``file=True``: the value
+    is a file (weights) whose content defines the setting: a setting's label names the file's
+    sha256, not its path, so two different files never share a label.
     """
 
     name: str
@@ -25,6 +27,7 @@ class Param:
     low: float | None = None
     high: float | None = None
     choices: tuple = field(default_factory=tuple)
+    file: bool = False
 
     def describe_range(self) -> str:
         if self.choices:
@@ -93,7 +96,8 @@ def resolve_settings(params: tuple[Param, ...], given: dict[str, str | Any], own
     unknown = sorted(set(given) - set(by_name))
     if unknown:
         valid = ", ".join(f"{p.name}={p.describe_range()}" for p in params) or "(none)"
-        raise CompbenchError(f"{owner}: unknown parameter {unknown[0]!r}; valid: {valid}")
+        raise CompbenchError(f"{owner}: unknown parameter {unknown[0]!r}{did_you_mean(unknown[0], by_name)}"
+                             f"valid: {valid}")
     settings = {p.name: p.default for p in params}
     for name, value in given.items():
         param = by_name[name]

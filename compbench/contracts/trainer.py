@@ -21,7 +21,9 @@ class Trainer:
     name: str = ""
     description: str = ""
     params: tuple[Param, ...] = ()
-    #: where the trained weights go when the user gives no --out
+    #: where the codec's shipped weights live (until 0.2 also the default output; now a
+    #: training writes a new folder unless ``--out``, and replacing these takes ``--out`` there
+    #: and ``--overwrite``)
     default_out: Path | None = None
 
     def available(self) -> Availability:

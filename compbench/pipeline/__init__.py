@@ -9,9 +9,12 @@ from __future__ import annotations
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..contracts.errors import CompbenchError
 from ..contracts.registry import Registry
-from ..run.executor import Executor, ExecutorKind, open_executor
+from ..defaults import ExecutorKind
+from ..run.executor import Executor, WorkerSetup, open_executor
 from ..run.interrupts import RunInterrupted, interrupts_raised, signal_name
+from ..run.progress import phase
 from ..store.manifest import ManifestFile
 from .execute import execute
 from .finish import finish_run
@@ -28,15 +31,24 @@ def run_request(request: RunRequest, output: OutputOptions, registry: Registry |
     """Plan, execute and finish a run."""
     plan = plan_run(request, output, registry)
     # Dask connects and checks its workers' versions here, before any folder is made
-    with open_executor(request.executor, plan.jobs, request.timeout, plan.metrics, registry=plan.worker_registry,
-                       scheduler=request.scheduler, run_registry=plan.registry) as executor:
+    setup = WorkerSetup(metrics=plan.metrics, registry=plan.worker_registry, run_registry=plan.registry,
+                        codecs=tuple(dict.fromkeys(spec.name for spec in plan.specs)), preload=plan.preload)
+    with open_executor(request.executor, plan.jobs, request.timeout, setup, request.scheduler) as executor:
         return run_plan(plan, executor)
 
 
 def run_plan(plan: RunPlan, executor: Executor | None) -> RunResult:
     """Execute a plan on an entered executor (None: nothing is coded, the folder's records are
     finished as they are) and finish it."""
-    out_dir = claim_results_folder(plan)
+    out_dir, lock = claim_results_folder(plan)
+    try:
+        return _run_in(plan, executor, out_dir)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _run_in(plan: RunPlan, executor: Executor | None, out_dir: Path | None) -> RunResult:
     facts = {**plan.manifest, "run": {**plan.manifest["run"], **executor_facts(plan, executor)}}
     path = out_dir / "records.csv" if out_dir is not None else None
     if plan.output.resume:  # the records are checked against this run before the manifest is replaced
@@ -50,7 +62,13 @@ def run_plan(plan: RunPlan, executor: Executor | None) -> RunResult:
             execute(plan, executor, sink)
         else:
             sink.notes["figures"] = ["image grids left out: the samples were not encoded again"]
-        return finish_run(plan, manifest, out_dir, sink.finish())
+        phase("summary", plan.output.progress)
+        result = finish_run(plan, manifest, out_dir, sink.finish())
+    if sink.refused:  # everything else is written: the run can be finished with --resume
+        why = next(iter(sink.refused))
+        raise CompbenchError(f"{sum(sink.refused.values())} image(s) were not run: {why}; fix that, then "
+                             f"finish the run with --resume{f' --out {out_dir}' if out_dir else ''}")
+    return result
 
 
 def executor_facts(plan: RunPlan, executor: Executor | None) -> dict:

@@ -4,6 +4,7 @@ finishing only read it."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import sys
@@ -14,15 +15,20 @@ from typing import Any
 
 import numpy as np
 
+from ..analysis.references import ReferenceCurve, read_references
 from ..contracts.codec import CodecFactory
 from ..contracts.dataset import DatasetAdapter, ImageSource, select
-from ..contracts.errors import CompbenchError
+from ..contracts.errors import CompbenchError, did_you_mean
 from ..contracts.params import resolve_settings
 from ..contracts.registry import Registry, build_registry
+from ..defaults import ExecutorKind
 from ..metrics import DEFAULT_RD_METRICS, MetricSet
+from ..run.local_pool import warm_fork_server
+from ..run.memory import workers_for
 from ..run.spec import CodecSpec, parse_codec_specs, parse_dataset_spec
 from ..run.units import DataRef
 from ..store.manifest import dataset_facts, describe_refusal, now_iso, software_facts
+from ..store.names import written_name
 from ..store.schema import record_columns
 from .checks import check_figure_formats, check_table_format, require_available
 from .request import OutputOptions, RunRequest
@@ -40,6 +46,8 @@ class RunPlan:
     #: plugins registered in-process, handed to local workers (None: they load the entry points)
     worker_registry: Registry | None
     specs: tuple[CodecSpec, ...]
+    #: heavy modules the workers start with (``CodecFactory.preload``)
+    preload: tuple[str, ...]
     metrics: MetricSet
     rd_metrics: tuple[str, ...]
     data: DataRef
@@ -58,12 +66,15 @@ class RunPlan:
     #: records.csv's columns
     columns: tuple[str, ...]
     adapter: DatasetAdapter
-    jobs: int
+    #: workers, and why memory allowed fewer than asked ("" when it did not)
+    jobs_and_why: tuple[int, str]
     #: the command line the manifest records
     command: str
     #: when planning began: ISO time, and seconds on the run's clock
     started: str
     clock: float
+    #: published curves read from ``output.references`` (checked before anything runs)
+    references: tuple[ReferenceCurve, ...] = ()
 
     @property
     def config(self) -> dict[str, Any]:
@@ -88,12 +99,24 @@ class RunPlan:
             "codec_libraries": libraries, "config": self.config,
             "run": {"dataset": self.data.dataset, "split": self.data.split, "images": len(self.selection),
                     "limit": request.limit, "per_class": request.per_class, "jobs": self.jobs,
-                    "timeout": request.timeout},
+                    "timeout": request.timeout, **({"jobs_limited": self.jobs_and_why[1]} if self.jobs_and_why[1] else {})},
             "failed_plugins": dict(self.registry.failures),
             **dataset_facts(self.adapter, self.source, self.data.split),
+            "images_digest": hashlib.sha256("\n".join(self.image_ids.values()).encode()).hexdigest(),
             "not_applicable": {name: describe_refusal(by_shape, self.shapes) for name, by_shape in self.refused.items()},
             "metrics": self.metrics.declarations(), "rd_metrics": list(self.rd_metrics),
         }
+
+    @property
+    def jobs(self) -> int:
+        return self.jobs_and_why[0]
+
+    @cached_property
+    def image_ids(self) -> dict[int, str]:
+        """Position -> the image's stable identity in its dataset, as records.csv's ``image``
+        holds it: its name (a file's path in the folder) or, for an array split, its index."""
+        names, indices = self.source.names, np.asarray(self.source.indices)
+        return {p: written_name(names[p]) if names else str(int(indices[p])) for p in self.selection.tolist()}
 
     @property
     def ordinal_of(self) -> dict[str, int]:
@@ -121,6 +144,10 @@ def plan_run(request: RunRequest, output: OutputOptions, registry: Registry | No
     given = registry
     registry = registry or build_registry()
     specs, factories, metrics, rd_metrics = _codecs(request, output, registry)
+    preload = tuple(dict.fromkeys(module for factory in factories.values() for module in factory.preload))
+    if preload and given is None and request.executor == ExecutorKind.LOCAL:
+        warm_fork_server(preload)  # imports them while this process goes on planning
+    references = _references(output)
     adapter, split, dataset_text = _dataset(request, registry)
     _check_options(request, output)
     source, selection, dataset_settings = _images(request, adapter, split, dataset_text)
@@ -128,15 +155,16 @@ def plan_run(request: RunRequest, output: OutputOptions, registry: Registry | No
     refused = not_applicable(factories, shapes)
     class_names = tuple(getattr(source, "class_names", ()) or adapter.class_names)
     return RunPlan(request=request, output=output, registry=registry, worker_registry=given, specs=tuple(specs),
+                   preload=preload,
                    metrics=metrics, rd_metrics=rd_metrics,
                    data=DataRef(adapter.name, split, tuple(sorted(dataset_settings.items()))),
                    dataset_text=tuple(dataset_text.items()), source=source, selection=selection, shapes=shapes,
                    refused=refused, class_names=class_names,
                    sample_positions=tuple(sample_positions(source.labels, selection)),
                    columns=tuple(record_columns(metrics.names)), adapter=adapter,
-                   jobs=request.jobs or os.cpu_count() or 1,
+                   jobs_and_why=workers_for(request.jobs or os.cpu_count() or 1, largest_pixels(shapes)),
                    command=request.command or " ".join(shlex.quote(a) for a in sys.argv), started=now_iso(),
-                   clock=clock)
+                   clock=clock, references=references)
 
 
 def _codecs(request: RunRequest, output: OutputOptions, registry: Registry):
@@ -151,11 +179,29 @@ def _codecs(request: RunRequest, output: OutputOptions, registry: Registry):
             require_available(metric, f"metric {metric.name!r}")
     rd_metrics = metrics.check_rd_metrics(request.rd_metrics or DEFAULT_RD_METRICS)
     check_table_format(output.table_format)
-    if output.anchor not in registry.codecs:
-        raise CompbenchError(f"unknown --anchor {output.anchor!r}; valid: {', '.join(sorted(registry.codecs))}")
+    _check_anchor(output.anchor, specs, registry)
     if output.write and output.figures:
         check_figure_formats(output.figure_formats)
     return specs, factories, metrics, rd_metrics
+
+
+def _check_anchor(anchor: str | None, specs: list[CodecSpec], registry: Registry) -> None:
+    """An --anchor must be a codec of this run: BD against a codec that did not run is empty."""
+    if anchor is None:
+        return
+    ran = list(dict.fromkeys(spec.name for spec in specs))
+    if anchor not in registry.codecs:
+        raise CompbenchError(f"unknown --anchor {anchor!r}{did_you_mean(anchor, ran)}valid: the codecs of this run "
+                             f"({', '.join(ran)})")
+    if anchor not in ran:
+        raise CompbenchError(f"--anchor {anchor} is not a codec of this run ({', '.join(ran)}); name one of them, "
+                             f"or add {anchor} to --codecs")
+
+
+def _references(output: OutputOptions) -> tuple[ReferenceCurve, ...]:
+    """The reference curves, read now so that a malformed file stops the run before it starts."""
+    paths = output.references
+    return read_references([paths] if isinstance(paths, (str, os.PathLike)) else paths)
 
 
 def _dataset(request: RunRequest, registry: Registry) -> tuple[DatasetAdapter, str, dict[str, str]]:
@@ -172,6 +218,8 @@ def _check_options(request: RunRequest, output: OutputOptions) -> None:
         raise CompbenchError(f"--timeout {request.timeout} must be more than 0 seconds")
     if output.resume and output.overwrite:
         raise CompbenchError("--resume and --overwrite exclude each other: continue the run, or replace it")
+    if output.retry_failed and not output.resume:
+        raise CompbenchError("--retry-failed needs --resume: it runs again the failed images of a stored run")
     if (output.resume or output.overwrite) and (output.out is None or not output.write):
         raise CompbenchError(f"--{'resume' if output.resume else 'overwrite'} needs --out DIR, the folder of the run")
 
@@ -196,6 +244,10 @@ def image_shapes(source: ImageSource, positions) -> dict[int, tuple[int, ...]]:
     if isinstance(images, np.ndarray):
         return dict.fromkeys(positions, tuple(images.shape[1:]))
     return {p: tuple(source.shape(p)) for p in positions}
+
+
+def largest_pixels(shapes: dict[int, tuple[int, ...]]) -> int:
+    return max((shape[0] * shape[1] for shape in set(shapes.values())), default=0)
 
 
 def not_applicable(factories: dict[str, CodecFactory], shapes: dict[int, tuple]) -> dict[str, dict[tuple, str]]:

@@ -6,10 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..run.local_pool import DEFAULT_TIMEOUT
-
-DEFAULT_CODECS = "ddcae,jpeg,jpeg2000"
-DEFAULT_ANCHOR = "jpeg2000"
+from ..defaults import DEFAULT_ANCHOR, DEFAULT_CODECS, DEFAULT_DATASET, DEFAULT_TIMEOUT  # noqa: F401 (api re-exports)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -19,7 +16,7 @@ class RunRequest:
     #: codec specs, e.g. "jpeg:quality=50,jpeg2000:psnr=30" (ranges and lists expand)
     codecs: str = DEFAULT_CODECS
     #: "name" or "name:key=value..."
-    dataset: str = "mnist"
+    dataset: str = DEFAULT_DATASET
     split: str | None = None
     limit: int | None = None
     per_class: int | None = None
@@ -48,14 +45,20 @@ class OutputOptions:
     write: bool = True
     #: the results folder (default: results/<time>-<codecs>/)
     out: Path | None = None
-    #: continue the run in ``out`` (the same command)
+    #: continue the run in ``out`` (the same command): images it lacks, and images lost to the
+    #: infrastructure, are run
     resume: bool = False
+    #: with ``resume``: images that failed or timed out are run again too
+    retry_failed: bool = False
     #: replace the run in ``out`` whole
     overwrite: bool = False
     figures: bool = True
     figure_formats: tuple[str, ...] = ("png",)
-    #: the codec BD tables compare against
-    anchor: str = DEFAULT_ANCHOR
+    #: the codec BD tables compare against (None: jpeg2000 when it ran at two or more settings,
+    #: else the first codec that did; one not in the run is refused)
+    anchor: str | None = None
+    #: published curves to draw and measure beside the run's (CompressAI JSON or CSV files)
+    references: tuple[Path, ...] = ()
     #: tabulate format of the extra table file (summary.<ext>) besides summary.md
     table_format: str = "github"
     #: a progress bar on stderr

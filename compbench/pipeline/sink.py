@@ -11,16 +11,17 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import METRIC_ERROR
-from ..run.units import UnitResult
+from ..run.units import LOST, UnitResult
+from ..store.names import written_name
 from ..store.records_file import RecordsFile
 from ..store.schema import RecordBlock, column_of
 from ..store.summary import SummaryBuilder
 from .plan import RunPlan
 from .result import RecordsInMemory, RecordsOnDisk
-from .rows import one_line, unit_records
+from .rows import unit_records
 
 #: what the report lists of failed images (all are in records.csv)
-FAILURE_COLUMNS = ("setting", "index", "class", "error")
+FAILURE_COLUMNS = ("setting", "index", "image", "class", "error")
 
 
 @dataclass
@@ -41,10 +42,23 @@ class Gathered:
     failures: pd.DataFrame
     #: metric_error note -> images, in order of first appearance
     metric_errors: dict[str, int] = field(default_factory=dict)
+    #: why units were not run where they were sent -> images (nothing of them recorded)
+    refused: dict[str, int] = field(default_factory=dict)
 
     @property
     def errors(self) -> int:
         return len(self.failures)
+
+
+def metric_notes(rows: RecordBlock | pd.DataFrame) -> list[str]:
+    """The ``metric_error`` notes of some rows, one per row that has one (why a metric is NaN
+    there); none when every metric was measured (a column of NaN, as most units report)."""
+    if METRIC_ERROR not in rows:
+        return []
+    values = np.asarray(rows[METRIC_ERROR])
+    if values.dtype != object:
+        return []
+    return [str(note) for note in values.tolist() if isinstance(note, str) and note]
 
 
 class RecordsSink:
@@ -54,42 +68,62 @@ class RecordsSink:
         self.plan = plan
         self._ordinal = plan.ordinal_of
         self._expected = plan.expected_rows()
-        self._wanted = {int(plan.source.indices[p]) for p in plan.sample_positions}
-        self.summary = SummaryBuilder([one_line(name) for name in plan.class_names], plan.metrics)
+        self._wanted = np.asarray(plan.sample_positions, dtype=np.int64)
+        self.summary = SummaryBuilder([written_name(name) for name in plan.class_names], plan.metrics)
         self.samples: dict[str, dict[int, np.ndarray]] = {spec.label: {} for spec in plan.specs}
         self.panels: dict[str, dict[int, dict[str, np.ndarray]]] = {spec.label: {} for spec in plan.specs}
         self.notes: dict[str, list[str]] = {}
         self._sample_rows: list[pd.DataFrame] = []
+        self._sample_keys: list[np.ndarray] = []
         self._failures: list[tuple[np.ndarray, pd.DataFrame]] = []
         self._metric_errors: dict[str, int] = {}
         self._blocks: list[tuple[np.ndarray, RecordBlock]] = []  # a run without a folder keeps them
+        self._again: set[tuple[int, int]] = set()  # recorded before, run again now
+        #: why units were not run where they were sent (nothing of them recorded) -> images
+        self.refused: dict[str, int] = {}
         self.writer = self._open_writer(path) if path is not None else None
 
     def _open_writer(self, path: Path) -> RecordsFile:
         if not self.plan.output.resume:
             return RecordsFile.create(path, self.plan.columns)
-        position_of = {int(self.plan.source.indices[p]): int(p) for p in self.plan.selection.tolist()}
-        return RecordsFile.resume(path, self.plan.columns, self._ordinal, position_of, seen=self._gather)
+        position_of = {image: position for position, image in self.plan.image_ids.items()}
+        return RecordsFile.resume(path, self.plan.columns, self._ordinal, position_of, seen=self._seen_before)
+
+    def _seen_before(self, chunk: pd.DataFrame, keys: np.ndarray) -> None:
+        """Rows a resumed run already has: gathered, except those it runs again (lost to the
+        infrastructure; with ``retry_failed``, every failed one), whose new rows replace them."""
+        errors = chunk["error"].to_numpy(dtype=str)
+        again = np.char.startswith(errors, LOST)
+        if self.plan.output.retry_failed:
+            again |= errors != ""
+        if again.any():
+            self._again.update(map(tuple, keys[again].tolist()))
+            chunk, keys = chunk[~again], keys[~again]
+        self._gather(chunk, keys)
 
     @property
     def rows(self) -> int:
         return self.writer.rows if self.writer is not None else sum(len(keys) for keys, _ in self._blocks)
 
     def recorded(self) -> set[tuple[int, int]]:
-        """(setting ordinal, position) pairs already recorded (by the run this one resumes)."""
-        return self.writer.recorded() if self.writer is not None else set()
+        """(setting ordinal, position) pairs already recorded (by the run this one resumes), but
+        for those it runs again."""
+        return self.writer.recorded() - self._again if self.writer is not None else set()
 
-    def recorded_ok(self) -> set[tuple[str, int]]:
-        """(setting, index) of the sample images recorded without an error before this run."""
+    def recorded_ok(self) -> set[tuple[int, int]]:
+        """(setting ordinal, position) of the sample images recorded without an error before
+        this run."""
         if not self._sample_rows:
             return set()
-        rows = pd.concat(self._sample_rows)
-        ok = rows[rows["error"] == ""]
-        return set(zip(ok["setting"], ok["index"].astype(int).tolist()))
+        ok = pd.concat(self._sample_rows)["error"].to_numpy() == ""
+        return set(map(tuple, np.concatenate(self._sample_keys)[ok].tolist()))
 
     def accept(self, result: UnitResult, record: bool = True) -> None:
         """A finished unit: its rows recorded (unless ``record`` is False: a sample image
         encoded again for the figures of a resumed run), its samples and notes kept."""
+        if result.refused:
+            self.refused[result.refused] = self.refused.get(result.refused, 0) + len(result.positions)
+            return
         label = result.unit.spec.label
         self.samples[label].update(result.samples)
         self.panels[label].update(result.panels)
@@ -98,8 +132,7 @@ class RecordsSink:
                 self.notes[label].append(note)
         if not record:
             return
-        block = unit_records(result, self.plan.source, self.plan.class_names, self.plan.data.dataset,
-                             self.plan.data.split, self.plan.columns)
+        block = unit_records(result, self.plan)
         keys = np.column_stack([np.full(len(result.positions), self._ordinal[label]),
                                 np.asarray(result.positions, dtype=np.int64)])
         if self.writer is not None:
@@ -115,20 +148,19 @@ class RecordsSink:
         for label in dict.fromkeys(np.asarray(rows["setting"]).tolist()):
             if self.summary.rows_of(label) >= self._expected.get(label, np.inf):
                 self.summary.settle(label)
-        index = np.asarray(rows["index"])
-        picked = np.flatnonzero(np.isin(index, list(self._wanted))) if self._wanted else []
+        picked = np.flatnonzero(np.isin(keys[:, 1], self._wanted))
         failed = np.flatnonzero(np.asarray(rows["error"], dtype=object) != "")
-        if len(picked) or len(failed) or METRIC_ERROR in rows:
-            frame = frame if frame is not None else pd.DataFrame(
-                {name: column_of(rows, name, len(keys)) for name in self.plan.columns})
+        for note in metric_notes(rows):
+            self._metric_errors[note] = self._metric_errors.get(note, 0) + 1
+        if not (len(picked) or len(failed)):
+            return  # most units: no frame to build (2-3 ms each)
+        frame = frame if frame is not None else pd.DataFrame(
+            {name: column_of(rows, name, len(keys)) for name in self.plan.columns})
         if len(picked):
             self._sample_rows.append(frame.iloc[picked])
+            self._sample_keys.append(keys[picked])
         if len(failed):
             self._failures.append((keys[failed], frame.iloc[failed][list(FAILURE_COLUMNS)]))
-        if METRIC_ERROR in rows:
-            notes = frame[METRIC_ERROR].astype(object).fillna("")
-            for note, count in notes[notes != ""].value_counts(sort=False).items():
-                self._metric_errors[str(note)] = self._metric_errors.get(str(note), 0) + int(count)
 
     def close(self) -> None:
         """Stop writing (an interrupted run: the rows on disk are whole)."""
@@ -146,7 +178,7 @@ class RecordsSink:
         return Gathered(summary=self.summary.frame([spec.label for spec in self.plan.specs]), records=records, samples=self.samples, panels=self.panels,
                         sample_records=pd.concat(self._sample_rows, ignore_index=True) if self._sample_rows else None,
                         notes=self.notes, failures=self._failures_in_order(),
-                        metric_errors=dict(list(self._metric_errors.items())[:20]))
+                        metric_errors=dict(list(self._metric_errors.items())[:20]), refused=dict(self.refused))
 
     def _failures_in_order(self) -> pd.DataFrame:
         if not self._failures:

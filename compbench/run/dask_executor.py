@@ -133,7 +133,7 @@ class DaskExecutor:
     def check_workers(self) -> None:
         """Refuse to run on a cluster without workers, or where a worker's compbench or plugin
         versions differ from this process's."""
-        reports = self.client.run(worker_versions)
+        reports = self.client.run(worker_versions, tuple(self.expected.get("codec_libraries", {})))
         if not reports:
             raise CompbenchError(f"the Dask cluster at {self.scheduler} has no workers; start some "
                                  f"(dask worker {self.scheduler})")
@@ -153,10 +153,11 @@ class DaskExecutor:
         if not units:
             return
         metrics = self.client.scatter(self.metrics, broadcast=True) if self.metrics is not None else None
+        expected = self.client.scatter(self.expected, broadcast=True)
         futures = {}
         for unit in units:
             self._submitted += 1
-            future = self.client.submit(run_unit, unit, self.timeout, metrics, self.token, self._threads(),
+            future = self.client.submit(run_unit, unit, self.timeout, metrics, self.token, self._threads(), expected,
                                         retries=0,
                                         pure=False, key=f"compbench-{self.token}-{self._submitted}",
                                         priority=-self._submitted)  # in plan order, as locally
@@ -173,12 +174,23 @@ class DaskExecutor:
         None on a cluster of its own (its workers' OMP_NUM_THREADS, set by Dask, says)."""
         return threads_per_worker(self.jobs) if self._cluster is not None else None
 
-    @staticmethod
-    def _result(future, unit: WorkUnit) -> UnitResult:
+    def _result(self, future, unit: WorkUnit) -> UnitResult:
         try:
             return future.result()
-        except Exception as exc:  # the Dask worker itself was lost (never a codec fault)
-            return UnitResult.failed(unit, unit.positions, f"Dask worker lost: {one_line(exc)}")
+        except Exception as exc:  # the cluster failed the unit (never a codec fault: that is a result)
+            return UnitResult.lost(unit, unit.positions, self._what_was_lost(exc))
+
+    def _what_was_lost(self, exc: Exception) -> str:
+        """Which part of the cluster failed the unit, named as it is."""
+        text = one_line(exc)
+        name = type(exc).__name__
+        if name == "KilledWorker":
+            return f"Dask worker lost ({text})"
+        if "scheduler" in text.lower() or self.client is None or self.client.status != "running":
+            return f"Dask scheduler lost ({text})"
+        if name in ("CommClosedError", "StreamClosedError") or isinstance(exc, (OSError, TimeoutError)):
+            return f"connection to the Dask cluster dropped ({text})"
+        return f"Dask task failed ({text})"
 
 
 # -- what runs on the Dask workers ------------------------------------------------------------------
@@ -186,8 +198,14 @@ class DaskExecutor:
 _THREAD = threading.local()
 
 
-def run_unit(unit: WorkUnit, timeout: float, metrics, token: str, threads: int | None = None) -> UnitResult:
-    """A Dask task: the unit through this worker thread's isolating pool."""
+def run_unit(unit: WorkUnit, timeout: float, metrics, token: str, threads: int | None = None,
+             expected: dict | None = None) -> UnitResult:
+    """A Dask task: the unit through this worker thread's isolating pool, once this worker's
+    versions are known to be the run's (checked where the work runs, once per worker and run:
+    a worker may join the cluster after the run began)."""
+    problem = _mismatch_here(token, expected) if expected is not None else None
+    if problem:
+        return UnitResult(unit, unit.positions, {}, refused=problem)
     try:
         pool = _thread_pool(token, timeout, metrics, threads)
         results = list(pool.run([unit]))
@@ -224,16 +242,43 @@ def close_worker_pools(token: str) -> None:
         pool.close()
 
 
-def installed_versions(registry=None) -> dict:
-    """compbench's version and the plugin distributions (``name==version``) of this process."""
-    from .. import __version__
+def installed_versions(registry=None, codecs=()) -> dict:
+    """compbench's version, the plugin distributions (``name==version``) of this process, and
+    the libraries of these codecs (``CodecFactory.library_versions``)."""
+    from .._version import __version__
     from ..contracts.registry import build_registry
 
-    return {"compbench": __version__, "plugins": (registry or build_registry()).requirements()}
+    registry = registry or build_registry()
+    libraries = {name: registry.codec(name).library_versions() for name in codecs}
+    return {"compbench": __version__, "plugins": registry.requirements(), "codec_libraries": libraries}
 
 
-def worker_versions() -> dict:
-    return installed_versions()
+def worker_versions(codecs=()) -> dict:
+    return installed_versions(codecs=codecs)
+
+
+#: (run token) -> why this worker process may not run that run's units ("" when it may)
+_CHECKED: dict[str, str] = {}
+
+
+def _mismatch_here(token: str, expected: dict) -> str:
+    if token not in _CHECKED:
+        try:
+            found = worker_versions(tuple(expected.get("codec_libraries", {})))
+            problem = version_mismatch(expected, found) or ""
+        except Exception as exc:  # a plugin that does not load here is a mismatch too
+            problem = f"the plugins do not load ({one_line(exc)})"
+        _CHECKED[token] = f"Dask worker {_address()}: {problem}" if problem else ""
+    return _CHECKED[token]
+
+
+def _address() -> str:
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except Exception:
+        return "(unknown address)"
 
 
 def version_mismatch(expected: dict, found: dict) -> str | None:
@@ -249,4 +294,10 @@ def version_mismatch(expected: dict, found: dict) -> str | None:
             return f"plugin package {name} is not installed there ({version} here)"
         if theirs[name] != version:
             return f"plugin package {name} {theirs[name]} there, {version} here"
+    found_libraries = found.get("codec_libraries") or {}
+    for codec, libraries in (expected.get("codec_libraries") or {}).items():
+        for library, version in libraries.items():
+            there = (found_libraries.get(codec) or {}).get(library)
+            if there != version:
+                return f"codec {codec}'s {library} {there or 'absent'} there, {version} here"
     return None

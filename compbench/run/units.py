@@ -17,6 +17,15 @@ import numpy as np
 from ..metrics import CORE_METRIC_NAMES
 from .spec import CodecSpec
 
+#: how the error of a record lost to the infrastructure begins (a worker that died before it
+#: began, a lost Dask worker or scheduler, a dropped connection): never the codec's doing, so
+#: ``--resume`` runs it again
+LOST = "lost: "
+
+
+def is_lost(error: str) -> bool:
+    return error.startswith(LOST)
+
 
 @dataclass(frozen=True)
 class DataRef:
@@ -67,6 +76,9 @@ class UnitResult:
     notes: tuple[str, ...] = ()
     #: a failure that every later unit of this codec setting would repeat (create() raised)
     setup_error: str = ""
+    #: why the unit was not run where it was sent (a Dask worker with other versions): nothing
+    #: of it is recorded, and the run ends unfinished
+    refused: str = ""
 
     @property
     def pixels(self) -> int:
@@ -77,6 +89,11 @@ class UnitResult:
         n = len(positions)
         return cls(unit, tuple(positions), {name: np.full(n, np.nan) for name in CORE_METRIC_NAMES},
                    {int(p): message for p in positions}, setup_error=setup_error)
+
+    @classmethod
+    def lost(cls, unit: WorkUnit, positions: Sequence[int], why: str) -> UnitResult:
+        """Images lost to the infrastructure, not to the codec (see :data:`LOST`)."""
+        return cls.failed(unit, positions, LOST + why)
 
     @classmethod
     def merge(cls, unit: WorkUnit, parts: Iterable[UnitResult]) -> UnitResult:

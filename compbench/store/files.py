@@ -16,15 +16,18 @@ from pathlib import Path
 
 from ..contracts.errors import CompbenchError
 
+#: what a user can do about a results file that could not be written
+WRITE_FIX = "free space or choose another --out"
 
-def cannot_write(path: Path, exc: OSError) -> CompbenchError:
+
+def cannot_write(path: Path, exc: OSError, fix: str = WRITE_FIX) -> CompbenchError:
     """The one-line error for a file that could not be written."""
     cause = exc.strerror or str(exc) or type(exc).__name__
-    return CompbenchError(f"cannot write {path} ({cause}); free space or choose another --out")
+    return CompbenchError(f"cannot write {path} ({cause}); {fix}")
 
 
 @contextmanager
-def replacing(path: str | Path) -> Iterator[Path]:
+def replacing(path: str | Path, fix: str = WRITE_FIX) -> Iterator[Path]:
     """A temporary path to write ``path``'s new content to; renamed over ``path`` when the block
     ends without an error, removed otherwise. For libraries that write files themselves."""
     path = Path(path)
@@ -34,16 +37,17 @@ def replacing(path: str | Path) -> Iterator[Path]:
         os.replace(temp, path)
     except OSError as exc:
         _remove(temp)
-        raise cannot_write(path, exc) from None
+        raise cannot_write(path, exc, fix) from None
     except BaseException:
         _remove(temp)
         raise
 
 
-def write_atomic(path: str | Path, content: str | bytes) -> Path:
-    """Write text (UTF-8) or bytes to ``path`` through a temporary file."""
+def write_atomic(path: str | Path, content: str | bytes, fix: str = WRITE_FIX) -> Path:
+    """Write text (UTF-8) or bytes to ``path`` through a temporary file; ``fix``: what the
+    one-line error of a failed write tells the user to do."""
     data = content.encode("utf-8") if isinstance(content, str) else content
-    with replacing(path) as temp:
+    with replacing(path, fix) as temp:
         with open(temp, "wb") as file:
             file.write(data)
     return Path(path)

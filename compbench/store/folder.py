@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from ..contracts.errors import CompbenchError
+from .lock import LOCK_NAME, FolderLock
 
 #: what marks a folder as holding a run (the manifest is written when a run starts)
 RUN_MARKERS = ("manifest.json", "records.csv")
@@ -19,9 +20,10 @@ def holds_run(folder: Path) -> bool:
     return any((folder / name).exists() for name in RUN_MARKERS)
 
 
-def default_folder(codec_names, root: Path = Path("results")) -> Path:
-    """``results/<time>-<codecs>``, created here and now; a run started in the same second
-    gets ``-2``, ``-3``... (``mkdir`` either creates the folder or fails: no two runs share one)."""
+def default_folder(codec_names, root: Path = Path("results")) -> tuple[Path, FolderLock]:
+    """``results/<time>-<codecs>``, created here and now, and locked; a run started in the same
+    second gets ``-2``, ``-3``... (``mkdir`` either creates the folder or fails: no two runs
+    share one)."""
     names = re.sub(r"[^A-Za-z0-9+_-]", "_", "+".join(dict.fromkeys(codec_names)))[:80]
     base = root / f"{time.strftime('%Y%m%d-%H%M%S')}-{names}"
     _make_parents(base)
@@ -29,7 +31,7 @@ def default_folder(codec_names, root: Path = Path("results")) -> Path:
         candidate = base if attempt == 1 else base.with_name(f"{base.name}-{attempt}")
         try:
             candidate.mkdir()
-            return candidate
+            return candidate, FolderLock(candidate).acquire()
         except FileExistsError:
             continue
         except OSError as exc:
@@ -37,8 +39,9 @@ def default_folder(codec_names, root: Path = Path("results")) -> Path:
     raise CompbenchError(f"cannot find a free results folder name beside {base}; give --out")
 
 
-def claim_folder(out: Path, mode: str = NEW) -> Path:
-    """Make ``out`` this run's folder.
+def claim_folder(out: Path, mode: str = NEW) -> tuple[Path, FolderLock]:
+    """Make ``out`` this run's folder, locked for this process (:mod:`.lock`) before anything
+    in it is looked at.
 
     ``new``: refused if it holds a run. ``resume``: it must hold one (the caller checks that the
     command matches). ``overwrite``: the old run is removed whole first.
@@ -47,28 +50,54 @@ def claim_folder(out: Path, mode: str = NEW) -> Path:
         raise CompbenchError("--out is empty; give a results folder, e.g. --out results/mine")
     if out.exists() and not out.is_dir():
         raise CompbenchError(f"--out {out} is a file, not a folder; choose a folder path")
-    has_run = out.is_dir() and holds_run(out)
-    if mode == RESUME and not has_run:
+    if mode == RESUME and not (out.is_dir() and holds_run(out)):
+        raise CompbenchError(f"--resume: {out} holds no run to continue (no manifest.json); "
+                             "drop --resume to start one there")
+    _make_parents(out)
+    try:
+        out.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise _unwritable(out, exc) from None
+    lock = FolderLock(out).acquire()
+    try:
+        _claim_locked(out, mode)
+    except BaseException:
+        lock.release()
+        raise
+    return out, lock
+
+
+def _claim_locked(out: Path, mode: str) -> None:
+    has_run = holds_run(out)
+    if mode == RESUME and not has_run:  # another process may have removed it meanwhile
         raise CompbenchError(f"--resume: {out} holds no run to continue (no manifest.json); "
                              "drop --resume to start one there")
     if mode == NEW and has_run:
         raise CompbenchError(f"{out} already holds a run; continue it with --resume, replace it with "
                              "--overwrite, or choose another --out")
     if mode == OVERWRITE and has_run:
-        try:
-            shutil.rmtree(out)
-        except OSError as exc:
-            raise CompbenchError(f"--overwrite: cannot remove the old run in {out} "
-                                 f"({exc.strerror or exc}); remove it by hand or choose another --out") from None
-    _make_parents(out)
+        _empty(out)
     try:
-        out.mkdir(exist_ok=True)
         probe = out / ".write-test"
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
         raise _unwritable(out, exc) from None
-    return out
+
+
+def _empty(out: Path) -> None:
+    """Remove the old run, all but the lock this process holds on the folder."""
+    try:
+        for entry in out.iterdir():
+            if entry.name == LOCK_NAME:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    except OSError as exc:
+        raise CompbenchError(f"--overwrite: cannot remove the old run in {out} "
+                             f"({exc.strerror or exc}); remove it by hand or choose another --out") from None
 
 
 def check_not_inside(out: Path, baseline: Path) -> None:

@@ -13,11 +13,13 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-from .. import __version__
+from .._version import __version__
 from ..contracts.errors import CompbenchError
 from .files import write_json
+from .names import written_name
 
-CORE_LIBRARIES = ("numpy", "scipy", "scikit-image", "pandas", "pluggy", "matplotlib", "tabulate")
+CORE_LIBRARIES = ("numpy", "scipy", "scikit-image", "pandas", "pluggy", "matplotlib", "tabulate",
+                  "opencv-python-headless")  # OpenCV filters behind SSIM, MS-SSIM and SSIMULACRA 2
 
 
 def git_commit(package_dir: Path) -> str | None:
@@ -104,13 +106,18 @@ def software_facts(registry, factories: dict) -> dict:
 
 def dataset_facts(adapter, source, split: str) -> dict:
     """A checksum of every file used, and every file skipped or converted on the way in (with
-    the reason)."""
-    facts = {"dataset_checksums": source.checksums() or adapter.checksums(split)}
+    the reason); names as results write them (:mod:`.names`)."""
+    facts = {"dataset_checksums": _named(source.checksums() or adapter.checksums(split))}
     if source.skipped:
-        facts["dataset_skipped"] = dict(source.skipped)
+        facts["dataset_skipped"] = _named(source.skipped)
     if getattr(source, "conversions", ()):
-        facts["dataset_conversions"] = dict(source.conversions)
+        facts["dataset_conversions"] = _named(source.conversions)
     return facts
+
+
+def _named(pairs) -> dict[str, str]:
+    items = pairs.items() if isinstance(pairs, dict) else pairs
+    return {written_name(name): written_name(value) for name, value in items}
 
 
 def describe_refusal(by_shape: dict[tuple, str], shapes: dict[int, tuple]) -> dict:

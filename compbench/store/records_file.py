@@ -56,10 +56,11 @@ class RecordsFile:
 
     @classmethod
     def resume(cls, path: Path, columns: Sequence[str], settings: Mapping[str, int],
-               positions: Mapping[int, int], seen: Callable[[pd.DataFrame, np.ndarray], None] | None = None,
+               positions: Mapping[str, int], seen: Callable[[pd.DataFrame, np.ndarray], None] | None = None,
                ) -> RecordsFile:
         """Continue an existing records.csv: a torn last line is cut off, and the rows already
-        there are keyed by ``settings`` (label -> ordinal) and ``positions`` (index -> position).
+        there are keyed by ``settings`` (label -> ordinal) and ``positions`` (the ``image`` column,
+        each image's identity -> its position in this run).
         ``seen(chunk, keys)`` is shown the rows already there, a parsed chunk at a time (the
         summary and the figures of a resumed run count them). A missing or empty file starts
         afresh."""
@@ -128,14 +129,16 @@ class RecordsFile:
             self._fd = None
 
     def finish(self) -> None:
-        """Put the rows in canonical order (setting, then position), dropping repeated keys;
-        written through a temporary file, so the old file stays whole until the new is."""
+        """Put the rows in canonical order (setting, then position), keeping the last of repeated
+        keys (an image run again by ``--resume`` replaces its lost record); written through a
+        temporary file, so the old file stays whole until the new is."""
         self.close()
         if not self._keys:
             return
         keys = np.concatenate(self._keys)
         lengths = np.concatenate(self._lengths)
-        order = np.lexsort((keys[:, 1], keys[:, 0]))  # stable: the first of repeated keys first
+        newest_first = -np.arange(len(keys))
+        order = np.lexsort((newest_first, keys[:, 1], keys[:, 0]))  # each key's latest row first
         ordered = keys[order]
         keep = np.ones(len(order), dtype=bool)
         keep[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
@@ -176,7 +179,7 @@ def _line_lengths(data: bytes) -> np.ndarray:
     return np.diff(np.concatenate(([-1], ends))).astype(np.int64)
 
 
-def _keys(path: Path, chunk: pd.DataFrame, settings: Mapping[str, int], positions: Mapping[int, int]) -> np.ndarray:
+def _keys(path: Path, chunk: pd.DataFrame, settings: Mapping[str, int], positions: Mapping[str, int]) -> np.ndarray:
     """(setting ordinal, position) of each row of a chunk; a row this run would not write is
     refused."""
     ordinals = chunk["setting"].map(settings)
@@ -184,11 +187,12 @@ def _keys(path: Path, chunk: pd.DataFrame, settings: Mapping[str, int], position
         label = chunk["setting"][ordinals.isna()].iloc[0]
         raise CompbenchError(f"{path} holds records of setting {label!r}, which this run does not have; "
                              "resume with the command that started it (see manifest.json)")
-    where = pd.to_numeric(chunk["index"], errors="coerce").map(positions)
+    where = chunk["image"].map(positions)
     if where.isna().any():
-        index = chunk["index"][where.isna()].iloc[0]
-        raise CompbenchError(f"{path} holds a record of image {index!r}, which this run does not select; "
-                             "resume with the command that started it (see manifest.json)")
+        image = chunk["image"][where.isna()].iloc[0]
+        raise CompbenchError(f"{path} holds a record of image {image!r}, which this run does not select; "
+                             "resume with the command that started it (see manifest.json), or start afresh "
+                             "with --overwrite")
     return np.column_stack([ordinals.to_numpy(np.int64), where.to_numpy(np.int64)])
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..contracts.errors import CompbenchError
+from ..contracts.errors import CompbenchError, did_you_mean
 from .manifest import read_manifest
 from .records_reader import iter_records
 
@@ -151,9 +151,16 @@ def _check_whole_rows(path: Path) -> None:
 
 
 def _check_complete(run: ResultsFolder) -> None:
-    """Every setting the manifest lists has summary rows (a summary that lost rows is damaged)."""
-    listed = (run.manifest or {}).get("codecs") or {}
-    missing = [label for label in listed if label not in set(run.summary["setting"])]
+    """Every setting the manifest lists has summary rows (a summary that lost rows is damaged),
+    but for a codec that took none of the images (not applicable: a complete run holds no row
+    of it)."""
+    manifest = run.manifest or {}
+    listed = manifest.get("codecs") or {}
+    took_none = {name for name, refused in (manifest.get("not_applicable") or {}).items()
+                 if isinstance(refused, dict) and refused.get("images") == refused.get("of")}
+    present = set(run.summary["setting"])
+    missing = [label for label, described in listed.items()
+               if label not in present and (described or {}).get("codec") not in took_none]
     if missing:
         raise CompbenchError(f"{run.path} is damaged or incomplete: its manifest lists {', '.join(missing)} "
                              "but summary.csv has no rows for it; finish it with compbench run --resume")
@@ -176,7 +183,8 @@ def metric_column(summary: pd.DataFrame, metric: str) -> str:
         return f"{metric}_mean"
     if metric in summary_metrics(summary):
         return metric
-    raise CompbenchError(f"no metric {metric!r} in the summary; metrics: {', '.join(summary_metrics(summary))}")
+    names = summary_metrics(summary)
+    raise CompbenchError(f"no metric {metric!r} in the summary{did_you_mean(metric, names)}metrics: {', '.join(names)}")
 
 
 def name_rows(rows: pd.DataFrame, limit: int = 5) -> str:

@@ -9,7 +9,9 @@ import numpy as np
 
 from ..metrics import CORE_METRIC_NAMES, METRIC_ERROR, TIMING_NAMES
 
-KEY_COLUMNS = ["codec", "setting", "dataset", "split", "index", "label", "class"]
+#: ``image`` is the image's stable identity in its dataset (a file's path in the folder, a
+#: photograph's name, the index of an array split): what ``--resume`` matches records by
+KEY_COLUMNS = ["codec", "setting", "dataset", "split", "index", "image", "label", "class"]
 
 
 #: per-record columns that are neither keys nor metrics (metric_error: why a metric is NaN)
@@ -26,7 +28,7 @@ TIMING_COLUMNS = list(TIMING_NAMES)
 
 
 #: dtypes of the text columns when reading records back (class "0" stays text)
-TEXT_COLUMNS = {"codec": str, "setting": str, "dataset": str, "split": str, "class": str,
+TEXT_COLUMNS = {"codec": str, "setting": str, "dataset": str, "split": str, "image": str, "class": str,
                 METRIC_ERROR: str, "error": str}
 
 
