@@ -89,7 +89,10 @@ def verdict_table(checks: Iterable[Check], title: str = "verdicts") -> int:
 @dataclass(frozen=True)
 class Sample:
     """One timed run: wall seconds, and CPU seconds (user + system, the process and its
-    children): on a shared machine the CPU time says what the run itself cost."""
+    children): on a shared machine the CPU time says what the run itself cost. The CPU time is
+    what the kernel accounts to descendants that were waited for: a run whose workers come from
+    a fork server it does not reap (compbench since 54cda88, with ddcae or convae) shows only
+    its own process's; compare CPU only between runs that start workers alike."""
 
     wall: float
     cpu: float = math.nan
