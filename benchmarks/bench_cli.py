@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 
-from _common import unpack_revision
+from _common import at_most, unpack_revision, verdict_table
 
 TARGET_S = 0.3
 COMMANDS = {"--help": ["--help"], "one-line error": ["run", "--codecs", "jepg"]}
@@ -67,16 +67,14 @@ def main() -> int:
         times = measure(args.repeat, versions, pycache=os.path.join(tmp, "pycache"))
     print(f"load average at start {load_at_start[0]:.2f}, at end {os.getloadavg()[0]:.2f} "
           f"({os.cpu_count()} cores); medians of {args.repeat}")
-    ok = True
+    checks = []
     for (version, command), runs in times.items():
         wall = statistics.median(w for w, _ in runs)
         cpu = statistics.median(c for _, c in runs)
-        verdict = ""
+        print(f"{command:15} {version:16} wall {wall:5.2f} s  cpu {cpu:5.2f} s")
         if version == "after":
-            ok &= wall <= TARGET_S
-            verdict = f" (target <= {TARGET_S} s) {'PASS' if wall <= TARGET_S else 'MISS'}"
-        print(f"{command:15} {version:16} wall {wall:5.2f} s  cpu {cpu:5.2f} s{verdict}")
-    return 0 if ok else 1
+            checks.append(at_most(f"compbench {' '.join(COMMANDS[command])}: median wall", wall, TARGET_S, " s"))
+    return verdict_table(checks)
 
 
 if __name__ == "__main__":

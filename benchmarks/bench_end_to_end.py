@@ -1,77 +1,114 @@
-"""End-to-end wall times over the 10,000 MNIST test images, each from a cold start.
+"""Whole ``compbench run`` processes over the 10,000 MNIST test images, before and after a revision.
 
-- the main job, ``compbench run --codecs ddcae,jpeg,jpeg2000``: target <= 30 s (issue 4)
-- the default sweep of jpeg, jpeg2000 and ddcae over their ladders: target <= 20 s on 2 cores
-  (issue 12; issue 5 had asked <= 90 s when the ladders had 8 settings each)
+    python benchmarks/bench_end_to_end.py [--before REV] [--after REV] [--repeat N] [--quick]
 
-CPU seconds (the process and its workers) are printed beside each wall time: on a shared
-machine they say what the run itself cost. Beside them, the codecs' own time: the sum of
-every record's encode_s + decode_s, and that sum over the cores, the least wall time any
-harness could reach on this machine with these codecs and ladders.
+Measures, each as a cold process (a new interpreter, its workers, its results folder):
 
-With ``--before REV``, each case is also timed at an older revision of this checkout,
-alternating with this one (``--repeat`` times each), so that both meet the same load.
+- the main job, ``compbench run --codecs ddcae,jpeg,jpeg2000``: target wall <= 30 s (issue 4);
+- the default sweep, ``compbench run --codecs ddcae,jpeg,jpeg2000 --sweep`` (31 settings, 310,000
+  records): target wall <= 20 s on 2 cores (issue 12).
 
-Run: python benchmarks/bench_end_to_end.py [--repeat N] [--before REV]
+Those verdicts are on the median wall time of this checkout's runs. With ``--before REV`` (the
+issue 18 benchmark: e.g. ``--before fc1ced4``), each case also runs at REV, alternating with
+this checkout (now, REV, now, REV ...: both meet the same load) after one warm-up pair, and the
+verdict is on the median of the pairs' wall-time ratios now / REV: target at most 1.02 (no
+more than 2% slower). ``--after REV`` times REV instead of this checkout on the "now" side.
+The revisions run from ``git archive`` copies (benchmarks/_common.py ``unpack_revision``).
+
+Printed beside each median: the spread (min-max), the CPU seconds (the process and its
+workers), and the codecs' own time (the sum of encode_s + decode_s over records.csv), for
+reference. ``--quick``: 3 pairs and no warm-up (a full run is 5 pairs after a warm-up pair:
+about 20 minutes on the 2-core machine; the verdicts are the same, only noisier).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
-from pathlib import Path
 
-import pandas as pd
-from _common import time_cli_with_cpu, unpack_revision, verdict
-
-CASES = (
-    ("main job: compbench run --codecs ddcae,jpeg,jpeg2000", ["run", "--codecs", "ddcae,jpeg,jpeg2000"], 30.0),
-    ("default sweep: --codecs jpeg,jpeg2000,ddcae --sweep", ["run", "--codecs", "jpeg,jpeg2000,ddcae", "--sweep"], 20.0),
+from _common import (
+    at_most,
+    codec_seconds,
+    compile_packages,
+    describe_revision,
+    interleave,
+    load_note,
+    median,
+    pair_ratios,
+    paired_ratio,
+    run_cli,
+    spread,
+    unpack_revision,
+    verdict_table,
 )
-#: For reference, not a verdict: the sweep over the ladders the 20 s target was set on (45 s
-#: then), 24 settings; issue 11's full ladders made today's default 31 (jpeg 11, jpeg2000 12).
+
+#: (name, compbench arguments, wall-time target in seconds)
+CASES = (
+    ("main job", ["run", "--codecs", "ddcae,jpeg,jpeg2000"], 30.0),
+    ("default sweep", ["run", "--codecs", "ddcae,jpeg,jpeg2000", "--sweep"], 20.0),
+)
+RATIO_TARGET = 1.02  # issue 18: now / before, at most 2% slower
+#: for reference, not a verdict (--earlier-ladders): the sweep over the ladders the 20 s target
+#: was set on (24 settings, 45 s then); issue 11's full ladders made today's default 31
 EARLIER_LADDERS = ["run", "--codecs", "jpeg:quality=5|10|20|30|50|70|85|95,"
                    "jpeg2000:psnr=18|20|22|25|28|32|36|42,ddcae", "--sweep"]
 
 
-def codec_seconds(folder: Path) -> float:
-    records = pd.read_csv(folder / "records.csv", usecols=["encode_s", "decode_s"])
-    return float(records["encode_s"].sum() + records["decode_s"].sum())
+def side(args: list[str], python_path: str | None, codec_s: list[float]):
+    return lambda: run_cli(args, python_path, inspect=lambda folder: codec_s.append(codec_seconds(folder)))
+
+
+def run_case(name: str, args: list[str], target: float, sides: dict[str, str | None], options) -> list:
+    """Time one case on every side, interleaved; its checks."""
+    codec_s = {label: [] for label in sides}
+    contenders = {label: side(args, path, codec_s[label]) for label, path in sides.items()}
+    warmup = 0 if options.quick or len(sides) == 1 else 1
+    samples = interleave(contenders, options.repeat, warmup, progress=True)
+    print(f"\n{name}: compbench {' '.join(args)}  ({load_note()} at the end)")
+    for label, runs in samples.items():
+        print(f"  {label:>22}: wall {spread(runs)}, CPU {median(s.cpu for s in runs):.1f} s; the codecs' own "
+              f"encode + decode {median(codec_s[label][-len(runs):]):.1f} s")
+    (now_label, now), *before = samples.items()
+    checks = [at_most(f"{name}: wall, median of {len(now)} ({now_label})", median(s.wall for s in now), target, " s")]
+    for before_label, then in before:
+        ratio = paired_ratio(now, then)
+        pairs = ", ".join(f"{r:.3f}" for r in pair_ratios(now, then))
+        print(f"  now / {before_label}: {ratio:.3f}x, the median of the pairs' wall ratios ({pairs}); "
+              f"CPU {paired_ratio(now, then, 'cpu'):.3f}x")
+        checks.append(at_most(f"{name}: wall now / {before_label}", ratio, RATIO_TARGET, "x", ".3f"))
+    return checks
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--before", help="an older revision to time alongside (e.g. HEAD~3)")
-    args = parser.parse_args()
-    print(f"{os.cpu_count()} cores; best of {args.repeat}")
-    with tempfile.TemporaryDirectory() as tmp:
-        old = unpack_revision(args.before, tmp) if args.before else None
-        return 0 if run_cases(args.repeat, old, args.before) else 1
-
-
-def run_cases(repeat: int, old: str | None, before: str | None) -> bool:
-    ok = True
-    cores = os.cpu_count() or 1
-    for label, command, target in CASES:
-        coding: list[float] = []
-        runs, then = [], []
-        for _ in range(repeat):  # alternating, so that load from elsewhere falls on both alike
-            runs.append(time_cli_with_cpu(command, inspect=lambda folder, coding=coding: coding.append(codec_seconds(folder))))
-            if old:
-                then.append(time_cli_with_cpu(command, python_path=old))
-        wall, cpu = min(runs)
-        print(f"{label}: {cpu:.1f} CPU s (load average {os.getloadavg()[0]:.1f}); the codecs' own encode + "
-              f"decode time {min(coding):.1f} s, {min(coding) / cores:.1f} s over {cores} cores")
-        if then:
-            print(f"  at {before}: {min(then)[0]:.2f} s, {min(then)[1]:.1f} CPU s")
-        ok &= verdict(label, wall, target)
-    wall, cpu = time_cli_with_cpu(EARLIER_LADDERS, repeat)
-    print(f"for reference, the sweep at the ladders of when the 20 s target was set (24 settings, 45 s then): "
-          f"{wall:.2f} s, {cpu:.1f} CPU s")
-    return ok
+    parser.add_argument("--before", help="a revision to compare with (e.g. fc1ced4)")
+    parser.add_argument("--after", help="a revision to time as 'now' (default: this checkout as installed)")
+    parser.add_argument("--repeat", type=int, help="pairs per case (default 5, --quick 3)")
+    parser.add_argument("--quick", action="store_true", help="3 pairs, no warm-up pair")
+    parser.add_argument("--earlier-ladders", action="store_true",
+                        help="also time, for reference, the sweep at the ladders the 20 s target was set on")
+    options = parser.parse_args()
+    options.repeat = options.repeat or (3 if options.quick else 5)
+    compile_packages()
+    with tempfile.TemporaryDirectory() as after_dir, tempfile.TemporaryDirectory() as before_dir:
+        sides = {"now (this checkout)": None}
+        if options.after:
+            sides = {f"now ({options.after})": unpack_revision(options.after, after_dir)}
+            print(f"now: {describe_revision(options.after)}")
+        if options.before:
+            sides[f"before ({options.before})"] = unpack_revision(options.before, before_dir)
+            print(f"before: {describe_revision(options.before)}")
+        print(f"{load_note()}; {options.repeat} runs per side and case, interleaved")
+        checks = []
+        for name, args, target in CASES:
+            checks += run_case(name, args, target, sides, options)
+        if options.earlier_ladders:
+            (label, path), *_ = sides.items()
+            runs = interleave({label: lambda: run_cli(EARLIER_LADDERS, path)}, options.repeat)[label]
+            print(f"\nfor reference, the sweep at the ladders of when the 20 s target was set (24 settings, "
+                  f"45 s then), {label}: wall {spread(runs)}")
+    return verdict_table(checks)
 
 
 if __name__ == "__main__":
