@@ -85,6 +85,7 @@ class LocalPool:
         self.jobs, self.timeout, self.registry = max(1, jobs), float(timeout), registry
         self.metrics = metrics  # the run's MetricSet (None: each worker builds core + plugins + codec's)
         self.start_method = start_method or start_method_for(registry, preload)
+        self._preload = preload
         self._context = multiprocessing.get_context(self.start_method)
         if self.start_method == "forkserver":  # the server imports what every worker runs, once
             self._context.set_forkserver_preload([*SERVER_PRELOAD, *preload])
@@ -148,12 +149,16 @@ class LocalPool:
             worker.kill(wait=False)
 
     def close(self) -> None:
-        """Stop every worker now (they hold nothing that is not in a result already)."""
+        """Stop every worker now (they hold nothing that is not in a result already); a fork
+        server started for this run's preloaded modules is stopped and reaped too, so that the
+        run's CPU time (``getrusage``, ``time``) counts its workers'."""
         for worker in self._workers:
             worker.kill(wait=False)
         for worker in self._workers:
             worker.kill()
         self._workers.clear()
+        if self._preload and self.start_method == "forkserver":
+            stop_fork_server()
 
     # -- scheduling ------------------------------------------------------------------------------
 
@@ -315,6 +320,17 @@ def warm_fork_server(preload: tuple[str, ...]) -> None:
 
     multiprocessing.get_context("forkserver").set_forkserver_preload([*SERVER_PRELOAD, *preload])
     forkserver.ensure_running()
+
+
+def stop_fork_server() -> None:
+    """Stop the fork server and wait for it (it waits for the workers it started). Python has
+    no public call for it; a server that cannot be stopped so ends with this process anyway."""
+    from multiprocessing import forkserver
+
+    try:
+        forkserver._forkserver._stop()
+    except (AttributeError, OSError):
+        pass
 
 
 def start_method_for(registry=None, preload: tuple[str, ...] = ()) -> str:
