@@ -189,9 +189,9 @@ def test_a_folder_that_cannot_be_listed_is_reported(tmp_path, monkeypatch):
     Image.fromarray(np.full((8, 8), 7, np.uint8)).save(tmp_path / "cats" / "ok.png")
     real_walk = os.walk
 
-    def walk(top, onerror=None):  # as os.walk reports a subfolder it may not enter (tests run as root)
+    def walk(top, onerror=None, **options):  # as os.walk reports a subfolder it may not enter (tests run as root)
         onerror(PermissionError(13, "Permission denied", os.path.join(top, "locked")))
-        yield from real_walk(top, onerror=onerror)
+        yield from real_walk(top, onerror=onerror, **options)
 
     monkeypatch.setattr("compbench_datasets.folder.os.walk", walk)
     source = load_dataset("folder", path=str(tmp_path))
