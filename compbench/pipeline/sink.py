@@ -12,7 +12,6 @@ import pandas as pd
 
 from ..metrics import METRIC_ERROR
 from ..run.units import LOST, UnitResult
-from ..store.names import written_name
 from ..store.records_file import RecordsFile
 from ..store.schema import RecordBlock, column_of
 from ..store.summary import SummaryBuilder
@@ -58,7 +57,7 @@ class RecordsSink:
         self._ordinal = plan.ordinal_of
         self._expected = plan.expected_rows()
         self._wanted = np.asarray(plan.sample_positions, dtype=np.int64)
-        self.summary = SummaryBuilder([written_name(name) for name in plan.class_names], plan.metrics)
+        self.summary = SummaryBuilder(list(plan.class_names), plan.metrics)
         self.samples: dict[str, dict[int, np.ndarray]] = {spec.label: {} for spec in plan.specs}
         self.panels: dict[str, dict[int, dict[str, np.ndarray]]] = {spec.label: {} for spec in plan.specs}
         self.notes: dict[str, list[str]] = {}
