@@ -43,6 +43,9 @@ class Gathered:
     metric_errors: dict[str, int] = field(default_factory=dict)
     #: why units were not run where they were sent -> images (nothing of them recorded)
     refused: dict[str, int] = field(default_factory=dict)
+    #: what lost images to the infrastructure (``Dask scheduler lost``) -> images (recorded as
+    #: ``lost: ...``, run again by ``--resume``)
+    lost: dict[str, int] = field(default_factory=dict)
 
     @property
     def errors(self) -> int:
@@ -69,6 +72,8 @@ class RecordsSink:
         self._again: set[tuple[int, int]] = set()  # recorded before, run again now
         #: why units were not run where they were sent (nothing of them recorded) -> images
         self.refused: dict[str, int] = {}
+        #: what lost images to the infrastructure -> images (recorded as ``lost: ...``)
+        self.lost: dict[str, int] = {}
         self.writer = self._open_writer(path) if path is not None else None
 
     def _open_writer(self, path: Path) -> RecordsFile:
@@ -120,6 +125,10 @@ class RecordsSink:
                 self.notes[label].append(note)
         if not record:
             return
+        for message in result.errors.values():
+            if message.startswith(LOST):  # "lost: Dask scheduler lost (FutureCancelledError: ...)"
+                why = message[len(LOST):].split(" (", 1)[0]
+                self.lost[why] = self.lost.get(why, 0) + 1
         block = unit_records(result, self.plan)
         keys = np.column_stack([np.full(len(result.positions), self._ordinal[label]),
                                 np.asarray(result.positions, dtype=np.int64)])
@@ -167,7 +176,7 @@ class RecordsSink:
         return Gathered(summary=self.summary.frame([spec.label for spec in self.plan.specs]), records=records, samples=self.samples, panels=self.panels,
                         sample_records=pd.concat(self._sample_rows, ignore_index=True) if self._sample_rows else None,
                         notes=self.notes, failures=self._failures_in_order(),
-                        metric_errors=dict(list(self._metric_errors.items())[:20]), refused=dict(self.refused))
+                        metric_errors=dict(list(self._metric_errors.items())[:20]), refused=dict(self.refused), lost=dict(self.lost))
 
     def _failures_in_order(self) -> pd.DataFrame:
         if not self._failures:
