@@ -89,8 +89,10 @@ def report(folder: str | Path) -> Path:
     """(Re)write a results folder's report.html from what the folder holds, holding the folder's
     lock while it writes; the report's path."""
     from .present.report import write_report
+    from .store.results_folder import open_results
 
-    with locked(Path(folder)):
+    # a path that holds no run is named as such first (and gets no lock file)
+    with locked(open_results(Path(folder), strict=False).folder):
         return write_report(Path(folder))
 
 

@@ -24,9 +24,9 @@ import pytest
 from conftest import COMPBENCH, THIRDPARTY, install_as_distribution, run_cli
 from PIL import Image
 
-from compbench import __version__, load_dataset
+from compbench import CompbenchError, __version__, api, load_dataset
 from compbench.run.memory import BYTES_PER_PIXEL, WORKER_BASE_BYTES, workers_for
-from compbench.store.lock import LOCK_NAME
+from compbench.store.lock import LOCK_NAME, FolderLock
 
 GiB = 1 << 30
 
@@ -237,6 +237,37 @@ def test_one_writer_per_folder_and_a_killed_one_leaves_no_stale_lock(zoo_site, t
     assert run_cli("report", out, env=env).returncode == 0  # released at the end
 
 
+HOLD_A_LOCK = textwrap.dedent("""
+    import fcntl, os, sys
+    fd = os.open(os.path.join(sys.argv[1], ".compbench.lock"), os.O_RDWR | os.O_CREAT)
+    fcntl.lockf(fd, fcntl.LOCK_EX)  # held, its PID not yet written: the file names a former holder
+    print("held", flush=True)
+    sys.stdin.read()
+""")
+
+
+def test_a_refusal_names_the_holder_even_before_it_wrote_its_pid(tmp_path):
+    (tmp_path / LOCK_NAME).write_text("4194999\n")  # a former holder's PID
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_A_LOCK, str(tmp_path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        with pytest.raises(CompbenchError, match=rf"is in use by another compbench process \(PID {holder.pid}\)"):
+            FolderLock(tmp_path).acquire()
+    finally:
+        holder.kill()
+        holder.wait(30)
+    FolderLock(tmp_path).acquire().release()  # the holder gone, its lock went with it
+
+
+def test_report_on_a_folder_without_a_run_says_so_and_leaves_no_lock_file(tmp_path):
+    with pytest.raises(CompbenchError, match="is not a compbench results folder"):
+        api.report(tmp_path)
+    with pytest.raises(CompbenchError, match="no such results folder"):
+        api.report(tmp_path / "nowhere")
+    assert list(tmp_path.iterdir()) == []
+
+
 # -- 7. a codec that cannot take the dataset is not damage --------------------------------------------
 
 NOT_APPLICABLE_RUN = ("run", "--dataset", "skimage", "--codecs", "jpeg,ddcae", "--sweep", "--limit", "2",
@@ -342,7 +373,7 @@ def test_a_comparison_onto_a_read_only_folder_is_refused_before_any_verdict(fold
     shutil.copytree(folder_run / "run", new)
     subprocess.run(["mount", "-o", "remount,ro", str(read_only_disk)], check=True)
     done = run_cli("compare", folder_run / "run", new, cwd=tmp_path)
-    one_line_exit_2(done, str(new))
+    one_line_exit_2(done, str(new), "Read-only file system", "--markdown PATH --json PATH")
     assert "PASS" not in done.stdout and "FAIL" not in done.stdout and "regression" not in done.stdout
     # written elsewhere, the same comparison goes through
     done = run_cli("compare", folder_run / "run", new, "--markdown", tmp_path / "c.md", "--json", tmp_path / "c.json",

@@ -35,9 +35,10 @@ def run_comparison(baseline: Path, new: Path, args, default_out: Path | None) ->
     as_json = getattr(args, "json", None) or (default_out / "comparison.json" if default_out else None)
     # the verdict is printed only once its files are written: a write that fails is exit 2, no PASS
     into_run = default_out is not None and any(p is not None and p.parent == default_out for p in (markdown, as_json))
-    with locked(default_out) if into_run else nullcontext():  # a results folder takes one writer
+    fix = "write the comparison elsewhere with --markdown PATH --json PATH"
+    with locked(default_out, fix) if into_run else nullcontext():  # a results folder takes one writer
         for path, text in ((markdown, comparison_markdown(comparison)), (as_json, comparison_json(comparison))):
             if path is not None:
-                write_atomic(path, text, fix="write the comparison elsewhere with --markdown PATH --json PATH")
+                write_atomic(path, text, fix=fix)
     print(comparison_text(comparison))
     return exit_code(comparison)
