@@ -348,6 +348,16 @@ def test_training_writes_a_new_folder_and_weights_label_settings_by_content(tmp_
                     "codecs")
 
 
+def test_trainings_started_in_the_same_second_get_folders_of_their_own(tmp_path, monkeypatch):
+    from compbench.cli import train
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(train.time, "strftime", lambda _: "20260101-000000")
+    made = [train.output_folder("ddcae", None, False) for _ in range(3)]
+    assert [p.name for p in made] == ["ddcae-20260101-000000", "ddcae-20260101-000000-2", "ddcae-20260101-000000-3"]
+    assert all(p.is_dir() for p in made)
+
+
 # -- 9. a comparison that cannot be written prints no verdict ------------------------------------------
 
 @pytest.fixture
