@@ -1,6 +1,7 @@
 """Names are whatever the file system allows: class folders and files whose names hold a newline,
-a tab, ``|``, ``<script>``, a leading ``=``/``+``/``-``/``@``, a backslash, or bytes that are not
-UTF-8 go through a run end to end. records.csv and summary.csv parse to the right rows, two
+a tab, ``|``, ``<script>``, a leading ``=``/``+``/``-``/``@``, a backslash, bytes that are not
+UTF-8, or that pandas would take for a missing value (``NA``, ``None``) go through a run end to
+end. records.csv and summary.csv parse to the right rows, two
 names are never written the same, the terminal, summary.md and report.html show them escaped
 for their format, and ``--resume`` matches them (issue 20)."""
 
@@ -21,7 +22,7 @@ from compbench.store.names import written_name, written_text
 from compbench.store.schema import TIMING_COLUMNS
 
 #: class folders and files, as bytes: what the file system holds
-CLASSES = [b"plain", b"cl|ass", b"<b>bold", b"=SUM(A1)", b"caf\xe9", b"new\nline", b"a*b_c"]
+CLASSES = [b"plain", b"cl|ass", b"<b>bold", b"=SUM(A1)", b"caf\xe9", b"new\nline", b"a*b_c", b"NA", b"None"]
 FILES = [b"a\nb.png", b"tab\there.png", b"x|y.png", b"<script>alert(1).png", b"=1+2.png", b"+plus.png",
          b"-minus.png", b"@at.png", b"caf\xe9.png", b"caf\\xe9.png", b"cr\rx.png", b'q"uote,comma.png']
 #: a file that is no image, named badly too: skipped, and named on the terminal in one line
@@ -124,6 +125,15 @@ def test_the_summary_and_the_terminal_show_every_class(named_run):
         assert sum(line.startswith(name + " ") for line in lines) == 1, (name, done.stdout)
     skipped = written_name(text_of(NOT_AN_IMAGE))
     assert f"note: skipped {skipped}: not an image file Pillow can read\n" in done.stderr
+
+
+@pytest.mark.slow
+def test_compare_and_history_read_the_run(named_run, tmp_path):
+    base, out, _ = named_run  # classes named "NA" and "None" are names, not missing values
+    compared = run_cli("compare", out, out, "--markdown", tmp_path / "c.md", "--json", tmp_path / "c.json", cwd=base)
+    assert compared.returncode == 0 and "PASS" in compared.stdout, compared.stderr
+    history = run_cli("history", out, "--class", "NA", "--plot", tmp_path / "h.png", cwd=base)
+    assert history.returncode == 0, history.stderr
 
 
 @pytest.mark.slow
