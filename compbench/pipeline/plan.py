@@ -5,6 +5,7 @@ finishing only read it."""
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import shlex
 import sys
@@ -152,7 +153,7 @@ def plan_run(request: RunRequest, output: OutputOptions, registry: Registry | No
                    refused=refused, class_names=class_names,
                    sample_positions=tuple(sample_positions(source.labels, selection)),
                    columns=tuple(record_columns(metrics.names)), adapter=adapter,
-                   jobs_and_why=workers_for(request.jobs or os.cpu_count() or 1, largest_pixels(shapes)),
+                   jobs_and_why=workers_for(request.jobs or os.cpu_count() or 1, largest_image(shapes)),
                    command=request.command or " ".join(shlex.quote(a) for a in sys.argv), started=now_iso(),
                    clock=clock)
 
@@ -218,8 +219,9 @@ def image_shapes(source: ImageSource, positions) -> dict[int, tuple[int, ...]]:
     return {p: tuple(source.shape(p)) for p in positions}
 
 
-def largest_pixels(shapes: dict[int, tuple[int, ...]]) -> int:
-    return max((shape[0] * shape[1] for shape in set(shapes.values())), default=0)
+def largest_image(shapes: dict[int, tuple[int, ...]]) -> tuple[int, ...]:
+    """The shape with the most samples (pixels x channels), () for no image."""
+    return max(set(shapes.values()), key=math.prod, default=())
 
 
 def not_applicable(factories: dict[str, CodecFactory], shapes: dict[int, tuple]) -> dict[str, dict[tuple, str]]:
