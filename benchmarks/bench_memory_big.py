@@ -8,7 +8,7 @@ here) is a one-file folder coded by ``compbench run --dataset folder:path=DIR --
 every 50 ms, and the worker (the process whose RSS grows most) is measured from its smallest
 sample (when it started, before it read the image) to its largest. Then, to tell where the
 memory goes, the same image goes through the same steps in one process, the peak RSS after
-each step (``ru_maxrss``): reading the file, encoding, decoding (into the batch of
+each step (VmHWM): reading the file, encoding, decoding (into the batch of
 reconstructions), the fused metrics pass (mse, psnr, ssim, ...) and each metric computed on
 its own (ms_ssim). Sizes a codec does not take (JPEG 2000: 16,777,216 samples at most) are
 shown as n/a.
@@ -48,10 +48,11 @@ TIMEOUT = 3600
 #: bytes per sample (pixel x channel) assumed before a codec was measured on a smaller image
 GUESS_PER_SAMPLE = 150
 
-# the worker's steps in one process, the peak after each (ru_maxrss only grows: each step's
-# figure is how far it pushed the peak beyond the steps before it)
+# the worker's steps in one process, the peak after each (VmHWM only grows: each step's figure
+# is how far it pushed the peak beyond the steps before it; not ru_maxrss, which Linux carries
+# over exec from this big process)
 STEPS = """
-import json, resource, sys
+import json, sys
 import numpy as np
 from compbench import load_dataset
 from compbench.contracts.registry import build_registry
@@ -66,7 +67,8 @@ codec = registry.codec(spec.name).create(**spec.kwargs)
 
 def through(path):
     peaks = {}
-    peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = lambda: next(int(line.split()[1]) * 1024 for line in open("/proc/self/status")
+                        if line.startswith("VmHWM:"))
     peaks["start"] = peak()
     images = np.stack(load_dataset("folder", path=path, check="header").read([0]))
     peaks["read"] = peak()
