@@ -3,27 +3,42 @@
 Everything a plugin author needs is importable from here; the subpackages are the layers of
 the harness (``contracts``, ``run``, ``store``, ``analysis``, ``present``, ``cli``) and internal.
 
-Importing compbench stays cheap (no pandas, matplotlib or torch): plugin modules are imported by
-every ``compbench`` command, and the names that need the heavy layers (``load_dataset``,
-``line_chart``) import them when called.
+Importing compbench costs nothing: every ``compbench`` command imports it (and so does every
+plugin module), ``compbench --help`` among them, so the public names are looked up lazily (a
+module ``__getattr__``, PEP 562) from the layer that defines them, on first use. ``from
+compbench import Codec`` works as before; it imports the codec contract (and numpy) then.
 """
 
 from __future__ import annotations
 
-# the one source of the version: pyproject.toml reads it (setuptools dynamic version)
-__version__ = "0.2.0"
-
+import importlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from .contracts.codec import AVAILABLE, Availability, Codec, CodecFactory
-from .contracts.dataset import DatasetAdapter, ImageSet, ImageSource
-from .contracts.errors import CompbenchError, PluginError
-from .contracts.hookspecs import hookimpl
-from .contracts.params import Param, resolve_settings
-from .contracts.trainer import Trainer
-from .metrics import Aggregate, Better, Metric
-from .testing.kit import check_codec
+from ._version import __version__
+
+if TYPE_CHECKING:  # for type checkers and IDEs: the names __getattr__ lends
+    from .contracts.codec import AVAILABLE, Availability, Codec, CodecFactory
+    from .contracts.dataset import DatasetAdapter, ImageSet, ImageSource
+    from .contracts.errors import CompbenchError, PluginError
+    from .contracts.hookspecs import hookimpl
+    from .contracts.params import Param, resolve_settings
+    from .contracts.trainer import Trainer
+    from .metrics import Aggregate, Better, Metric
+    from .testing.kit import check_codec
+
+#: public name -> the module that defines it (imported on first use)
+_HOMES = {
+    **dict.fromkeys(("AVAILABLE", "Availability", "Codec", "CodecFactory"), ".contracts.codec"),
+    **dict.fromkeys(("DatasetAdapter", "ImageSet", "ImageSource"), ".contracts.dataset"),
+    **dict.fromkeys(("CompbenchError", "PluginError"), ".contracts.errors"),
+    "hookimpl": ".contracts.hookspecs",
+    **dict.fromkeys(("Param", "resolve_settings"), ".contracts.params"),
+    "Trainer": ".contracts.trainer",
+    **dict.fromkeys(("Aggregate", "Better", "Metric"), ".metrics"),
+    "check_codec": ".testing.kit",
+}
 
 __all__ = [
     "AVAILABLE",
@@ -47,6 +62,19 @@ __all__ = [
     "load_dataset",
     "resolve_settings",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value  # looked up once: later uses are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 def load_dataset(name: str, split: str | None = None, **settings) -> ImageSource:

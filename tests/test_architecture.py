@@ -19,7 +19,7 @@ ALLOWED = {
     "cli": {"contracts", "metrics", "store", "run", "analysis", "present", "pipeline", "api"},
 }
 #: modules of the package root any layer may use: they import nothing of the harness
-ROOT_MODULES = ("__version__", "defaults", "_deprecation")
+ROOT_MODULES = ("_version", "defaults", "_deprecation")
 MAX_LINES, MAX_PARAMETERS = 60, 8
 
 

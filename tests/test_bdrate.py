@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from compbench import api
+from compbench.analysis.bd_views import bd_matrix, grouped_warnings
 from compbench.analysis.bdrate import (
+    METHOD,
     TABLE_COLUMNS,
     WARNING_SEPARATOR,
     bd_quality,
@@ -17,6 +19,8 @@ from compbench.analysis.bdrate import (
     bd_table,
     format_bd_table,
 )
+from compbench.analysis.references import ReferenceCurve
+from compbench.analysis.run_bd import default_anchor, run_bd
 from compbench.contracts.errors import CompbenchError
 from compbench.contracts.registry import build_registry
 
@@ -211,3 +215,87 @@ def test_bd_table_needs_a_second_codec_and_a_known_metric():
         bd_table(summary, anchor="jpeg2000")
     with pytest.raises(CompbenchError, match="no metric 'vmaf'"):
         bd_table(summary, anchor="jpeg2000", quality="vmaf")
+
+
+# ---------------------------------------------------------------- a run's BD: never silently absent
+
+def settings_of(curves: dict[str, tuple]) -> pd.DataFrame:
+    """A summary with classes "3" and "all" (the same curve in each)."""
+    return pd.concat([summary_of(curves).assign(**{"class": name}) for name in ("3", "all")], ignore_index=True)
+
+
+def test_the_default_anchor_is_jpeg2000_when_swept_else_the_first_swept_codec():
+    assert default_anchor(summary_of({"jpeg": (RATE, PSNR), "jpeg2000": (RATE, PSNR)})) == "jpeg2000"
+    assert default_anchor(summary_of({"webp": (RATE[:1], PSNR[:1]), "jpeg": (RATE, PSNR),
+                                      "avif": (RATE, PSNR)})) == "jpeg"
+    assert default_anchor(summary_of({"jpeg2000": (RATE[:1], PSNR[:1]), "webp": (RATE, PSNR)})) == "webp"
+    assert default_anchor(summary_of({"jpeg": (RATE[:1], PSNR[:1])})) is None
+
+
+@pytest.mark.parametrize("curves,anchor,reason", [
+    ({"jpeg": (RATE[:1], PSNR[:1]), "jpeg2000": (RATE[:1], PSNR[:1])}, None, "every codec ran at one setting"),
+    ({"jpeg": (RATE, PSNR), "jpeg2000": (RATE[:1], PSNR[:1])}, "jpeg2000", "the anchor jpeg2000 ran at one setting"),
+    ({"jpeg": (RATE, PSNR)}, None, "jpeg is the only codec of the run"),
+    ({"jpeg": (RATE, PSNR), "webp": (RATE[:1], PSNR[:1])}, None, "only the anchor jpeg ran at two or more"),
+])
+def test_no_bd_table_says_why_in_one_line(curves, anchor, reason):
+    bd = run_bd(settings_of(curves), anchor, ("psnr",))
+    assert bd.table is None and bd.reason.startswith(f"no BD-rate: {reason}") and "\n" not in bd.reason
+    assert bd.facts()["reason"] == bd.reason and bd.facts()["method"] == METHOD
+
+
+def test_run_bd_against_the_chosen_anchor_with_reference_rows():
+    summary = settings_of({"jpeg": (RATE, PSNR), "webp": (RATE / 2, PSNR), "png": (RATE[:1], PSNR[:1])})
+    reference = ReferenceCurve("vtm", "vtm.json", "", tuple(RATE / 4), (("psnr", tuple(PSNR)), ("ms_ssim", (0.9,) * 5)))
+    only_ms_ssim = ReferenceCurve("x", "x.csv", "", tuple(RATE), (("ms_ssim", (0.9,) * 5),))
+    bd = run_bd(summary, None, ("psnr",), [reference, only_ms_ssim])
+    assert bd.anchor == "jpeg" and bd.reason is None
+    assert list(zip(bd.table["codec"], bd.table["class"])) == [("webp", "3"), ("png", "3"), ("webp", "all"),
+                                                              ("png", "all")]
+    rows = bd.references.set_index("anchor")["bd_rate_pct"]  # vtm against each swept codec
+    assert list(rows.index) == ["jpeg", "webp"]
+    assert rows["jpeg"] == pytest.approx(-75.0) and rows["webp"] == pytest.approx(-50.0)
+    (note,) = bd.notes
+    assert note.startswith("reference x (x.csv) has ms_ssim, none of this run's BD metrics (psnr)")
+
+
+def test_the_bd_matrix_and_grouped_warnings():
+    summary = settings_of({"jpeg2000": (RATE, PSNR), "webp": (RATE / 2, PSNR), "far": (RATE[:3], PSNR[:3] + 30)})
+    table = run_bd(summary.assign(ssim_mean=summary["psnr_mean"] / 50), None, ("psnr", "ssim")).table
+    matrix = bd_matrix(table)
+    assert list(matrix.columns) == ["codec", "anchor", "psnr", "ssim"]
+    assert list(matrix["codec"]) == ["webp", "far"]
+    assert matrix.loc[0, "psnr"] == pytest.approx(-50.0) and math.isnan(matrix.loc[1, "psnr"])
+    assert bd_matrix(table, "bd_quality").loc[0, "psnr"] > 0
+    grouped = grouped_warnings(table)
+    texts = [g.text for g in grouped]
+    assert len(texts) == len(set(texts))  # each once
+    (few,) = [g for g in grouped if g.text.startswith("far: only 3 points")]
+    assert few.rows == ("far vs jpeg2000, psnr, class 3", "far vs jpeg2000, psnr, all images",
+                        "far vs jpeg2000, ssim, class 3", "far vs jpeg2000, ssim, all images")
+
+
+def test_coverage_is_the_overlap_share_of_the_wider_curve():
+    assert bd_rate(RATE, PSNR, RATE, PSNR).coverage == pytest.approx(1.0)
+    shifted = bd_rate(RATE, PSNR, RATE, PSNR + 6.05)  # overlap 34.05..40.1 of 28..40.1 and 34.05..46.15
+    assert shifted.coverage == pytest.approx(6.05 / 12.1)
+    assert math.isnan(bd_rate(RATE, PSNR, RATE, PSNR + 20).coverage)
+
+
+def test_a_real_run_chooses_its_anchor_or_says_why_there_is_none(capsys, tmp_path):
+    from compbench.cli import main
+
+    swept = api.run("jpeg:quality=20|50|80,webp:quality=20|50|80", limit=20, write=False, jobs=1)
+    assert swept.bd_anchor == "jpeg" and set(swept.bdrate["codec"]) == {"webp"}
+    assert swept.manifest["bd"]["anchor"] == "jpeg"
+    single = api.run("jpeg,jpeg2000", limit=20, write=False, jobs=1)
+    assert single.bdrate is None and single.bd_reason.startswith("no BD-rate: every codec ran at one setting")
+    assert single.manifest["bd"]["reason"] == single.bd_reason
+    assert main(["run", "--codecs", "jpeg,jpeg2000", "--limit", "10", "--jobs", "1", "--quiet", "--no-figures",
+                 "--out", str(tmp_path / "one")]) == 0
+    assert "note: no BD-rate: every codec ran at one setting" in capsys.readouterr().err
+    assert main(["run", "--codecs", "jpeg:quality=20|80", "--anchor", "webp", "--limit", "10",
+                 "--out", str(tmp_path / "never")]) == 2
+    err = capsys.readouterr().err
+    assert "--anchor webp is not a codec of this run (jpeg); name one of them, or add webp to --codecs" in err
+    assert err.count("\n") == 1 and not (tmp_path / "never").exists()

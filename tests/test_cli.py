@@ -10,7 +10,7 @@ import pytest
 
 @pytest.mark.parametrize("args,fragment", [
     (["run", "--codecs", "nosuch"], "unknown codec 'nosuch'; valid: "),
-    (["run", "--codecs", "jpeg:qualty=5"], "unknown parameter 'qualty'; valid: quality=1..100"),
+    (["run", "--codecs", "jpeg:qualty=5"], "unknown parameter 'qualty'; did you mean 'quality'? valid: quality=1..100"),
     (["run", "--codecs", "jpeg:quality=0"], "quality=0 is out of range; valid: quality=1..100"),
     (["run", "--codecs", "jpeg", "--dataset", "cifar"], "unknown dataset 'cifar'; valid: "),
     (["run", "--codecs", "jpeg", "--split", "val"], "no split 'val'; valid: train, test"),
@@ -114,6 +114,17 @@ def test_compare_exit_codes(cli, stored_run, tmp_path):
     better = cli("compare", copy, stored_run)
     assert better.returncode == 0 and "improvement" in better.stdout
     assert cli("compare", stored_run, tmp_path / "nowhere").returncode == 2
+
+
+def test_gate_metrics_are_named_with_a_suggestion_and_the_old_name_works(cli, stored_run, tmp_path):
+    written = ("--json", tmp_path / "c.json", "--markdown", tmp_path / "c.md")  # not into the shared run
+    wrong = cli("compare", stored_run, stored_run, "--gate-metrics", "psnrr", *written)
+    assert wrong.returncode == 2
+    assert "no metric 'psnrr' in both runs; did you mean 'psnr'? metrics: " in wrong.stderr
+    old = cli("compare", stored_run, stored_run, "--metrics", "psnr", *written)
+    assert old.returncode == 0, old.stderr
+    rows = len(pd.read_csv(stored_run / "summary.csv"))
+    assert sum(json.loads((tmp_path / "c.json").read_text())["counts"].values()) == rows  # psnr only
 
 
 def test_fail_on_regression_needs_a_baseline(cli):

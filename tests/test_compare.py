@@ -1,13 +1,18 @@
 """compbench.analysis.compare: regression tracking between two real results folders."""
 
+import functools
 import json
 import math
 import re
+import shlex
 import shutil
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+import compbench
 from compbench import api
 from compbench.analysis.compare import REGRESSION, compare, exit_code, judge
 from compbench.analysis.tolerances import (
@@ -189,7 +194,7 @@ def test_version_differences_warn_without_failing(baseline, tmp_path):
     result = compare(baseline, edited_copy(baseline, tmp_path / "upgraded", edit_manifest=upgrade))
     assert exit_code(result) == 0
     text = "\n".join(result.warnings)
-    assert "compbench versions differ (baseline -> new): compbench 0.1.0 -> 9.0.0" in text
+    assert f"compbench versions differ (baseline -> new): compbench {compbench.__version__} -> 9.0.0" in text
     assert "numpy" in text and "99.0" in text
     assert "jpeg libjpeg" in text and "compbench-extra absent -> 1.0" in text
     assert "### Warnings" in comparison_markdown(result) and "warning: compbench versions" in comparison_text(result)
@@ -206,19 +211,44 @@ def test_different_dataset_split_or_images_are_refused(baseline, tmp_path):
         summary["split"] = "train"
 
     one_line_error(baseline, edited_copy(baseline, tmp_path / "train", to_train),
-                   r"baseline ran on mnist/test but new ran on mnist/train")
+                   r"ran on different images \(dataset/split mnist/test vs mnist/train\)")
 
-    def fewer(manifest):
-        manifest["run"]["images"] = 100
+    def other_split(manifest):
+        manifest["config"]["split"] = "train"
+        manifest["dataset_checksums"] = {"train-images-idx3-ubyte": "f6"}
 
-    one_line_error(baseline, edited_copy(baseline, tmp_path / "fewer", edit_manifest=fewer),
-                   r"baseline ran 200 images but new ran 100: rerun with the same --limit/--per-class")
+    one_line_error(baseline, edited_copy(baseline, tmp_path / "split", edit_manifest=other_split),
+                   r"\(split test vs train; image checksums \(3 of 3 files differ: t10k-images-idx3-ubyte, "
+                   r"t10k-labels-idx1-ubyte, train-images-idx3-ubyte\)\): compare runs of the same dataset")
+
+    def fashion(manifest):
+        manifest["config"].update(dataset="fashion-mnist", dataset_settings={"x": "1"})
+
+    one_line_error(baseline, edited_copy(baseline, tmp_path / "fashion", edit_manifest=fashion),
+                   r"ran on different images \(dataset mnist vs fashion-mnist\)")
 
     def per_class(manifest):
         manifest["run"].update(limit=None, per_class=20)
+        manifest["images_digest"] = "0" * 64
 
     one_line_error(baseline, edited_copy(baseline, tmp_path / "per-class", edit_manifest=per_class),
-                   r"chose their images differently \(baseline --limit 200, new --per-class 20\)")
+                   r"\(selected images --limit 200 \(200 images\) vs --per-class 20 \(200 images\)\)")
+
+
+def test_the_selected_images_are_compared_by_their_ids(baseline, tmp_path):
+    """Two selections that pick the same images are the same (a --limit past the end and none);
+    a manifest without ids (written before runs recorded them) is compared on its options."""
+    def unlimited(manifest):
+        manifest["run"]["limit"] = None
+
+    assert exit_code(compare(baseline, edited_copy(baseline, tmp_path / "same", edit_manifest=unlimited))) == 0
+
+    def old(manifest):
+        del manifest["images_digest"]
+        manifest["run"]["limit"] = None
+
+    one_line_error(baseline, edited_copy(baseline, tmp_path / "old", edit_manifest=old),
+                   r"selected images --limit 200 \(200 images\) vs all \(200 images\)")
 
 
 def test_rows_missing_from_the_new_run_are_named(baseline, tmp_path):
@@ -229,7 +259,16 @@ def test_rows_missing_from_the_new_run_are_named(baseline, tmp_path):
         del manifest["codecs"][J2K]
 
     one_line_error(baseline, edited_copy(baseline, tmp_path / "missing", drop, unlist),
-                   rf"the new run lacks 11 baseline row\(s\): {J2K} \(classes 0, 1, 2, .*all\)")
+                   rf"the new run lacks 11 baseline row\(s\): {J2K} \(classes 0, 1, 2, .*all\); .* --only-common")
+    # gated on the settings both have, or on the codecs named: what is left out is said
+    common = compare(baseline, tmp_path / "missing", only_common=True)
+    assert exit_code(common) == 0 and set(common.table["setting"]) == {JPEG}
+    assert any(w.startswith(f"left out 1 setting(s) only the baseline has: {J2K}") for w in common.warnings)
+    named = compare(baseline, tmp_path / "missing", codecs=["jpeg"])
+    assert exit_code(named) == 0 and set(named.table["setting"]) == {JPEG}
+    assert "compared only jpeg; left out: baseline jpeg2000" in named.warnings
+    with pytest.raises(CompbenchError, match=r"codec jpeg2000 is not in the new run \(its codecs: jpeg\)"):
+        compare(baseline, tmp_path / "missing", codecs=["jpeg", "jpeg2000"])
     # the other way round it is only a warning: new rows are not compared
     extra = compare(tmp_path / "missing", baseline)
     assert exit_code(extra) == 0 and any("rows the baseline lacks" in w and J2K in w for w in extra.warnings)
@@ -313,3 +352,72 @@ def test_a_gated_metric_missing_from_either_side_is_an_error(baseline, tmp_path)
     no_ssim = edited_copy(baseline, tmp_path / "no-ssim", lambda s: s.drop(columns=["ssim_mean", "ssim_std"]))
     one_line_error(baseline, no_ssim, r"gated metric\(s\) ssim are in the baseline but not the new run")
     one_line_error(no_ssim, baseline, r"gated metric\(s\) ssim are in the new run but not the baseline")
+
+
+README = Path(__file__).parents[1] / "README.md"
+BASELINE = Path(__file__).parents[1] / "results" / "baselines" / "mnist-test-1k"
+
+
+def readme_gate_example() -> list[str]:
+    """The README's `run ... --baseline ... --fail-on-regression` line, as its arguments."""
+    (line,) = [line for line in README.read_text().splitlines()
+               if line.startswith("compbench run ") and "--baseline results/baselines/" in line]
+    return shlex.split(line.split("#")[0])[1:]
+
+
+def test_the_readme_gate_example_passes_and_fails_when_jpeg_grows(tmp_path, monkeypatch, capsys):
+    """The baseline holds six codecs; the example runs jpeg alone: --codecs gates what it ran."""
+    from curve_runs import padded_registry
+
+    from compbench.cli import main
+
+    argv = readme_gate_example()
+    assert argv[:2] == ["run", "--codecs"] and "--fail-on-regression" in argv
+    shutil.copytree(BASELINE, tmp_path / "results" / "baselines" / BASELINE.name)
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 0
+    assert "PASS: 0 regression(s)" in capsys.readouterr().out
+    monkeypatch.setattr(api, "run", functools.partial(api.run, registry=padded_registry()))
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    assert "FAIL:" in out and re.search(r"jpeg:quality=75\s+all\s+bpp\s.*regression", out)
+    # without naming the codecs, the baseline's other five are missing: a mismatch, not a pass
+    (unchanged, _) = sorted((tmp_path / "results").glob("*-jpeg*"))
+    with pytest.raises(CompbenchError, match=r"the new run lacks 55 baseline row\(s\): ddcae:step=0.7"):
+        compare(BASELINE, unchanged)
+    assert exit_code(compare(BASELINE, unchanged, only_common=True)) == 0
+
+
+def png_folder(folder, noisy: bool):
+    """Four 28x28 gray PNGs with fixed names: noise, or flat gray."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        pixels = rng.integers(0, 256, (28, 28)) if noisy else np.full((28, 28), 40 * i + 20)
+        Image.fromarray(pixels.astype(np.uint8)).save(folder / f"img{i}.png")
+    return folder
+
+
+def test_runs_over_changed_or_other_images_are_refused(tmp_path, baseline):
+    """The same file names with other pixels, another folder, another dataset: exit 2 naming what
+    differs, in both modes (the checksums used to be only a warning)."""
+    from compbench.analysis.curves import compare_curves
+
+    def folder_run(folder, out):
+        return api.run("jpeg:quality=30|70", dataset=f"folder:path={folder}", out=tmp_path / out, jobs=1,
+                       figures=False).out_dir
+
+    images = png_folder(tmp_path / "images", noisy=True)
+    noisy = folder_run(images, "noisy")
+    png_folder(images, noisy=False)
+    changed = folder_run(images, "changed")
+    match = r"ran on different images \(image checksums \(4 of 4 files differ: img0.png, img1.png, img2.png and 1 more\)\)"
+    one_line_error(noisy, changed, match)
+    with pytest.raises(CompbenchError, match=match):
+        compare_curves(noisy, changed)
+    elsewhere = folder_run(png_folder(tmp_path / "flat", noisy=False), "elsewhere")
+    one_line_error(noisy, elsewhere, rf"\(dataset parameters path={images} vs path={tmp_path / 'flat'}; image checksums")
+    one_line_error(baseline, noisy, r"\(dataset mnist vs folder\)")
+    assert compare_curves(changed, noisy, allow_different_images=True).different_images.startswith("image checksums")

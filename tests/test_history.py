@@ -91,3 +91,48 @@ def test_plot_writes_a_png(stored_runs, tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 5000
     with pytest.raises(CompbenchError, match="cannot write"):
         plot_history(frame, tmp_path / "no-such-folder" / "x.png")
+
+
+@pytest.fixture(scope="module")
+def jpeg_runs(tmp_path_factory):
+    """JPEG's curve three times: a ladder, the same with 5 % more bytes, another ladder."""
+    from curve_runs import JPEG_LADDER, padded_registry, run
+
+    root = tmp_path_factory.mktemp("bd-history")
+    run(JPEG_LADDER, root / "first", limit=200)
+    run(JPEG_LADDER, root / "padded", limit=200, registry=padded_registry())
+    run("jpeg:quality=15..95/20", root / "resampled", limit=200)
+    return [root / name for name in ("first", "padded", "resampled")]
+
+
+def test_bd_rate_history_follows_the_order_given(jpeg_runs, tmp_path, capsys):
+    from compbench.analysis.history import bd_rate_history
+    from compbench.cli import main
+    from compbench.present.curves import plot_bd_rate_history
+
+    frame = bd_rate_history(jpeg_runs, "jpeg")
+    assert list(frame.index) == ["first", "padded", "resampled"]  # as given, not by start time
+    assert frame.loc["first", "bd_rate_pct"] == 0.0
+    assert frame.loc["padded", "bd_rate_pct"] == pytest.approx(5.0, abs=0.5)
+    assert abs(frame.loc["resampled", "bd_rate_pct"]) < 1.0
+    manifests = [json.loads((run / "manifest.json").read_text()) for run in jpeg_runs]
+    assert list(frame["started"]) == [m["started"] for m in manifests]
+    assert list(frame["commit"]) == [m.get("git_commit") or "" for m in manifests]
+    out = plot_bd_rate_history(frame, tmp_path / "bd.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["history", *map(str, jpeg_runs[::-1]), "--bd-rate", "jpeg", "--json", "--plot",
+                 str(tmp_path / "h.png")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [r["run"] for r in report["runs"]] == ["resampled", "padded", "first"]
+    assert report["runs"][0]["bd_rate_pct"] == 0.0 and report["runs"][1]["bd_rate_pct"] > 4
+
+
+def test_bd_rate_history_refusals(jpeg_runs, stored_runs):
+    from compbench.analysis.history import bd_rate_history
+
+    with pytest.raises(CompbenchError, match="at least two results folders"):
+        bd_rate_history(jpeg_runs[:1], "jpeg")
+    with pytest.raises(CompbenchError, match=r"codec webp is not in the base"):
+        bd_rate_history(jpeg_runs, "webp")
+    with pytest.raises(CompbenchError, match=r"ran on different images \(selected images --limit 200"):
+        bd_rate_history([jpeg_runs[0], stored_runs / "run-a"], "jpeg")

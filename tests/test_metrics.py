@@ -101,7 +101,7 @@ def assert_matches_reference(x, y, nbytes=None, overhead=0):
     for name in NAMES:
         assert got[name].dtype == np.float64 and got[name].shape == (len(x),), name
         np.testing.assert_allclose(got[name], want[name], rtol=LOOSER.get(name, 1e-12),
-                                   atol=1e-9 if name == "ssim" else 1e-12,
+                                   atol=1e-12,
                                    equal_nan=True, err_msg=name)
     return got
 
@@ -173,10 +173,13 @@ def mixed_batch(camera64):
 # ---------------------------------------------------------------- the batch against references
 
 
-@pytest.mark.parametrize("chunk_samples", [metrics.CHUNK_SAMPLES, 3 * 784, 784, 1])
-def test_mixed_batch_matches_per_image_references(mixed_batch, chunk_samples, monkeypatch):
-    # Small chunks: several chunks per batch, a partial last one, and one image per chunk.
-    monkeypatch.setattr(metrics, "CHUNK_SAMPLES", chunk_samples)
+@pytest.mark.parametrize("tile_samples", [metrics.TILE_SAMPLES, 3 * 784, 784, 1])
+def test_mixed_batch_matches_per_image_references(mixed_batch, tile_samples, monkeypatch):
+    # Small tiles: several tiles per batch, a partial last one, one image per tile, and (1)
+    # each image in strips of one row (six more read below it for SSIM's windows).
+    monkeypatch.setattr(metrics, "TILE_SAMPLES", tile_samples)
+    monkeypatch.setattr(metrics, "STRIP_SAMPLES", tile_samples)
+    monkeypatch.setattr(metrics, "STRIP_MIN_ROWS", 1)
     x, y = mixed_batch
     rng = np.random.default_rng(1)
     nbytes = rng.integers(200, 2000, len(x))
@@ -221,9 +224,35 @@ def test_colour_images(astronaut64):
     assert_matches_reference(rgb_gradient, jpeg_like(rgb_gradient, step=30, sigma=0))
 
 
+@pytest.mark.parametrize("tile_samples", [metrics.TILE_SAMPLES, 3 * 32 * 48, 1000, 1])
+def test_colour_images_in_strips(astronaut64, tile_samples, monkeypatch):
+    # whole images per tile, one per tile, strips of a few rows, strips of one row
+    monkeypatch.setattr(metrics, "TILE_SAMPLES", tile_samples)
+    monkeypatch.setattr(metrics, "STRIP_SAMPLES", tile_samples)
+    monkeypatch.setattr(metrics, "STRIP_MIN_ROWS", 1)
+    crops = np.stack([astronaut64[r : r + 32, c : c + 48] for r, c in [(0, 0), (32, 16), (8, 8)]])
+    assert_matches_reference(crops, jpeg_like(crops, sigma=5), np.array([800, 900, 960]))
+
+
 def test_single_channel_axis(camera64):
     x = camera64[None, :30, :40, None]  # (1, 30, 40, 1)
     assert_matches_reference(x, jpeg_like(x))
+
+
+@pytest.mark.parametrize("channels", [2, 4])
+def test_other_channel_counts(camera64, channels, monkeypatch):
+    # SSIM per channel, averaged (scikit-image's channel_axis); no YCbCr: psnr_y is psnr and
+    # psnr_ycbcr NaN. In tiles and in strips.
+    x = np.stack([np.roll(camera64, 7 * c, axis=1) for c in range(channels)], axis=-1)[None, :40, :50]
+    y = jpeg_like(x, sigma=4)
+    for tile_samples in (metrics.TILE_SAMPLES, 1):
+        monkeypatch.setattr(metrics, "STRIP_SAMPLES", tile_samples)
+        monkeypatch.setattr(metrics, "TILE_SAMPLES", tile_samples)
+        got = image_metrics(x, y, [500], 0)
+        want = reference(x[0], y[0], 500, 0)
+        for name in NAMES - {"psnr_ycbcr"}:
+            np.testing.assert_allclose(got[name][0], want[name], rtol=1e-12, atol=1e-12, err_msg=name)
+        assert np.isnan(got["psnr_ycbcr"][0])
 
 
 def test_non_contiguous_inputs(camera64):
@@ -344,6 +373,20 @@ def test_psnr_from_mse():
     assert psnr_from_mse(1.0) == pytest.approx(20 * np.log10(255), abs=1e-12)
     np.testing.assert_allclose(psnr_from_mse(np.array([1.0, 100.0])),
                                [48.1308036086791, 28.1308036086791])
+
+
+def test_opencv_takes_the_workers_thread_count(monkeypatch):
+    """A worker sets OMP_NUM_THREADS to its share of the cores (compbench.run.worker_process); OpenCV,
+    imported by the metrics, follows it rather than starting a thread per core."""
+    cv2 = pytest.importorskip("cv2")
+    before = cv2.getNumThreads()
+    try:
+        monkeypatch.setenv("OMP_NUM_THREADS", "1")
+        assert metrics.opencv().getNumThreads() == 1
+        monkeypatch.setenv("OMP_NUM_THREADS", "2")
+        assert metrics.opencv().getNumThreads() == 2
+    finally:
+        cv2.setNumThreads(before)
 
 
 def test_ssim_fits():

@@ -253,7 +253,7 @@ def test_every_hook_says_what_register_takes(hook):
 def test_the_version_is_one_source_for_the_package_and_its_metadata():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert "version" in project["project"]["dynamic"]
-    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "compbench.__version__"}
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "compbench._version.__version__"}
     assert re.fullmatch(r"\d+\.\d+\.\d+", compbench.__version__)
     assert metadata.version("compbench") == compbench.__version__, "stale install: pip install -e ."
     changelog = (ROOT / "CHANGELOG.md").read_text()

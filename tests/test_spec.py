@@ -1,6 +1,6 @@
 import pytest
 
-from compbench.contracts.errors import CompbenchError
+from compbench.contracts.errors import CompbenchError, did_you_mean
 from compbench.run.spec import expand_values, parse_codec_specs
 
 
@@ -25,6 +25,22 @@ def test_ranges_and_lists_expand(registry):
     assert expand_values("0.5..1.5/0.5", "x") == ["0.5", "1", "1.5"]
 
 
+def test_a_range_stops_at_its_end():
+    assert expand_values("10..95/10", "jpeg") == [str(q) for q in range(10, 100, 10)]
+    assert expand_values("0.5..3", "x") == ["0.5", "1.5", "2.5"]
+    assert expand_values("0..0.3/0.1", "x") == ["0", "0.1", "0.2", "0.3"]  # float steps reach the end
+
+
+def test_a_short_range_needs_no_step(registry):
+    assert labels("jpeg:quality=1..20", registry) == [f"jpeg:quality={q}" for q in range(1, 21)]
+    assert len(labels("jpeg:quality=1..100/1", registry)) == 100  # a step given is meant
+
+
+def test_no_suggestion_when_nothing_is_close():
+    assert did_you_mean("nosuch", ["jpeg", "png"]) == "; "
+    assert did_you_mean("msssim", ["psnr", "ssim", "ms_ssim"]) == "; did you mean 'ms_ssim'? "
+
+
 def test_sweep_uses_the_ladder_unless_rate_is_given(registry):
     assert len(labels("jpeg", registry, sweep=True)) == len(registry.codec("jpeg").ladder)
     assert labels("jpeg:quality=40", registry, sweep=True) == ["jpeg:quality=40"]
@@ -32,7 +48,9 @@ def test_sweep_uses_the_ladder_unless_rate_is_given(registry):
 
 @pytest.mark.parametrize("text,fragment", [
     ("nosuch", "unknown codec 'nosuch'; valid: "),
-    ("jpeg:qualty=50", "unknown parameter 'qualty'; valid: quality=1..100"),
+    ("jpeg:qualty=50", "unknown parameter 'qualty'; did you mean 'quality'? valid: quality=1..100"),
+    ("jepg:quality=50", "unknown codec 'jepg'; did you mean 'jpeg'? valid: "),
+    ("JPEG", "unknown codec 'JPEG'; did you mean 'jpeg'? valid: "),
     ("jpeg:quality=500", "quality=500 is out of range; valid: quality=1..100"),
     ("jpeg:quality=high", "'high' is not a valid int"),
     ("jpeg2000:backend=kakadu", "valid: backend=glymur|imagecodecs"),
@@ -45,6 +63,9 @@ def test_sweep_uses_the_ladder_unless_rate_is_given(registry):
     ("jpeg:quality=1..inf", "with finite numbers"),
     ("jpeg:quality=|", "has an empty value"),
     ("jpeg:quality=1..2e7", "expands to 20000000 settings, more than 1000"),
+    ("jpeg:quality=10..90", "jpeg: range quality=10..90 expands to 81 settings; give a step, e.g. "
+                            "quality=10..90/10"),
+    ("jpeg2000:psnr=20..45", "range psnr=20..45 expands to 26 settings; give a step, e.g. psnr=20..45/5"),
     ("jpeg:quality=1..100/1,jpeg2000:psnr=1..100/0.1", "expands to more than 1000 settings"),
     ("ddcae:step=nan", "step='nan' is not a valid float"),
     ("ddcae:step=inf", "step='inf' is not a valid float"),

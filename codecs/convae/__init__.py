@@ -66,6 +66,7 @@ class ConvaeFactory(CodecFactory):
               "a weights file from `compbench train convae --out DIR` (unset: the shipped one); the setting's label names its sha256", file=True),
     )
     rate_params = ("point",)
+    preload = ("torch",)  # imported once per run, not once per worker
     ladder = tuple({"point": k} for k in range(len(LAMBDAS)))
     channels = (1,)
     sizes = ((28, 28),)

@@ -60,6 +60,7 @@ class DdcaeFactory(CodecFactory):
               "a weights file from `compbench train ddcae --out DIR` (unset: the shipped one); the setting's label names its sha256", file=True),
     )
     rate_params = ("step",)
+    preload = ("torch",)  # imported once per run, not once per worker
     #: the paper's model maps 784 gray pixels: MNIST-sized digits only
     sizes = ((28, 28),)
     best_setting = {"step": 0.35}

@@ -36,6 +36,8 @@ CUBIC_POINTS = 4
 MIN_OVERLAP = 0.5
 #: joins a table row's warnings; no warning contains it (report.py splits bdrate.csv on it)
 WARNING_SEPARATOR = "; "
+#: the method's name for display (reports, comparisons)
+METHOD = "Bjontegaard delta with piecewise cubic Hermite interpolation over the overlap"
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,10 @@ class BDResult:
     #: usable points of the anchor and the test curve
     points: tuple[int, int]
     warnings: tuple[str, ...] = ()
+    #: the overlap's share of the wider of the two curves' ranges on the integration axis
+    #: (quality for BD-rate, log rate for BD-quality): below 0.5, the overlap covers less than
+    #: half of one curve; NaN when undefined
+    coverage: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,8 @@ def _bjontegaard(anchor_rate, anchor_quality, test_rate, test_quality, names: _N
     gap = (_pchip(x_test, y_test).integrate(low, high)
            - _pchip(x_anchor, y_anchor).integrate(low, high)) / (high - low)
     value = (10.0**gap - 1.0) * 100.0 if along_quality else gap
-    return BDResult(float(value), (float(shown(low)), float(shown(high))), points, tuple(notes))
+    coverage = (high - low) / max(np.ptp(x_anchor), np.ptp(x_test))
+    return BDResult(float(value), (float(shown(low)), float(shown(high))), points, tuple(notes), float(coverage))
 
 
 def _span(x: np.ndarray, shown) -> str:
@@ -173,7 +180,7 @@ def bd_table(summary: pd.DataFrame, anchor: str, quality: str = "psnr", rate: st
     quality range BD-rate integrates over, ``rate_overlap_*`` the rate range of BD-quality;
     ``warning`` joins every warning of the row ("" when none).
     """
-    quality_column, rate_column = metric_column(summary, quality), metric_column(summary, rate)
+    curves = summary_curves(summary, quality, rate)  # an unknown metric is refused first
     codecs = list(dict.fromkeys(summary["codec"]))
     if anchor not in codecs:
         raise CompbenchError(f"anchor codec {anchor!r} is not in the results; codecs present: "
@@ -189,35 +196,50 @@ def bd_table(summary: pd.DataFrame, anchor: str, quality: str = "psnr", rate: st
                              "compute BD metrics per dataset")
     classes = list(dict.fromkeys(c for c in summary["class"] if c != ALL)) + [ALL] if by_class else [ALL]
 
-    def curve(codec: str, class_name: str) -> tuple[np.ndarray, np.ndarray]:
-        rows = summary[(summary["codec"] == codec) & (summary["class"] == class_name)]
-        return rows[rate_column].to_numpy(float), rows[quality_column].to_numpy(float)
-
     rows = []
     for class_name in classes:
-        anchor_curve = curve(anchor, class_name)
+        anchor_curve = curves[anchor, class_name]
         for codec in tests:
-            names = {"anchor": anchor, "test": codec, "quality": quality, "rate": rate}
-            by_rate = bd_rate(*anchor_curve, *curve(codec, class_name), **names)
-            by_quality = bd_quality(*anchor_curve, *curve(codec, class_name), **names)
-            rows.append({
-                "codec": codec, "anchor": anchor, "class": class_name, "quality": quality, "rate": rate,
-                "bd_rate_pct": by_rate.value, "bd_quality": by_quality.value,
-                "points": by_rate.points[1], "anchor_points": by_rate.points[0],
-                "overlap_low": by_rate.overlap[0], "overlap_high": by_rate.overlap[1],
-                "rate_overlap_low": by_quality.overlap[0], "rate_overlap_high": by_quality.overlap[1],
-                "warning": WARNING_SEPARATOR.join(dict.fromkeys(by_rate.warnings + by_quality.warnings)),
-            })
+            test_curve = curves[codec, class_name]
+            rows.append({"codec": codec, "anchor": anchor, "class": class_name,
+                         **bd_row(anchor_curve, test_curve, anchor=anchor, test=codec, quality=quality, rate=rate)})
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
-def run_bd_tables(summary: pd.DataFrame, anchor: str, qualities: tuple[str, ...]) -> pd.DataFrame | None:
-    """A run's BD tables when there are curves to compare: the anchor and another codec each
-    with at least two settings; one :func:`bd_table` per quality metric, overall and per class."""
-    settings = summary.groupby("codec")["setting"].nunique()
-    if settings.get(anchor, 0) < 2 or (settings.drop(anchor) < 2).all():
-        return None
-    return pd.concat([bd_table(summary, anchor, quality=q, by_class=True) for q in qualities], ignore_index=True)
+def summary_curves(summary: pd.DataFrame, quality: str, rate: str = "bpp") -> dict:
+    """(codec, class) -> that codec's (rate, quality) points in that class, one per setting; a
+    pair the summary lacks gives empty arrays. Split once: filtering the frame for each curve
+    took most of a comparison's time."""
+    rate_values = summary[metric_column(summary, rate)].to_numpy(float)
+    quality_values = summary[metric_column(summary, quality)].to_numpy(float)
+    rows: dict[tuple[str, str], list[int]] = {}
+    for i, key in enumerate(zip(summary["codec"].astype(str), summary["class"].astype(str))):
+        rows.setdefault(key, []).append(i)
+    return _Curves({key: (rate_values[at], quality_values[at]) for key, at in rows.items()})
+
+
+class _Curves(dict):
+    def __missing__(self, key):
+        return np.empty(0), np.empty(0)
+
+
+def bd_row(anchor_curve: tuple, test_curve: tuple, *, anchor: str, test: str, quality: str,
+           rate: str = "bpp") -> dict:
+    """BD-rate and BD-quality of one pair of (rate, quality) curves as a table row: the values,
+    the points, both overlaps, ``coverage`` (of BD-rate's quality overlap, see
+    :attr:`BDResult.coverage`) and the distinct warnings joined by WARNING_SEPARATOR. The one
+    place every BD table (a run's, between runs, against references) computes its rows."""
+    names = {"anchor": anchor, "test": test, "quality": quality, "rate": rate}
+    by_rate = bd_rate(*anchor_curve, *test_curve, **names)
+    by_quality = bd_quality(*anchor_curve, *test_curve, **names)
+    return {
+        "quality": quality, "rate": rate, "bd_rate_pct": by_rate.value, "bd_quality": by_quality.value,
+        "points": by_rate.points[1], "anchor_points": by_rate.points[0],
+        "overlap_low": by_rate.overlap[0], "overlap_high": by_rate.overlap[1],
+        "rate_overlap_low": by_quality.overlap[0], "rate_overlap_high": by_quality.overlap[1],
+        "coverage": by_rate.coverage,
+        "warning": WARNING_SEPARATOR.join(dict.fromkeys(by_rate.warnings + by_quality.warnings)),
+    }
 
 
 def format_bd_table(table: pd.DataFrame, tablefmt: str = "simple") -> str:

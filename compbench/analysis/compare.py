@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..contracts.errors import CompbenchError
+from ..contracts.errors import CompbenchError, did_you_mean
 from ..metrics import CORE_NAMES, HIGHER, NO_DIRECTION, MetricSet
 from ..store.results_folder import (
     KEYS,
@@ -31,7 +31,8 @@ from ..store.results_folder import (
     open_results,
     summary_metrics,
 )
-from .inputs import check_same_inputs, version_warnings
+from .inputs import check_same_inputs, check_same_rows, version_warnings
+from .scope import comparison_scope
 from .tolerances import DEFAULT_TOLERANCE, TIMING_TOLERANCE, Tolerance, parse_tolerance
 
 
@@ -98,45 +99,62 @@ def exit_code(comparison: Comparison) -> int:
 
 
 def compare(baseline: str | Path, new: str | Path, tolerances: dict | None = None,
-            metrics: list[str] | None = None, include_timings: bool = False) -> Comparison:
+            metrics: list[str] | None = None, include_timings: bool = False,
+            codecs: list[str] | None = None, only_common: bool = False) -> Comparison:
     """Compare the run at ``new`` with the one at ``baseline`` (results folders or summary.csv).
 
     ``tolerances``: metric -> Tolerance, number (absolute), "1%" or {"abs": .., "rel": ..};
     metrics not named keep DEFAULT_TOLERANCE (TIMING_TOLERANCE for timings).
     ``metrics``: compare and gate only these (informational ones included); default: every
     metric, gating those with a better direction. Timings are gated only with
-    ``include_timings``.
+    ``include_timings``. ``codecs``: gate only these codecs (on both sides); ``only_common``:
+    only the settings both runs have (else a baseline setting the new run lacks is an error).
+    Runs over different images are an error either way.
     """
     base, fresh = open_results(baseline), open_results(new)
     check_same_inputs(base, fresh)
-    base_metrics, new_metrics = summary_metrics(base.summary), summary_metrics(fresh.summary)
+    scope = comparison_scope(base.summary, fresh.summary, codecs, only_common)
+    check_same_rows(scope.base, scope.new)
+    base_metrics, new_metrics = _measured(scope.base, scope.new), _measured(scope.new, scope.base)
     declared = declarations(base, fresh, set(base_metrics) | set(new_metrics))
     plan = _plan(metrics, [m for m in base_metrics if m in new_metrics], include_timings, declared)
     chosen = {name: parse_tolerance(value, where=f"tolerance {name}")
               for name, value in (tolerances or {}).items()}
+    if metrics is None:
+        _check_gated_on_both_sides(base_metrics, new_metrics, include_timings, declared)
 
-    warnings = version_warnings(base.manifest, fresh.manifest)
-    extra = fresh.summary.merge(base.summary[KEYS], on=KEYS, how="left", indicator=True)
+    warnings = [*scope.notes, *version_warnings(base.manifest, fresh.manifest)]
+    extra = scope.new.merge(scope.base[KEYS], on=KEYS, how="left", indicator=True)
     extra = extra[extra["_merge"] == "left_only"]
     if len(extra):
         warnings.append(f"the new run has rows the baseline lacks (not compared): {name_rows(extra)}")
-    # a metric the gate would judge must be on both sides: a missing one is neither a pass nor
-    # a regression but a run that does not match its baseline
-    one_sided = {side: [m for m in mine if m not in theirs and _plan(None, [m], include_timings, declared).get(m)]
-                 for side, mine, theirs in (("baseline", base_metrics, new_metrics),
-                                            ("new run", new_metrics, base_metrics))}
-    for side, missing in one_sided.items():
-        if missing and metrics is None:
-            other = "new run" if side == "baseline" else "baseline"
-            raise CompbenchError(f"gated metric(s) {', '.join(missing)} are in the {side} but not the {other}: "
-                                 "regenerate the baseline with this compbench, or gate only shared metrics "
-                                 "with --metrics")
     unused = [name for name in chosen if name not in plan]
     if unused:
         warnings.append(f"tolerance(s) for {', '.join(unused)} match no compared metric "
                         f"(compared: {', '.join(plan)})")
-    return Comparison(_judge_rows(base.summary, fresh.summary, plan, chosen, declared), warnings,
+    return Comparison(_judge_rows(scope.base, scope.new, plan, chosen, declared), warnings,
                       str(baseline), str(new), declared)
+
+
+def _measured(summary: pd.DataFrame, other: pd.DataFrame) -> list[str]:
+    """The summary's metrics, less those the other side lacks and this side has no value of in
+    the compared rows (a codec's own metric, when only other codecs are compared)."""
+    shared = set(summary_metrics(other))
+    return [m for m in summary_metrics(summary)
+            if m in shared or summary[metric_column(summary, m)].notna().any()]
+
+
+def _check_gated_on_both_sides(base_metrics: list[str], new_metrics: list[str], include_timings: bool,
+                               declared: MetricSet) -> None:
+    """A metric the gate would judge must be on both sides: a missing one is neither a pass nor
+    a regression but a run that does not match its baseline."""
+    for side, mine, theirs in (("baseline", base_metrics, new_metrics), ("new run", new_metrics, base_metrics)):
+        missing = [m for m in mine if m not in theirs and _plan(None, [m], include_timings, declared).get(m)]
+        if missing:
+            other = "new run" if side == "baseline" else "baseline"
+            raise CompbenchError(f"gated metric(s) {', '.join(missing)} are in the {side} but not the {other}: "
+                                 "regenerate the baseline with this compbench, or gate only shared metrics "
+                                 "with --gate-metrics")
 
 
 def declarations(base: ResultsFolder, new: ResultsFolder, names: set[str]) -> MetricSet:
@@ -188,8 +206,8 @@ def _plan(metrics: list[str] | None, available: list[str], include_timings: bool
                 if not timing[m] or include_timings}
     unknown = [m for m in metrics if m not in available]
     if unknown:
-        raise CompbenchError(f"no metric {', '.join(map(repr, unknown))} in both runs; "
-                             f"metrics: {', '.join(available)}")
+        raise CompbenchError(f"no metric {', '.join(map(repr, unknown))} in both runs"
+                             f"{did_you_mean(unknown[0], available)}metrics: {', '.join(available)}")
     return {m: not timing[m] or include_timings for m in dict.fromkeys(metrics)}
 
 

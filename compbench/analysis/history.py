@@ -1,4 +1,5 @@
-"""One metric across stored runs, oldest first: how a codec setting drifted over commits."""
+"""Across stored runs: one metric, oldest first (how a codec setting drifted over commits), or
+a codec's BD-rate against the first run given (how its curve moved)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from ..contracts.errors import CompbenchError
 from ..metrics import MetricSet
 from ..store.results_folder import ResultsFolder, metric_column, open_results
 from ..store.summary import ALL
+from .curves import compare_curves
 
 
 def history(dirs: list[str | Path], metric: str = "psnr", cls: str = ALL) -> pd.DataFrame:
@@ -57,3 +59,35 @@ def _run_labels(runs: list[ResultsFolder]) -> list[str]:
     """Folder names, or whole paths where two folders share a name."""
     folder = [run.path.parent.name if run.path.is_file() else run.path.name for run in runs]
     return [name if folder.count(name) == 1 else str(run.path) for name, run in zip(folder, runs)]
+
+
+def bd_rate_history(dirs: list[str | Path], codec: str, quality: str = "psnr") -> pd.DataFrame:
+    """BD-rate and BD-quality of ``codec``'s curve (all images) in each run against its curve in
+    the first, runs in the order given (the first: 0). Rows: runs (as :func:`history` labels
+    them); columns: ``bd_rate_pct``, ``bd_quality``, ``points``, ``coverage``, ``warning``,
+    ``started``, ``commit``. Every run must have measured the images the first did."""
+    if len(dirs) < 2:
+        raise CompbenchError("history --bd-rate needs at least two results folders: the first is the base")
+    runs = [open_results(d) for d in dirs]
+    for run in runs:
+        _started(run)  # the x axis is labelled by it: refuse a run without it
+    comparisons = [compare_curves(runs[0], run, codecs=[codec]) for run in runs[1:]]
+    if quality not in comparisons[0].qualities:
+        raise CompbenchError(f"no {quality} curve of {codec} in both {runs[0].path} and {runs[1].path}; "
+                             f"qualities: {', '.join(comparisons[0].qualities)}")
+    rows = [{"bd_rate_pct": 0.0, "bd_quality": 0.0, "points": _points(runs[0], codec), "coverage": 1.0,
+             "warning": ""}]
+    for comparison in comparisons:
+        row = comparison.overall(quality).iloc[0]
+        rows.append({"bd_rate_pct": row["bd_rate_pct"], "bd_quality": row["bd_quality"],
+                     "points": int(row["new_points"]), "coverage": row["coverage"], "warning": row["warning"]})
+    frame = pd.DataFrame(rows, index=pd.Index(_run_labels(runs), name="run"))
+    frame["started"] = [run.manifest["started"] for run in runs]
+    frame["commit"] = [run.manifest.get("git_commit") or "" for run in runs]
+    frame.attrs.update(codec=codec, quality=quality, base=str(runs[0].path))
+    return frame
+
+
+def _points(run: ResultsFolder, codec: str) -> int:
+    rows = run.summary[(run.summary["codec"] == codec) & (run.summary["class"] == ALL)]
+    return int(rows["setting"].nunique())

@@ -1,47 +1,109 @@
-"""Whether two stored runs can be compared: the same images, and the software each ran with."""
+"""Whether two stored runs can be compared: the same images (dataset, its parameters, split,
+the selected images and their checksums), the same settings, and the software each ran with."""
 
 from __future__ import annotations
+
+import pandas as pd
 
 from ..contracts.errors import CompbenchError
 from ..store.results_folder import KEYS, ResultsFolder, name_rows
 
+#: checksum names shown before "and N more"
+SHOWN_FILES = 3
 
-def check_same_inputs(base: ResultsFolder, new: ResultsFolder) -> None:
+
+def input_differences(base: ResultsFolder, new: ResultsFolder) -> list[str]:
+    """What differs between the images the two runs measured, one phrase each ("split test vs
+    train"); empty when they measured the same images. Runs without a manifest are compared on
+    their summaries' dataset and split only."""
+    before, after = _facts(base), _facts(new)
+    if base.manifest is None or new.manifest is None:
+        compared = ["summary"]
+    elif before["dataset"] != after["dataset"]:
+        compared = ["dataset"]  # its parameters, images and checksums differ for that reason alone
+    else:
+        compared = ["dataset_settings", "split", "selection"]
+    differences = [f"{_NAMES[key]} {_shown(key, before)} vs {_shown(key, after)}" for key in compared
+                   if _differs(key, before, after)]
+    if compared[0] != "summary" and not differences and _differs("summary", before, after):
+        # the summaries disagree with their manifests (an edited or mixed-up folder)
+        differences.append(f"dataset/split {before['summary']} vs {after['summary']}")
+    if compared[0] == "dataset_settings":
+        checksums = _checksum_difference(base.manifest, new.manifest)
+        differences += [checksums] if checksums else []
+    return differences
+
+
+_NAMES = {"summary": "dataset/split", "dataset": "dataset", "dataset_settings": "dataset parameters",
+          "split": "split", "selection": "selected images"}
+
+
+def _facts(run: ResultsFolder) -> dict:
+    """The run's inputs as compared: from its manifest, and its summary's dataset and split."""
+    facts = {"summary": ", ".join(sorted(set(run.summary["dataset"] + "/" + run.summary["split"])))}
+    if run.manifest is not None:
+        config, started = run.manifest.get("config") or {}, run.manifest.get("run") or {}
+        facts.update(dataset=config.get("dataset", started.get("dataset")),
+                     dataset_settings=config.get("dataset_settings") or {},
+                     split=config.get("split", started.get("split")),
+                     selection=(started.get("images"), started.get("limit"), started.get("per_class")),
+                     image_ids=run.manifest.get("images_digest"))
+    return facts
+
+
+def _differs(key: str, before: dict, after: dict) -> bool:
+    if key == "selection" and before["image_ids"] and after["image_ids"]:
+        return before["image_ids"] != after["image_ids"]  # the images themselves, where both recorded them
+    return before[key] != after[key]
+
+
+def _shown(key: str, facts: dict) -> str:
+    value = facts[key]
+    if key == "dataset_settings":
+        return ", ".join(f"{k}={v}" for k, v in sorted(value.items())) or "(none)"
+    if key == "selection":
+        images, limit, per_class = value
+        chosen = [f"--limit {limit}" if limit else "", f"--per-class {per_class}" if per_class else ""]
+        return f"{' '.join(filter(None, chosen)) or 'all'} ({images} images)"
+    return str(value)
+
+
+def _checksum_difference(base: dict | None, new: dict | None) -> str | None:
+    if base is None or new is None:
+        return None
+    before, after = base.get("dataset_checksums") or {}, new.get("dataset_checksums") or {}
+    differ = [name for name in sorted(before.keys() | after.keys()) if before.get(name) != after.get(name)]
+    if not differ:
+        return None
+    more = f" and {len(differ) - SHOWN_FILES} more" if len(differ) > SHOWN_FILES else ""
+    return (f"image checksums ({len(differ)} of {len(before.keys() | after.keys())} files differ: "
+            f"{', '.join(differ[:SHOWN_FILES])}{more})")
+
+
+def check_same_inputs(base: ResultsFolder, new: ResultsFolder, hint: str = "") -> None:
     """Raise if the two runs did not measure the same images: their numbers would differ for
-    that reason alone."""
-    def datasets(run: ResultsFolder) -> str:
-        return ", ".join(sorted(set(run.summary["dataset"] + "/" + run.summary["split"])))
+    that reason alone. ``hint`` ends the message (how to compare anyway, where one can)."""
+    differences = input_differences(base, new)
+    if differences:
+        raise CompbenchError(f"{base.path} and {new.path} ran on different images ({'; '.join(differences)}): "
+                             f"compare runs of the same dataset, split and images{hint}")
 
-    if datasets(base) != datasets(new):
-        raise CompbenchError(f"baseline ran on {datasets(base)} but new ran on {datasets(new)}: "
-                             "compare runs of the same dataset and split")
-    if base.manifest is not None and new.manifest is not None:
-        before, after = base.manifest.get("run", {}), new.manifest.get("run", {})
-        if before.get("images") != after.get("images"):
-            raise CompbenchError(f"baseline ran {before.get('images')} images but new ran {after.get('images')}: "
-                                 "rerun with the same --limit/--per-class")
-        selection = ("limit", "per_class")
-        if [before.get(k) for k in selection] != [after.get(k) for k in selection]:
-            raise CompbenchError(f"baseline and new chose their images differently "
-                                 f"(baseline {_selection(before)}, new {_selection(after)}): "
-                                 "rerun with the same --limit/--per-class")
-    matched = base.summary.merge(new.summary, on=KEYS, how="left", indicator=True, suffixes=("@base", "@new"))
+
+def check_same_rows(base: pd.DataFrame, new: pd.DataFrame) -> None:
+    """Raise if the new summary lacks a row of the baseline's, or measured a different number
+    of images for one."""
+    matched = base.merge(new, on=KEYS, how="left", indicator=True, suffixes=("@base", "@new"))
     missing = matched[matched["_merge"] == "left_only"]
     if len(missing):
         raise CompbenchError(f"the new run lacks {len(missing)} baseline row(s): {name_rows(missing)}; "
-                             "run the same codecs and settings as the baseline")
-    if {"count", "errors"} <= set(base.summary.columns) & set(new.summary.columns):
+                             "run the same codecs and settings as the baseline, or gate only the settings both "
+                             "have with --only-common (or name the codecs with --codecs)")
+    if {"count", "errors"} <= set(base.columns) & set(new.columns):
         images = {side: matched[f"count@{side}"] + matched[f"errors@{side}"] for side in ("base", "new")}
         differ = matched[images["base"] != images["new"]]
         if len(differ):
             raise CompbenchError(f"baseline and new measured different numbers of images for "
                                  f"{name_rows(differ)}: rerun with the same --limit/--per-class")
-
-
-def _selection(run: dict) -> str:
-    chosen = [f"--limit {run['limit']}" if run.get("limit") else "",
-              f"--per-class {run['per_class']}" if run.get("per_class") else ""]
-    return " ".join(filter(None, chosen)) or "all images"
 
 
 def _plugin_versions(manifest: dict) -> dict:
@@ -58,7 +120,7 @@ def version_warnings(baseline: dict | None, new: dict | None) -> list[str]:
     for that reason alone, so it is shown but does not fail the comparison."""
     absent = [name for name, manifest in (("baseline", baseline), ("new run", new)) if manifest is None]
     if absent:
-        return [f"the {' and the '.join(absent)} has no manifest.json: software versions not checked"]
+        return [f"the {' and the '.join(absent)} has no manifest.json: software versions and images not checked"]
     shared_codecs = set(baseline.get("codec_libraries", {})) & set(new.get("codec_libraries", {}))
     kinds = {
         "compbench versions": lambda m: {"compbench": m.get("compbench")},
@@ -66,7 +128,6 @@ def version_warnings(baseline: dict | None, new: dict | None) -> list[str]:
         "library versions": lambda m: m.get("libraries", {}),
         "plugin versions": _plugin_versions,
         "codec library versions": lambda m: _codec_library_versions(m, shared_codecs),
-        "dataset checksums": lambda m: m.get("dataset_checksums", {}),
     }
     warnings = []
     for kind, versions in kinds.items():
@@ -76,5 +137,3 @@ def version_warnings(baseline: dict | None, new: dict | None) -> list[str]:
         if moved:
             warnings.append(f"{kind} differ (baseline -> new): {', '.join(moved)}")
     return warnings
-
-

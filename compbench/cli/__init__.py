@@ -1,8 +1,8 @@
-"""compbench: a plugin-based image-compression benchmark (codecs over datasets, honest bits per
-pixel, per-class metrics, regression tracking).
+"""The ``compbench`` command.
 
 User mistakes raise CompbenchError: one line on stderr, exit code 2, no traceback. Each command
-lives in its own module, which imports the harness only when the command runs.
+lives in its own module, which imports the harness only when the command runs: ``--help`` and
+argument errors import nothing but the standard library (``import compbench`` is lazy too).
 """
 
 from __future__ import annotations
@@ -10,19 +10,44 @@ from __future__ import annotations
 import os
 import sys
 
-from .. import __version__
+from .._version import __version__
 from ..contracts.errors import CompbenchError
 from ..run.interrupts import RunInterrupted
-from . import compare_command, history_command, list_command, report_command, run_command, train
-from .arguments import ArgumentParser
+from . import (
+    compare_command,
+    export_command,
+    history_command,
+    list_command,
+    report_command,
+    run_command,
+    train,
+)
+from .arguments import ArgumentParser, HelpFormatter, examples_text, unrecognized
+
+DESCRIPTION = """\
+compbench measures image codecs, learned and classic, over datasets: honest bits per pixel
+(from real bitstreams that decode back to the image), quality metrics per class, RD curves
+and BD-rate, and a regression gate for CI. Codecs, datasets, trainers and metrics are plugins.
+"""
+EXAMPLES = """\
+compbench list                          # what is installed, with parameters
+compbench run --codecs jpeg:quality=50,jpeg2000 --limit 1000
+compbench run --dataset skimage --codecs jpeg,webp,avif --sweep  # RD curves
+compbench compare results/base results/new   # exit 1 on a regression
+compbench COMMAND --help                # a command's options and examples
+"""
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="compbench", description=__doc__.split("\n\n")[0].replace("\n", " "))
+    parser = ArgumentParser(prog="compbench", description=DESCRIPTION, epilog=examples_text(EXAMPLES),
+                            formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"compbench {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
-    for command in (list_command, run_command, report_command, compare_command, history_command, train):
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser,
+                                     title="commands", metavar="COMMAND")
+    for command in (list_command, run_command, report_command, compare_command, history_command, export_command,
+                    train):
         command.add_parser(commands)
+    parser.command_parsers = commands.choices  # name -> its parser, for main's "did you mean"
     return parser
 
 
@@ -34,8 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         args, rest = parser.parse_known_args(argv)
-        if rest and args.command != "train":
-            raise CompbenchError(f"unrecognized arguments: {' '.join(rest)} (see: compbench {args.command} --help)")
+        if rest and args.command != "train":  # train's options come from its trainer
+            raise CompbenchError(f"{unrecognized(parser.command_parsers[args.command], rest)} "
+                                 f"(see: compbench {args.command} --help)")
         return args.handler(args, rest)
     except CompbenchError as exc:
         print(f"compbench: error: {exc}", file=sys.stderr)

@@ -7,33 +7,57 @@ from pathlib import Path
 
 from ..contracts.errors import CompbenchError
 from ..defaults import DEFAULT_ANCHOR, DEFAULT_CODECS, DEFAULT_DATASET, DEFAULT_TIMEOUT, EXECUTORS
-from .arguments import folder_path, positive_float, positive_int
-from .gate import add_tolerance_options, run_comparison
+from .arguments import add_command, folder_path, positive_float, positive_int
+from .gate import add_scope_options, add_tolerance_options, run_gates
+
+DESCRIPTION = """\
+Run codecs over a dataset's images and write a results folder: records.csv (one row per
+setting and image), summary.csv and .md, manifest.json, figures and report.html.
+
+A codec spec is name[:key=value[:key=value]]; codecs are separated by commas, and a key=value
+after a comma continues the previous codec (jpeg2000:psnr=30,numres=2). A value may be a range
+start..stop/step (one setting per value; a range of more than 20 values needs its step) or a
+list a|b|c. `compbench list` shows every codec's parameters, ranges and --sweep ladder.
+"""
+EXAMPLES = """\
+compbench run --codecs jpeg:quality=50,jpeg2000:psnr=30 --limit 1000
+compbench run --codecs jpeg:quality=10..90/10   # 9 settings (or 10|50|90)
+compbench run --codecs ddcae,jpeg,jpeg2000 --sweep   # each over its ladder
+compbench run --dataset folder:path=~/photos --codecs jpeg,webp,avif --sweep
+compbench run --codecs jpeg --baseline results/base --fail-on-regression
+compbench run --codecs jpeg:quality=10..90/20 --baseline results/base --fail-on-bd-rate 1
+compbench run --sweep --reference kodak/compressai-mbt2018_mse_cpu.json   # published curve beside
+compbench run --codecs jpeg --out results/run1 --resume  # after Ctrl-C
+"""
 
 
 def add_parser(commands) -> None:
-    run = commands.add_parser("run", help="run codecs over a dataset and write a results folder")
-    run.add_argument("--codecs", default=DEFAULT_CODECS,
-                     help="codec specs, e.g. 'jpeg:quality=50,jpeg2000:psnr=30' or 'jpeg:quality=10..90/10' "
-                          f"(default: {DEFAULT_CODECS})")
-    run.add_argument("--dataset", default=DEFAULT_DATASET,
-                     help="dataset name, with parameters as name:key=value (default: mnist)")
+    run = add_command(commands, "run", summary="run codecs over a dataset and write a results folder",
+                      description=DESCRIPTION, examples=EXAMPLES)
+    run.add_argument("--codecs", metavar="SPEC[,SPEC...]",
+                     help="codec specs, e.g. jpeg:quality=50,jpeg2000:psnr=30 or jpeg:quality=10..90/10 "
+                          f"(default: {DEFAULT_CODECS}); with --baseline, the gate covers these codecs")
+    run.add_argument("--dataset", default=DEFAULT_DATASET, metavar="NAME[:key=value...]",
+                     help=f"dataset, with parameters as name:key=value, e.g. folder:path=DIR (default: "
+                          f"{DEFAULT_DATASET})")
     run.add_argument("--split", help="dataset split (default: the dataset's test split)")
-    run.add_argument("--limit", type=positive_int, help="use only the first N images")
-    run.add_argument("--per-class", type=positive_int, help="use only the first N images of each class")
-    run.add_argument("--sweep", action="store_true", help="run each codec over its default quality ladder")
-    run.add_argument("--out", type=folder_path, help="results folder (default: results/<time>-<codecs>/); "
+    run.add_argument("--limit", type=positive_int, metavar="N", help="use only the first N images")
+    run.add_argument("--per-class", type=positive_int, metavar="N", help="use only the first N images of each class")
+    run.add_argument("--sweep", action="store_true",
+                     help="run each codec over its quality ladder (the ladders: compbench list), unless its "
+                          "spec gives a rate")
+    run.add_argument("--out", type=folder_path, metavar="DIR", help="results folder (default: results/<time>-<codecs>/); "
                      "refused if it holds another run, unless --resume or --overwrite")
     run.add_argument("--overwrite", action="store_true", help="replace the run in --out whole")
     run.add_argument("--allow-errors", action="store_true",
                      help="exit 0 even when images failed (default: exit 1 after writing everything)")
-    run.add_argument("--jobs", type=positive_int, help="worker processes (default: one per core)")
+    run.add_argument("--jobs", type=positive_int, metavar="N", help="worker processes (default: one per core)")
     run.add_argument("--executor", choices=EXECUTORS, default="local",
                      help="where the work runs: local worker processes, or Dask (a local cluster of --jobs "
                           "workers, or the one at --scheduler; needs compbench[dask])")
     run.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                      help="with --executor dask: the address of a running Dask scheduler")
-    run.add_argument("--timeout", type=positive_float, default=DEFAULT_TIMEOUT,
+    run.add_argument("--timeout", type=positive_float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                      help="seconds one image may take to encode (or decode) before it is recorded as "
                           f"timed out and its worker replaced (default: {DEFAULT_TIMEOUT:g}; a batch "
                           "call gets this per image)")
@@ -43,37 +67,36 @@ def add_parser(commands) -> None:
     run.add_argument("--retry-failed", action="store_true",
                      help="with --resume: run again the images that failed or timed out (e.g. with a larger "
                           "--timeout); images lost to the infrastructure are always run again")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
-    run.add_argument("--anchor", default=DEFAULT_ANCHOR,
-                     help=f"codec that BD-rate/BD-PSNR compare against (default: {DEFAULT_ANCHOR})")
-    run.add_argument("--table-format", default="simple",
+    run.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    run.add_argument("--anchor", metavar="CODEC",
+                     help=f"codec of the run that BD-rate/BD-PSNR compare against (default: {DEFAULT_ANCHOR} when "
+                          "it ran at two or more settings, else the first codec that did)")
+    run.add_argument("--reference", type=Path, action="append", default=[], metavar="FILE",
+                     help="a published curve (CompressAI results JSON, or CSV name,bpp,psnr,...) drawn on the RD "
+                          "plots and measured against the run's codecs (bdrate_references.csv); repeatable")
+    run.add_argument("--table-format", default="simple", metavar="FORMAT",
                      help="terminal table format (tabulate): simple, github, latex, latex_booktabs, ...; "
                           "a non-Markdown format is also written as summary.<ext>")
-    run.add_argument("--figure-format", default="png", help="figure formats, e.g. png,svg (default: png)")
+    run.add_argument("--figure-format", default="png", metavar="FORMAT[,FORMAT]", help="figure formats, e.g. png,svg (default: png)")
     run.add_argument("--no-figures", action="store_true", help="write no plots or image grids")
     run.add_argument("--metrics-extra", default="", metavar="NAME[,NAME...]",
-                     help="optional metrics to measure too, costly ones not measured by default "
-                          "(see compbench list)")
-    run.add_argument("--rd-metrics", help="quality metrics of the RD plots and BD tables, e.g. psnr,ms_ssim "
-                     "(default: psnr,ssim; any metric declared as a quality axis, a plugin's too)")
+                     help="optional metrics to measure as well, costly ones off by default, e.g. ssimulacra2 "
+                          "(the list: compbench list)")
+    run.add_argument("--rd-metrics", metavar="NAME[,NAME...]",
+                     help="quality axes of the RD plots and BD tables, e.g. psnr,ms_ssim (default: psnr,ssim; "
+                          "any metric declared as a quality axis); what is gated is --gate-metrics")
     gate = run.add_argument_group("regression gate (compare the run with a stored baseline)")
-    gate.add_argument("--baseline", type=Path, help="baseline results folder or summary.csv")
+    gate.add_argument("--baseline", type=Path, metavar="RESULTS", help="baseline results folder or summary.csv")
     gate.add_argument("--fail-on-regression", action="store_true", help="exit 1 if a metric regressed")
+    add_scope_options(gate)
     add_tolerance_options(gate)
     run.set_defaults(handler=main)
 
 
 def main(args, rest) -> int:
-    if args.fail_on_regression and not args.baseline:
-        raise CompbenchError("--fail-on-regression needs --baseline PATH (a stored results folder)")
-    if args.baseline:  # fail before the run, not after it
-        from ..store.folder import check_not_inside
-
-        if not args.baseline.exists():
-            raise CompbenchError(f"baseline {args.baseline} does not exist; give a results folder or summary.csv")
-        if args.out is not None:
-            check_not_inside(args.out, args.baseline)
+    check_before_run(args)
     from .. import api
+    from ..present.run_bd_text import run_bd_text
     from ..present.tables import class_table, overall_table
 
     formats = tuple(f.strip() for f in args.figure_format.split(",") if f.strip())
@@ -83,21 +106,18 @@ def main(args, rest) -> int:
                      anchor=args.anchor, table_format=args.table_format, resume=args.resume,
                      overwrite=args.overwrite, retry_failed=args.retry_failed, rd_metrics=args.rd_metrics, timeout=args.timeout,
                      executor=args.executor, scheduler=args.scheduler,
-                     metrics_extra=args.metrics_extra)
+                     metrics_extra=args.metrics_extra, references=tuple(args.reference))
     summary = result.summary
     settings = list(dict.fromkeys(summary["setting"]))
     if len(settings) <= 4:
         print(class_table(summary, tablefmt=args.table_format))
     else:  # a sweep: the per-class tables are in summary.md and report.html
         print(overall_table(summary, tablefmt=args.table_format))
-    if result.bdrate is not None:
-        from ..analysis.bdrate import format_bd_table
-        from ..store.summary import ALL
-
-        overall = result.bdrate[result.bdrate["class"] == ALL]
-        for quality, table in overall.groupby("quality", sort=False):
-            print(f"\nBD metrics against {args.anchor} ({quality}):")
-            print(format_bd_table(table, tablefmt=args.table_format))
+    bd_tables, bd_notes = run_bd_text(result, args.table_format)
+    if bd_tables:
+        print(bd_tables)
+    for note in bd_notes:
+        print(note, file=sys.stderr)
     for name, refused in result.manifest.get("not_applicable", {}).items():
         reasons = refused["reasons"]
         more = f" (and {len(reasons) - 2} more sizes: manifest.json)" if len(reasons) > 2 else ""
@@ -116,11 +136,28 @@ def main(args, rest) -> int:
     if failed and not args.allow_errors:
         status = 1
     if args.baseline:
-        print(f"\ncompared with {args.baseline}:")
-        gate = run_comparison(args.baseline, result.out_dir, args, default_out=result.out_dir)
-        if args.fail_on_regression:
-            status = max(status, gate)
+        status = max(status, run_gates(args.baseline, result.out_dir, args))
     return status
+
+
+def check_before_run(args) -> None:
+    """What the command line alone can refuse, before the harness loads and the run starts."""
+    args.codecs_given = args.codecs is not None  # the gate covers the codecs named, when they are
+    args.codecs = args.codecs or DEFAULT_CODECS
+    for flag, given in (("--fail-on-regression", args.fail_on_regression),
+                        ("--fail-on-bd-rate", args.fail_on_bd_rate is not None), ("--only-common", args.only_common)):
+        if given and not args.baseline:
+            raise CompbenchError(f"{flag} needs --baseline PATH (a stored results folder)")
+    if args.baseline:  # fail before the run, not after it
+        from ..store.folder import check_not_inside
+
+        if not args.baseline.exists():
+            raise CompbenchError(f"baseline {args.baseline} does not exist; give a results folder or summary.csv")
+        if args.out is not None:
+            check_not_inside(args.out, args.baseline)
+    from .preflight import check_names
+
+    check_names(args)  # a mistyped name fails here, in a fraction of a second (cli/preflight.py)
 
 
 def report_dataset_notes(manifest: dict, shown: int = 20) -> None:

@@ -3,7 +3,7 @@ with the plugin that provides it, its parameters and whether it can run here."""
 
 from __future__ import annotations
 
-from .. import __version__
+from .._version import __version__
 from ..metrics import OPTIONAL_METRICS
 from .codec import AVAILABLE
 from .registry import Registry, build_registry

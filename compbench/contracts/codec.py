@@ -99,6 +99,9 @@ class CodecFactory:
     lossless: bool = False
     #: per-image metrics only this codec can give, reported through :meth:`Codec.extra_metrics`
     metrics: tuple = ()
+    #: heavy modules every worker of this codec imports (``("torch",)``): a run imports them once,
+    #: in the fork server its workers start from, instead of once in every worker
+    preload: tuple[str, ...] = ()
     #: the :class:`Codec` subclass the default :meth:`create` builds as ``codec_class(**settings)``
     codec_class: type[Codec] | None = None
     #: for the conformance kit: the setting of highest fidelity, e.g. ``{"quality": 95}``; None:

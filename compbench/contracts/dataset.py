@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .codec import AVAILABLE, Availability
-from .errors import CompbenchError
+from .errors import CompbenchError, did_you_mean
 from .params import Param
 
 
@@ -123,7 +123,8 @@ class DatasetAdapter:
     def check_split(self, split: str) -> None:
         if split not in self.splits:
             raise CompbenchError(
-                f"dataset {self.name!r} has no split {split!r}; valid: {', '.join(self.splits)}"
+                f"dataset {self.name!r} has no split {split!r}{did_you_mean(split, self.splits)}valid: "
+                f"{', '.join(self.splits)}"
             )
 
 

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import CompbenchError
+from .errors import CompbenchError, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,8 @@ def resolve_settings(params: tuple[Param, ...], given: dict[str, str | Any], own
     unknown = sorted(set(given) - set(by_name))
     if unknown:
         valid = ", ".join(f"{p.name}={p.describe_range()}" for p in params) or "(none)"
-        raise CompbenchError(f"{owner}: unknown parameter {unknown[0]!r}; valid: {valid}")
+        raise CompbenchError(f"{owner}: unknown parameter {unknown[0]!r}{did_you_mean(unknown[0], by_name)}"
+                             f"valid: {valid}")
     settings = {p.name: p.default for p in params}
     for name, value in given.items():
         param = by_name[name]

@@ -18,7 +18,7 @@ from ..metrics.declaration import Metric
 from . import hookspecs
 from .codec import CodecFactory
 from .dataset import DatasetAdapter
-from .errors import CompbenchError, PluginError
+from .errors import CompbenchError, PluginError, did_you_mean
 from .trainer import Trainer
 
 ENTRY_POINT_GROUP = "compbench"
@@ -74,7 +74,7 @@ class Registry:
             # the name may be one a broken plugin would have registered: say which failed and why
             broken = "; ".join(f"plugin {plugin!r} failed to load ({reason})"
                                for plugin, reason in sorted(self.failures.items()))
-            raise CompbenchError(f"unknown {kind} {name!r}; valid: {valid}"
+            raise CompbenchError(f"unknown {kind} {name!r}{did_you_mean(name, table)}valid: {valid}"
                                  + (f"; {broken}" if broken else "") + " (see: compbench list)")
         return table[name]
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from ..contracts.errors import CompbenchError, PluginError
+from ..contracts.errors import CompbenchError, PluginError, did_you_mean
 from .core import CORE_METRICS, CORE_NAMES, OPTIONAL_METRICS, SUMMARY_STATS
 from .declaration import PER_IMAGE_ONLY, Metric
 from .measure import image_metrics
@@ -51,8 +51,8 @@ class MetricSet:
         known = {m.name for m in offered if m.optional}
         unknown = [name for name in extra if name not in known]
         if unknown:
-            raise CompbenchError(f"--metrics-extra {', '.join(unknown)}: not an optional metric; valid: "
-                                 f"{', '.join(sorted(known)) or '(none installed)'}")
+            raise CompbenchError(f"--metrics-extra {', '.join(unknown)}: not an optional metric"
+                                 f"{did_you_mean(unknown[0], known)}valid: {', '.join(sorted(known)) or '(none installed)'}")
         metrics = list(CORE_METRICS)
         metrics += [m for m in offered if not m.optional or m.name in extra]
         for factory in factories:
@@ -132,8 +132,8 @@ class MetricSet:
         valid = self.quality_axes()
         wrong = [n for n in names if n not in valid]
         if wrong or not names:
-            raise CompbenchError(f"--rd-metrics {','.join(wrong) or '(empty)'}: not a quality metric "
-                                 f"of this run; valid: {', '.join(valid)}")
+            raise CompbenchError(f"--rd-metrics {','.join(wrong) or '(empty)'}: not a quality metric of this "
+                                 f"run{did_you_mean(wrong[0], valid) if wrong else '; '}valid: {', '.join(valid)}")
         return names
 
     # -- measuring --------------------------------------------------------------------------

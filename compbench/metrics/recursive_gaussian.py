@@ -15,10 +15,11 @@ rounding.
 from __future__ import annotations
 
 import math
-import os
 from functools import cache
 
 import numpy as np
+
+from ._work import opencv
 
 SIGMA = 1.5  # SSIMULACRA 2's blur
 
@@ -77,22 +78,12 @@ class Tiles:
     def blur(self, canvas: np.ndarray) -> np.ndarray:
         """The recursive Gaussian of every plane (OpenCV's SIMD ``sepFilter2D``); the gaps then
         hold the blur's spill, to be ignored."""
-        import cv2  # loaded only when SSIMULACRA 2 is measured
-
-        _limit_threads(cv2)
+        cv2 = opencv()  # loaded only when SSIMULACRA 2 is measured, with the worker's share of threads
         taps = kernel()
         rows, height, per_row, width = canvas.shape
         flat = canvas.reshape(rows * height, per_row * width)
         return cv2.sepFilter2D(flat, cv2.CV_32F, taps, taps,
                                borderType=cv2.BORDER_CONSTANT).reshape(canvas.shape)
-
-
-def _limit_threads(cv2) -> None:
-    # a worker process gets its share of the cores in OMP_NUM_THREADS (compbench.run.pool);
-    # OpenCV's own pool would otherwise start a thread per core in every worker
-    threads = os.environ.get("OMP_NUM_THREADS", "")
-    if threads.isdigit() and cv2.getNumThreads() != int(threads):
-        cv2.setNumThreads(int(threads))
 
 
 def _coefficients(sigma: float) -> tuple[int, np.ndarray, np.ndarray]:

@@ -12,8 +12,9 @@ from pathlib import Path
 from ..contracts.errors import CompbenchError
 from ..contracts.registry import Registry
 from ..defaults import ExecutorKind
-from ..run.executor import Executor, open_executor
+from ..run.executor import Executor, WorkerSetup, open_executor
 from ..run.interrupts import RunInterrupted, interrupts_raised, signal_name
+from ..run.progress import phase
 from ..store.manifest import ManifestFile
 from .execute import execute
 from .finish import finish_run
@@ -30,9 +31,9 @@ def run_request(request: RunRequest, output: OutputOptions, registry: Registry |
     """Plan, execute and finish a run."""
     plan = plan_run(request, output, registry)
     # Dask connects and checks its workers' versions here, before any folder is made
-    with open_executor(request.executor, plan.jobs, request.timeout, plan.metrics, registry=plan.worker_registry,
-                       scheduler=request.scheduler, run_registry=plan.registry,
-                       codecs=tuple(dict.fromkeys(spec.name for spec in plan.specs))) as executor:
+    setup = WorkerSetup(metrics=plan.metrics, registry=plan.worker_registry, run_registry=plan.registry,
+                        codecs=tuple(dict.fromkeys(spec.name for spec in plan.specs)), preload=plan.preload)
+    with open_executor(request.executor, plan.jobs, request.timeout, setup, request.scheduler) as executor:
         return run_plan(plan, executor)
 
 
@@ -61,6 +62,7 @@ def _run_in(plan: RunPlan, executor: Executor | None, out_dir: Path | None) -> R
             execute(plan, executor, sink)
         else:
             sink.notes["figures"] = ["image grids left out: the samples were not encoded again"]
+        phase("summary", plan.output.progress)
         result = finish_run(plan, manifest, out_dir, sink.finish())
     finish = f"--resume{f' --out {out_dir}' if out_dir else ''}"
     if sink.refused:  # everything else is written: the run can be finished with --resume

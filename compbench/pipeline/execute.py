@@ -18,13 +18,13 @@ def execute(plan: RunPlan, executor: Executor, sink: RecordsSink) -> None:
     layout = unit_layout(plan)
     units = plan_units(plan.specs, plan.selection, layout, jobs=executor.slots, done=sink.recorded())
     redrawn = sample_units(plan, layout, sink, first_ordinal=len(units))
-    bar = ProgressBar(sum(len(unit.positions) for unit in units), enabled=plan.output.progress)
-    for result in executor.run([*units, *redrawn]):
-        recorded = result.unit.ordinal < len(units)
-        sink.accept(result, record=recorded)
-        if recorded:
-            bar.advance(len(result.positions), result.unit.spec.label)
-    bar.close()
+    # a with block: the bar's ticker thread stops however the loop ends (Ctrl-C too)
+    with ProgressBar(sum(len(unit.positions) for unit in units), enabled=plan.output.progress) as bar:
+        for result in executor.run([*units, *redrawn]):
+            recorded = result.unit.ordinal < len(units)
+            sink.accept(result, record=recorded)
+            if recorded:
+                bar.advance(len(result.positions), result.unit.spec.label)
     executor.release()
 
 

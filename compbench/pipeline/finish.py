@@ -8,9 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analysis.bdrate import run_bd_tables
+from ..analysis.export import curves_csv
+from ..analysis.references import STORED, STORED_BD
+from ..analysis.run_bd import run_bd
 from ..present.report import ReportInputs, write_report
 from ..present.tables import TABLE_FORMATS, render_tables, summary_markdown
+from ..run.progress import phase
 from ..store.files import write_atomic
 from ..store.manifest import ManifestFile
 from .plan import RunPlan
@@ -21,16 +24,19 @@ from .sink import Gathered
 def finish_run(plan: RunPlan, manifest: ManifestFile, out_dir: Path | None, gathered: Gathered) -> RunResult:
     """The run's result; with a folder, everything a run leaves behind is written."""
     rows = rows_of(plan.selection)
+    bd = run_bd(gathered.summary, plan.output.anchor, plan.rd_metrics, plan.references)
     result = RunResult(
         stored=gathered.records, summary=gathered.summary, out_dir=out_dir, manifest=manifest.facts,
         selection=Selection(plan.source, np.asarray(plan.selection), plan.class_names),
         samples={label: {rows[p]: image for p, image in by.items()} for label, by in gathered.samples.items()},
         class_names=plan.class_names,
         panels={label: {rows[p]: named for p, named in by.items()} for label, by in gathered.panels.items()},
-        bdrate=run_bd_tables(gathered.summary, plan.output.anchor, plan.rd_metrics), rd_metrics=plan.rd_metrics,
+        bdrate=bd.table, rd_metrics=plan.rd_metrics, bd_anchor=bd.anchor, bd_reason=bd.reason,
+        references=plan.references, reference_bdrate=bd.references,
         sample_records=gathered.sample_records, failures=gathered.failures)
     ending = {"notes": gathered.notes, "seconds": round(time.perf_counter() - plan.clock, 3),
-              "status": "incomplete" if gathered.refused or gathered.lost else "complete", "errors": gathered.errors}
+              "status": "incomplete" if gathered.refused or gathered.lost else "complete", "errors": gathered.errors,
+              "bd": bd.facts(plan.references)}
     if gathered.refused:
         ending["refused"] = gathered.refused
     if gathered.lost:
@@ -41,21 +47,28 @@ def finish_run(plan: RunPlan, manifest: ManifestFile, out_dir: Path | None, gath
         result.manifest = manifest.complete(**ending)
         return result
     if plan.output.figures:
+        phase("figures", plan.output.progress)  # before matplotlib's import: seconds on a busy machine
         from ..present.grids import write_run_figures  # matplotlib loads only when a run draws
 
         ending["figures"] = [p.name for p in write_run_figures(result, out_dir, plan.output.figure_formats)]
     result.manifest = {**manifest.facts, **ending}
     write_tables(result, out_dir, plan.output.table_format)
     result.manifest = manifest.complete(**ending)
+    phase("report", plan.output.progress)
     write_report(out_dir, ReportInputs(result.summary, result.manifest, result.bdrate, result.failures))
     return result
 
 
 def write_tables(result: RunResult, out_dir: Path, table_format: str) -> None:
-    """summary.csv, summary.md, bdrate.csv and, for a format other than Markdown, the tables in
-    it (summary.tex for LaTeX)."""
+    """summary.csv, summary.md, bdrate.csv, the reference curves (references.csv) with their BD
+    rows (bdrate_references.csv) and, for a format other than Markdown, the tables in it
+    (summary.tex for LaTeX)."""
     if result.bdrate is not None:
         write_atomic(out_dir / "bdrate.csv", result.bdrate.to_csv(index=False))
+    if result.references:  # the curves themselves too: the folder stays readable without the files
+        write_atomic(out_dir / STORED, curves_csv(list(result.references)))
+    if result.reference_bdrate is not None:
+        write_atomic(out_dir / STORED_BD, result.reference_bdrate.to_csv(index=False))
     write_atomic(out_dir / "summary.csv", result.summary.to_csv(index=False))
     write_atomic(out_dir / "summary.md", summary_markdown(result.summary, result.manifest))
     if table_format not in ("github", "pipe"):

@@ -16,12 +16,15 @@ from typing import Any
 
 import numpy as np
 
+from ..analysis.references import ReferenceCurve, read_references
 from ..contracts.codec import CodecFactory
 from ..contracts.dataset import DatasetAdapter, ImageSource, select
-from ..contracts.errors import CompbenchError
+from ..contracts.errors import CompbenchError, did_you_mean
 from ..contracts.params import resolve_settings
 from ..contracts.registry import Registry, build_registry
+from ..defaults import ExecutorKind
 from ..metrics import DEFAULT_RD_METRICS, MetricSet
+from ..run.local_pool import warm_fork_server
 from ..run.memory import workers_for
 from ..run.spec import CodecSpec, parse_codec_specs, parse_dataset_spec
 from ..run.units import DataRef
@@ -44,6 +47,8 @@ class RunPlan:
     #: plugins registered in-process, handed to local workers (None: they load the entry points)
     worker_registry: Registry | None
     specs: tuple[CodecSpec, ...]
+    #: heavy modules the workers start with (``CodecFactory.preload``)
+    preload: tuple[str, ...]
     metrics: MetricSet
     rd_metrics: tuple[str, ...]
     data: DataRef
@@ -69,6 +74,8 @@ class RunPlan:
     #: when planning began: ISO time, and seconds on the run's clock
     started: str
     clock: float
+    #: published curves read from ``output.references`` (checked before anything runs)
+    references: tuple[ReferenceCurve, ...] = ()
 
     @property
     def config(self) -> dict[str, Any]:
@@ -138,6 +145,10 @@ def plan_run(request: RunRequest, output: OutputOptions, registry: Registry | No
     given = registry
     registry = registry or build_registry()
     specs, factories, metrics, rd_metrics = _codecs(request, output, registry)
+    preload = tuple(dict.fromkeys(module for factory in factories.values() for module in factory.preload))
+    if preload and given is None and request.executor == ExecutorKind.LOCAL:
+        warm_fork_server(preload)  # imports them while this process goes on planning
+    references = _references(output)
     adapter, split, dataset_text = _dataset(request, registry)
     _check_options(request, output)
     source, selection, dataset_settings = _images(request, adapter, split, dataset_text)
@@ -147,6 +158,7 @@ def plan_run(request: RunRequest, output: OutputOptions, registry: Registry | No
     # control character cannot reach matplotlib or a terminal as it is
     class_names = tuple(written_name(name) for name in (getattr(source, "class_names", ()) or adapter.class_names))
     return RunPlan(request=request, output=output, registry=registry, worker_registry=given, specs=tuple(specs),
+                   preload=preload,
                    metrics=metrics, rd_metrics=rd_metrics,
                    data=DataRef(adapter.name, split, tuple(sorted(dataset_settings.items()))),
                    dataset_text=tuple(dataset_text.items()), source=source, selection=selection, shapes=shapes,
@@ -155,7 +167,7 @@ def plan_run(request: RunRequest, output: OutputOptions, registry: Registry | No
                    columns=tuple(record_columns(metrics.names)), adapter=adapter,
                    jobs_and_why=workers_for(request.jobs or os.cpu_count() or 1, largest_image(shapes)),
                    command=request.command or " ".join(shlex.quote(a) for a in sys.argv), started=now_iso(),
-                   clock=clock)
+                   clock=clock, references=references)
 
 
 def _codecs(request: RunRequest, output: OutputOptions, registry: Registry):
@@ -170,11 +182,29 @@ def _codecs(request: RunRequest, output: OutputOptions, registry: Registry):
             require_available(metric, f"metric {metric.name!r}")
     rd_metrics = metrics.check_rd_metrics(request.rd_metrics or DEFAULT_RD_METRICS)
     check_table_format(output.table_format)
-    if output.anchor not in registry.codecs:
-        raise CompbenchError(f"unknown --anchor {output.anchor!r}; valid: {', '.join(sorted(registry.codecs))}")
+    _check_anchor(output.anchor, specs, registry)
     if output.write and output.figures:
         check_figure_formats(output.figure_formats)
     return specs, factories, metrics, rd_metrics
+
+
+def _check_anchor(anchor: str | None, specs: list[CodecSpec], registry: Registry) -> None:
+    """An --anchor must be a codec of this run: BD against a codec that did not run is empty."""
+    if anchor is None:
+        return
+    ran = list(dict.fromkeys(spec.name for spec in specs))
+    if anchor not in registry.codecs:
+        raise CompbenchError(f"unknown --anchor {anchor!r}{did_you_mean(anchor, ran)}valid: the codecs of this run "
+                             f"({', '.join(ran)})")
+    if anchor not in ran:
+        raise CompbenchError(f"--anchor {anchor} is not a codec of this run ({', '.join(ran)}); name one of them, "
+                             f"or add {anchor} to --codecs")
+
+
+def _references(output: OutputOptions) -> tuple[ReferenceCurve, ...]:
+    """The reference curves, read now so that a malformed file stops the run before it starts."""
+    paths = output.references
+    return read_references([paths] if isinstance(paths, (str, os.PathLike)) else paths)
 
 
 def _dataset(request: RunRequest, registry: Registry) -> tuple[DatasetAdapter, str, dict[str, str]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..defaults import DEFAULT_ANCHOR, DEFAULT_CODECS, DEFAULT_DATASET, DEFAULT_TIMEOUT
+from ..defaults import DEFAULT_ANCHOR, DEFAULT_CODECS, DEFAULT_DATASET, DEFAULT_TIMEOUT  # noqa: F401 (api re-exports)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,8 +54,11 @@ class OutputOptions:
     overwrite: bool = False
     figures: bool = True
     figure_formats: tuple[str, ...] = ("png",)
-    #: the codec BD tables compare against
-    anchor: str = DEFAULT_ANCHOR
+    #: the codec BD tables compare against (None: jpeg2000 when it ran at two or more settings,
+    #: else the first codec that did; one not in the run is refused)
+    anchor: str | None = None
+    #: published curves to draw and measure beside the run's (CompressAI JSON or CSV files)
+    references: tuple[Path, ...] = ()
     #: tabulate format of the extra table file (summary.<ext>) besides summary.md
     table_format: str = "github"
     #: a progress bar on stderr

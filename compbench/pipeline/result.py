@@ -3,7 +3,7 @@ interface, and the selected images read by position only when wanted."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,12 +12,12 @@ import pandas as pd
 
 from ..contracts.dataset import ImageSet, ImageSource
 from ..metrics import DEFAULT_RD_METRICS
-from ..store.records_reader import iter_records, read_records, record_frame
+from ..store.records_reader import read_records, record_frame
 from ..store.schema import RecordBlock
 
 
 class RecordsOnDisk:
-    """A run's records.csv: read whole only when asked (:meth:`frame`), else a chunk at a time."""
+    """A run's records.csv, read whole only when asked (:meth:`frame`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -27,9 +27,6 @@ class RecordsOnDisk:
         if self._frame is None:
             self._frame = read_records(self.path)
         return self._frame
-
-    def chunks(self, rows: int = 20_000) -> Iterator[pd.DataFrame]:
-        return iter_records(self.path, rows)
 
 
 class RecordsInMemory:
@@ -53,10 +50,6 @@ class RecordsInMemory:
 
     def frame(self) -> pd.DataFrame:
         return self._frame
-
-    def chunks(self, rows: int = 20_000) -> Iterator[pd.DataFrame]:
-        for start in range(0, len(self._frame), rows):
-            yield self._frame.iloc[start : start + rows]
 
 
 @dataclass
@@ -105,6 +98,14 @@ class RunResult:
     panels: dict[str, dict[int, dict[str, np.ndarray]]] = field(default_factory=dict)
     #: BD-rate/BD-quality against the anchor (overall and per class), when there are curves
     bdrate: pd.DataFrame | None = None
+    #: the codec the BD tables compare against (None: no codec ran at two or more settings)
+    bd_anchor: str | None = None
+    #: why there is no BD table, one line (None when there is one); also manifest["bd"]["reason"]
+    bd_reason: str | None = None
+    #: published curves given with ``references`` (drawn on the RD plots)
+    references: tuple = ()
+    #: each reference curve against each codec of the run with a curve (bdrate_references.csv)
+    reference_bdrate: pd.DataFrame | None = None
     #: quality metrics drawn as RD-plot y-axes (and BD tables)
     rd_metrics: tuple[str, ...] = DEFAULT_RD_METRICS
     #: the records of the sample images (what the figure grids print beside them)

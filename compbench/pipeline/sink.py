@@ -52,6 +52,17 @@ class Gathered:
         return len(self.failures)
 
 
+def metric_notes(rows: RecordBlock | pd.DataFrame) -> list[str]:
+    """The ``metric_error`` notes of some rows, one per row that has one (why a metric is NaN
+    there); none when every metric was measured (a column of NaN, as most units report)."""
+    if METRIC_ERROR not in rows:
+        return []
+    values = np.asarray(rows[METRIC_ERROR])
+    if values.dtype != object:
+        return []
+    return [str(note) for note in values.tolist() if isinstance(note, str) and note]
+
+
 class RecordsSink:
     """Takes each finished unit (:meth:`accept`) and the rows a resumed run already has."""
 
@@ -147,18 +158,17 @@ class RecordsSink:
                 self.summary.settle(label)
         picked = np.flatnonzero(np.isin(keys[:, 1], self._wanted))
         failed = np.flatnonzero(np.asarray(rows["error"], dtype=object) != "")
-        if len(picked) or len(failed) or METRIC_ERROR in rows:
-            frame = frame if frame is not None else pd.DataFrame(
-                {name: column_of(rows, name, len(keys)) for name in self.plan.columns})
+        for note in metric_notes(rows):
+            self._metric_errors[note] = self._metric_errors.get(note, 0) + 1
+        if not (len(picked) or len(failed)):
+            return  # most units: no frame to build (2-3 ms each)
+        frame = frame if frame is not None else pd.DataFrame(
+            {name: column_of(rows, name, len(keys)) for name in self.plan.columns})
         if len(picked):
             self._sample_rows.append(frame.iloc[picked])
             self._sample_keys.append(keys[picked])
         if len(failed):
             self._failures.append((keys[failed], frame.iloc[failed][list(FAILURE_COLUMNS)]))
-        if METRIC_ERROR in rows:
-            notes = frame[METRIC_ERROR].astype(object).fillna("")
-            for note, count in notes[notes != ""].value_counts(sort=False).items():
-                self._metric_errors[str(note)] = self._metric_errors.get(str(note), 0) + int(count)
 
     def close(self) -> None:
         """Stop writing (an interrupted run: the rows on disk are whole)."""

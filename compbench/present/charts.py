@@ -24,6 +24,7 @@ from ..contracts.errors import CompbenchError
 from ..metrics import CORE, MetricSet
 from ..store.files import replacing
 from ..store.summary import ALL
+from .reference_curves import draw_references
 
 #: a qualitative palette (matplotlib's tab10): codecs take its colors in sorted-name order
 PALETTE: tuple[tuple[float, float, float], ...] = tuple(matplotlib.colormaps["tab10"].colors)
@@ -108,27 +109,29 @@ def safe_name(text: str) -> str:
 
 def rd_curves(summary: pd.DataFrame, out_dir: str | Path, y: str = "psnr", x: str = "bpp",
               formats: Sequence[str] = ("png",), colors: Mapping[str, object] | None = None,
-              metrics: MetricSet | None = None) -> list[Path]:
+              metrics: MetricSet | None = None, references: Sequence = ()) -> list[Path]:
     """``rd_<y>_<x>``: every codec's curve over all images; ``rd_<y>_<x>_by_class``: one panel
     per class. A lossless setting (every image exact) is a star, not a point of a curve, drawn
     at the top edge where its quality is infinite (PSNR); other points that are not finite
-    (failed settings) are left out. Axis titles come from the metrics' declarations."""
+    (failed settings) are left out. Axis titles come from the metrics' declarations. Reference
+    curves (published results) are drawn dashed on the overall plot."""
     summary = _prepare(summary, [x, y])
     if summary.empty:
         return []
     colors = _complete(colors, summary)
     stem = f"rd_{y}_{x}"
-    paths = save(rd_figure(summary, y, x, colors, metrics), out_dir, stem, formats)
+    paths = save(rd_figure(summary, y, x, colors, metrics, references), out_dir, stem, formats)
     if _classes(summary):
         paths += save(rd_by_class_figure(summary, y, x, colors, metrics), out_dir, f"{stem}_by_class", formats)
     return paths
 
 
 def rd_figure(summary: pd.DataFrame, y: str, x: str, colors: Mapping[str, object],
-              metrics: MetricSet | None = None) -> Figure:
+              metrics: MetricSet | None = None, references: Sequence = ()) -> Figure:
     fig = new_figure(6.4, 4.4)
     ax = fig.add_subplot()
     _draw_rd(ax, summary[summary["class"] == ALL], y, x, colors)
+    draw_references(ax, references, y, x)
     ax.set_xlabel(axis_label(x, metrics))
     ax.set_ylabel(axis_label(y, metrics))
     ax.legend(title="codec")

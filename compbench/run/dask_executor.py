@@ -245,7 +245,7 @@ def close_worker_pools(token: str) -> None:
 def installed_versions(registry=None, codecs=()) -> dict:
     """compbench's version, the plugin distributions (``name==version``) of this process, and
     the libraries of these codecs (``CodecFactory.library_versions``)."""
-    from .. import __version__
+    from .._version import __version__
     from ..contracts.registry import build_registry
 
     registry = registry or build_registry()

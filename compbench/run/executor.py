@@ -10,6 +10,7 @@ yields one result per unit.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from ..contracts.errors import CompbenchError
@@ -45,12 +46,24 @@ class Executor(Protocol):
 
 
 
-def open_executor(kind: str, jobs: int, timeout: float, metrics, *, registry=None, scheduler: str | None = None,
-                  run_registry=None, codecs=()) -> Executor:
+@dataclass(frozen=True, kw_only=True)
+class WorkerSetup:
+    """What a run's workers need besides their units."""
+
+    #: the run's metrics (None: each worker builds core + plugins + the codec's)
+    metrics: object = None
+    #: plugins registered in this process, handed to local workers (None: they load the entry points)
+    registry: object = None
+    #: the run's plugins and codecs: what Dask workers' versions are checked against
+    run_registry: object = None
+    codecs: tuple[str, ...] = ()
+    #: heavy modules local workers start with (:func:`~compbench.run.local_pool.warm_fork_server`)
+    preload: tuple[str, ...] = ()
+
+
+def open_executor(kind: str, jobs: int, timeout: float, setup: WorkerSetup, scheduler: str | None = None) -> Executor:
     """The run's executor, not yet entered: the local pool of ``jobs`` workers, or Dask (a
-    local cluster of ``jobs`` workers, or the one whose scheduler is at ``scheduler``).
-    ``registry``: plugins registered in-process, handed to local workers; ``run_registry``:
-    what Dask workers' versions are checked against, with the libraries of ``codecs``."""
+    local cluster of ``jobs`` workers, or the one whose scheduler is at ``scheduler``)."""
     if kind not in EXECUTORS:
         raise CompbenchError(f"unknown --executor {kind!r}; valid: {', '.join(EXECUTORS)}")
     if scheduler and kind != ExecutorKind.DASK:
@@ -58,7 +71,8 @@ def open_executor(kind: str, jobs: int, timeout: float, metrics, *, registry=Non
     if kind == ExecutorKind.DASK:
         from .dask_executor import DaskExecutor, installed_versions
 
-        return DaskExecutor(jobs, timeout, None, metrics, scheduler, expected=installed_versions(run_registry, codecs))
+        return DaskExecutor(jobs, timeout, None, setup.metrics, scheduler,
+                            expected=installed_versions(setup.run_registry, setup.codecs))
     from .local_pool import LocalPool
 
-    return LocalPool(jobs, timeout, registry, metrics)
+    return LocalPool(jobs, timeout, setup.registry, setup.metrics, preload=setup.preload)

@@ -81,13 +81,13 @@ class LocalPool:
     """
 
     def __init__(self, jobs: int = 1, timeout: float = DEFAULT_TIMEOUT, registry=None, metrics=None,
-                 start_method: str | None = None, threads: int | None = None) -> None:
+                 start_method: str | None = None, threads: int | None = None, preload: tuple[str, ...] = ()) -> None:
         self.jobs, self.timeout, self.registry = max(1, jobs), float(timeout), registry
         self.metrics = metrics  # the run's MetricSet (None: each worker builds core + plugins + codec's)
-        self.start_method = start_method or start_method_for(registry)
+        self.start_method = start_method or start_method_for(registry, preload)
         self._context = multiprocessing.get_context(self.start_method)
         if self.start_method == "forkserver":  # the server imports what every worker runs, once
-            self._context.set_forkserver_preload(["compbench.run.worker_process"])
+            self._context.set_forkserver_preload([*SERVER_PRELOAD, *preload])
         self._workers: list[Worker] = []
         self._queue: deque[Task] = deque()
         self._parts: dict[int, list[UnitResult]] = {}
@@ -303,9 +303,24 @@ def threads_per_worker(jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, jobs))
 
 
-def start_method_for(registry=None) -> str:
+#: what a fork server imports for every worker it starts
+SERVER_PRELOAD = ("compbench.run.worker_process",)
+
+
+def warm_fork_server(preload: tuple[str, ...]) -> None:
+    """Start the fork server now, importing ``preload`` (the heavy modules a run's codecs
+    declare: PyTorch) once for all the run's workers, while this process goes on planning the
+    run: its workers then start with them imported (once per run, not once per worker)."""
+    from multiprocessing import forkserver
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload([*SERVER_PRELOAD, *preload])
+    forkserver.ensure_running()
+
+
+def start_method_for(registry=None, preload: tuple[str, ...] = ()) -> str:
     """How to start workers from this process: ``fork``, unless this process runs other Python
-    threads or has imported PyTorch: then ``forkserver``.
+    threads or has imported PyTorch, or the run's codecs preload heavy modules (then a fork
+    server imports them once, see :func:`warm_fork_server`): then ``forkserver``.
 
     fork starts a worker in milliseconds, but it copies only the calling thread: a lock another
     thread held stays held in the child forever. A process that has run PyTorch on several
@@ -316,7 +331,7 @@ def start_method_for(registry=None) -> str:
     ``compbench`` command imports neither, so it forks. A registry of plugins registered
     in-process (tests, benchmarks) reaches workers only by fork, so it keeps fork.
     """
-    if registry is not None or (threading.active_count() <= 1 and "torch" not in sys.modules):
+    if registry is not None or (threading.active_count() <= 1 and "torch" not in sys.modules and not preload):
         return "fork"
     return "forkserver"
 

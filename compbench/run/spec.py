@@ -117,14 +117,18 @@ def split_spec_text(text: str) -> list[tuple[str, dict[str, str]]]:
 #: the most settings one --codecs may expand to: a typo like quality=1..2e7 stops here, before
 #: anything is allocated
 MAX_SETTINGS = 1000
+#: the most values a range without a step may give: past it ``quality=10..90`` (81 settings,
+#: one per integer) is far more likely a forgotten ``/10`` than a wish for an hour-long run
+MAX_UNSTEPPED = 20
 
 
-def expand_values(raw: str, owner: str) -> list[str]:
-    """``10..90/10`` -> 10, 20, ... 90; ``1|2|5`` -> 1, 2, 5; anything else -> itself."""
+def expand_values(raw: str, owner: str, key: str = "quality") -> list[str]:
+    """``10..90/10`` -> 10, 20, ... 90; ``1|2|5`` -> 1, 2, 5; anything else -> itself. ``key``,
+    the parameter's name, is for the error messages."""
     if "|" in raw:
         values = [v.strip() for v in raw.split("|")]
         if not all(values):
-            raise CompbenchError(f"{owner}: list {raw!r} has an empty value; write e.g. quality=10|50|90")
+            raise CompbenchError(f"{owner}: list {raw!r} has an empty value; write e.g. {key}=10|50|90")
         return values
     if ".." not in raw:
         return [raw]
@@ -137,16 +141,28 @@ def expand_values(raw: str, owner: str) -> list[str]:
             raise ValueError
     except ValueError:
         raise CompbenchError(f"{owner}: range {raw!r} is not start..stop/step with finite numbers; "
-                             "write e.g. quality=10..90/10") from None
+                             f"write e.g. {key}=10..90/10") from None
     if stride <= 0 or hi < lo:
-        raise CompbenchError(f"{owner}: range {raw!r} is empty; write e.g. quality=10..90/10")
-    count = math.floor((hi - lo) / stride + 0.5) + 1
+        raise CompbenchError(f"{owner}: range {raw!r} is empty; write e.g. {key}=10..90/10")
+    # the values up to ``stop``, never past it (10..95/10 ends at 90); the tolerance keeps a
+    # stop that float steps miss by a rounding error (0..0.3/0.1)
+    count = math.floor((hi - lo) / stride * (1 + 1e-9)) + 1
     if count > MAX_SETTINGS:
         raise CompbenchError(f"{owner}: range {raw!r} expands to {count} settings, more than "
                              f"{MAX_SETTINGS}; use a larger step")
+    if not step and count > MAX_UNSTEPPED:
+        raise CompbenchError(f"{owner}: range {key}={raw} expands to {count} settings; give a step, e.g. "
+                             f"{key}={low.strip()}..{high.strip()}/{suggested_step(hi - lo):g}")
     values = lo + stride * np.arange(count)
     integral = all(s.strip().lstrip("-").isdigit() for s in (low, high, step or "1"))
     return [str(int(round(v))) if integral else f"{v:g}" for v in values]
+
+
+def suggested_step(span: float) -> float:
+    """A round step (1, 2 or 5 times a power of ten) that cuts ``span`` into at most 10 parts."""
+    target = span / 10
+    power = 10.0 ** math.floor(math.log10(target))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= target * (1 - 1e-9))
 
 
 def parse_codec_specs(text: str, registry, sweep: bool = False) -> list[CodecSpec]:
@@ -155,7 +171,7 @@ def parse_codec_specs(text: str, registry, sweep: bool = False) -> list[CodecSpe
     specs: list[CodecSpec] = []
     for name, raw_params in split_spec_text(text):
         factory = registry.codec(name)
-        expanded = {key: expand_values(value, name) for key, value in raw_params.items()}
+        expanded = {key: expand_values(value, name, key) for key, value in raw_params.items()}
         combinations = math.prod(len(values) for values in expanded.values())
         if len(specs) + combinations > MAX_SETTINGS:
             raise CompbenchError(f"codec spec {text!r} expands to more than {MAX_SETTINGS} settings; "

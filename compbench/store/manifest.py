@@ -13,12 +13,13 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-from .. import __version__
+from .._version import __version__
 from ..contracts.errors import CompbenchError
 from .files import write_json
 from .names import written_name, written_text
 
-CORE_LIBRARIES = ("numpy", "scipy", "scikit-image", "pandas", "pluggy", "matplotlib", "tabulate")
+CORE_LIBRARIES = ("numpy", "scipy", "scikit-image", "pandas", "pluggy", "matplotlib", "tabulate",
+                  "opencv-python-headless")  # OpenCV filters behind SSIM, MS-SSIM and SSIMULACRA 2
 
 
 def git_commit(package_dir: Path) -> str | None:

@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 
 from ..contracts.errors import CompbenchError
-from ..metrics import METRIC_ERROR
 from .schema import TEXT_COLUMNS, RecordBlock, column_of
 
 
@@ -115,15 +114,3 @@ def record_frame(blocks: list[RecordBlock], columns: Sequence[str]) -> pd.DataFr
     sizes = [len(next(iter(block.values()))) for block in blocks]
     return pd.DataFrame({column: np.concatenate([column_of(block, column, n) for block, n in zip(blocks, sizes)])
                          for column in columns})
-
-
-def metric_error_counts(records: pd.DataFrame, limit: int = 20) -> dict[str, int]:
-    """The distinct ``metric_error`` notes of a run's records with their image counts (for the
-    manifest); empty when every metric was measured."""
-    if METRIC_ERROR not in records:
-        return {}
-    notes = records[METRIC_ERROR].astype(object).fillna("")
-    counts = notes[notes != ""].value_counts(sort=False)
-    return {str(note): int(count) for note, count in list(counts.items())[:limit]}
-
-

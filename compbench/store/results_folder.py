@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..contracts.errors import CompbenchError
+from ..contracts.errors import CompbenchError, did_you_mean
 from .manifest import read_manifest
 from .records_reader import iter_records
 
@@ -187,7 +187,8 @@ def metric_column(summary: pd.DataFrame, metric: str) -> str:
         return f"{metric}_mean"
     if metric in summary_metrics(summary):
         return metric
-    raise CompbenchError(f"no metric {metric!r} in the summary; metrics: {', '.join(summary_metrics(summary))}")
+    names = summary_metrics(summary)
+    raise CompbenchError(f"no metric {metric!r} in the summary{did_you_mean(metric, names)}metrics: {', '.join(names)}")
 
 
 def name_rows(rows: pd.DataFrame, limit: int = 5) -> str:

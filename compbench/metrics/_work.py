@@ -1,0 +1,104 @@
+"""What the metric passes share: OpenCV, reusable work arrays, and the strips of rows a large
+image is measured in.
+
+A photograph is measured a strip of rows at a time, so that the pass's work arrays stay a few
+megabytes (cache-sized, whatever the image's size) instead of several full-size float planes:
+a 24-megapixel image would otherwise allocate hundreds of megabytes. A window (SSIM's 7x7,
+MS-SSIM's 11x11) needs the rows below its own, so consecutive strips overlap by the window's
+height minus one (the halo): each strip is read with its halo and counts only its own rows.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from typing import NamedTuple
+
+import numpy as np
+
+_threads = None
+
+
+def opencv():
+    """The cv2 module, imported on first use (it takes ~0.1 s, and small images never need it),
+    with as many threads as the process's ``OMP_NUM_THREADS`` says: a worker sets it to its
+    share of the cores (``compbench.run.worker_process``), so OpenCV never oversubscribes them. Read on
+    every call, not once: a worker may be forked from a process that imported OpenCV already."""
+    import cv2
+
+    global _threads
+    wanted = os.environ.get("OMP_NUM_THREADS", "")
+    if wanted != _threads:
+        if wanted.isdigit() and int(wanted) > 0:
+            cv2.setNumThreads(int(wanted))
+        _threads = wanted
+    return cv2
+
+
+class Scratch:
+    """Work arrays reused by every strip of one call, by name. Fresh temporaries per strip
+    would cost more in page faults than the arithmetic on them; one set per call (not per
+    process) keeps concurrent calls (Dask's threaded workers) apart."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple[int, ...], dtype=np.float32) -> np.ndarray:
+        """A C-contiguous array of this shape and dtype; its contents are undefined."""
+        size = math.prod(shape)
+        array = self._arrays.get(name)
+        if array is None or array.size < size or array.dtype != dtype:
+            array = self._arrays[name] = np.empty(size, dtype)
+        return array[:size].reshape(shape)
+
+    def copy(self, name: str, array: np.ndarray, dtype=np.float32) -> np.ndarray:
+        """``array`` converted to ``dtype``, in the work array ``name``."""
+        out = self.get(name, array.shape, dtype)
+        np.copyto(out, array)
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held: what the call allocates beyond its inputs and outputs."""
+        return sum(a.nbytes for a in self._arrays.values())
+
+
+class Strip(NamedTuple):
+    """Rows ``start`` .. ``stop`` of an image are read; the strip counts rows ``start`` ..
+    ``start + owned`` as its own (per-pixel sums) and the ``windows`` windows whose top row is
+    one of its own and whose bottom row is inside the image."""
+
+    start: int
+    stop: int
+    owned: int
+    windows: int
+
+
+def strips(height: int, rows: int, window: int) -> Iterator[Strip]:
+    """Strips of ``rows`` own rows each (the last one shorter) over an image of ``height`` rows,
+    each read with the ``window - 1`` rows below it: every row is owned by one strip, and every
+    window of ``window`` rows that fits in the image belongs to the strip that owns its top row."""
+    for start in range(0, height, rows):
+        owned = min(rows, height - start)
+        windows = max(0, min(owned, height - window + 1 - start))
+        yield Strip(start, min(height, start + owned + window - 1), owned, windows)
+
+
+
+def checked_pair(originals, reconstructions) -> tuple[np.ndarray, np.ndarray]:
+    """Both batches as arrays, checked: uint8, one shape."""
+    x, y = np.asarray(originals), np.asarray(reconstructions)
+    for what, images in (("originals", x), ("reconstructions", y)):
+        if images.dtype != np.uint8:
+            raise TypeError(f"{what} must be uint8 (values 0..255), got {images.dtype}")
+    if x.shape != y.shape:
+        raise ValueError(f"originals {x.shape} and reconstructions {y.shape} differ in shape")
+    return x, y
+
+
+def as_nhwc(images: np.ndarray) -> np.ndarray:
+    """A batch (N, H, W) or (N, H, W, C) as (N, H, W, C), C = 1 for gray, C-contiguous (as
+    OpenCV takes rows)."""
+    shape = images.shape[:3] + (images.shape[3] if images.ndim == 4 else 1,)
+    return np.ascontiguousarray(images.reshape(shape))
