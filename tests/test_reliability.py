@@ -24,7 +24,7 @@ from conftest import COMPBENCH, THIRDPARTY, install_as_distribution, run_cli
 from PIL import Image
 
 from compbench import CompbenchError, __version__, api, load_dataset
-from compbench.run.memory import BYTES_PER_SAMPLE, WORKER_BASE_BYTES, workers_for
+from compbench.run.memory import BYTES_PER_PIXEL, WORKER_BASE_BYTES, workers_for
 from compbench.store.lock import LOCK_NAME, FolderLock
 
 GiB = 1 << 30
@@ -451,17 +451,13 @@ def test_a_linked_class_folder_outside_is_left_out_unless_follow_links(tmp_path)
 
 
 def test_memory_limits_the_workers_for_a_huge_image(monkeypatch):
-    big = (9000, 9000)  # 81 Mpx
+    big = 81_000_000  # pixels
     jobs, why = workers_for(8, big, available=4 * GiB)
     assert jobs == 1
-    assert why.startswith("1 worker(s), not 8: the largest image (81.0 Mpx gray) needs about ") and "4.0 GiB" in why
+    assert why.startswith("1 worker(s), not 8: the largest image (81.0 Mpx) needs about ") and "4.0 GiB" in why
     assert workers_for(8, big, available=1 << 20)[0] == 1  # never fewer than one
-    assert workers_for(2, (28, 28), available=4 * GiB) == (2, "")  # small images: the cores decide
+    assert workers_for(2, 784, available=4 * GiB) == (2, "")  # small images: the cores decide
+    each = WORKER_BASE_BYTES + BYTES_PER_PIXEL * big
+    assert workers_for(8, big, available=3 * each)[0] == 3
     monkeypatch.setattr("compbench.run.memory.available_bytes", lambda: None)
     assert workers_for(4, big) == (4, "")  # memory unknown (no /proc/meminfo): the cores decide
-    each = WORKER_BASE_BYTES + BYTES_PER_SAMPLE * 81_000_000
-    assert workers_for(8, big, available=3 * each)[0] == 3
-    # colour has three samples per pixel: a third of the workers
-    assert workers_for(8, (9000, 9000, 3), available=3 * each)[0] == 1
-    # what a worker was measured to take (bench_memory_big.py: up to 131 bytes per sample) fits
-    assert BYTES_PER_SAMPLE >= 131

@@ -5,7 +5,6 @@ finishing only read it."""
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import shlex
 import sys
@@ -165,7 +164,7 @@ def plan_run(request: RunRequest, output: OutputOptions, registry: Registry | No
                    refused=refused, class_names=class_names,
                    sample_positions=tuple(sample_positions(source.labels, selection)),
                    columns=tuple(record_columns(metrics.names)), adapter=adapter,
-                   jobs_and_why=workers_for(request.jobs or os.cpu_count() or 1, largest_image(shapes)),
+                   jobs_and_why=workers_for(request.jobs or os.cpu_count() or 1, largest_pixels(shapes)),
                    command=request.command or " ".join(shlex.quote(a) for a in sys.argv), started=now_iso(),
                    clock=clock, references=references)
 
@@ -249,9 +248,8 @@ def image_shapes(source: ImageSource, positions) -> dict[int, tuple[int, ...]]:
     return {p: tuple(source.shape(p)) for p in positions}
 
 
-def largest_image(shapes: dict[int, tuple[int, ...]]) -> tuple[int, ...]:
-    """The shape with the most samples (pixels x channels), () for no image."""
-    return max(set(shapes.values()), key=math.prod, default=())
+def largest_pixels(shapes: dict[int, tuple[int, ...]]) -> int:
+    return max((shape[0] * shape[1] for shape in set(shapes.values())), default=0)
 
 
 def not_applicable(factories: dict[str, CodecFactory], shapes: dict[int, tuple]) -> dict[str, dict[tuple, str]]:

@@ -1,25 +1,21 @@
 """How many workers a machine's memory allows: each worker codes and measures one image at a
 time, so its peak grows with the largest image of the run. The rule (docs/datasets.md):
 
-    workers = min(cores or --jobs, available memory // (WORKER_BASE_BYTES + BYTES_PER_SAMPLE x
-              the largest image's samples, pixels x channels)), at least 1
+    workers = min(cores or --jobs, available memory // (WORKER_BASE_BYTES + BYTES_PER_PIXEL x
+              the largest image's pixels)), at least 1
 
-``BYTES_PER_SAMPLE`` is what a worker was measured to need beyond its baseline while coding
-and measuring a large image (benchmarks/bench_memory_big.py prints it per codec and size), with
-headroom.
+``BYTES_PER_PIXEL`` is what a worker was measured to need beyond its baseline while coding
+and measuring a large image, with headroom: benchmarks/bench_memory_big.py measured 7-15 bytes
+per pixel for gray and 15-17 for RGB images of 16 and 81 Mpx through jpeg, jpeg2000 and webp
+with all core metrics (reading the file is most of it).
 """
 
 from __future__ import annotations
 
-import math
-
 #: a worker's own memory before any image: Python, numpy, the codec libraries (measured: 80 MiB)
 WORKER_BASE_BYTES = 300 << 20
-#: a worker's peak beyond its baseline per sample (pixel x channel) of the image it codes and
-#: measures: benchmarks/bench_memory_big.py measured 109-131 (gray 124-131 bytes per pixel, RGB
-#: 326) on 16- and 81-Mpx images through jpeg, jpeg2000 and webp with all core metrics, nearly
-#: all of it in the fused metrics pass; with headroom
-BYTES_PER_SAMPLE = 144
+#: a worker's peak beyond its baseline per pixel of the image it codes and measures
+BYTES_PER_PIXEL = 48
 
 
 def available_bytes() -> int | None:
@@ -34,24 +30,15 @@ def available_bytes() -> int | None:
     return None
 
 
-def worker_bytes(shape: tuple[int, ...]) -> int:
-    """What one worker needs at its peak to code and measure an image of this shape."""
-    return WORKER_BASE_BYTES + BYTES_PER_SAMPLE * (math.prod(shape) if shape else 0)
-
-
-def workers_for(wanted: int, largest: tuple[int, ...], available: int | None = None) -> tuple[int, str]:
-    """The workers to start (at most ``wanted``) for a run whose largest image (most samples)
-    has shape ``largest`` ((H, W) or (H, W, C); () for none) and, when memory cut them, why, in
-    one line."""
+def workers_for(wanted: int, largest_pixels: int, available: int | None = None) -> tuple[int, str]:
+    """The workers to start (at most ``wanted``) and, when memory cut them, why, in one line."""
     available = available_bytes() if available is None else available
     if available is None:
         return wanted, ""
-    each = worker_bytes(largest)
+    each = WORKER_BASE_BYTES + BYTES_PER_PIXEL * largest_pixels
     allowed = max(1, available // each)
     if allowed >= wanted:
         return wanted, ""
-    pixels = largest[0] * largest[1] if len(largest) >= 2 else 0
-    kind = "gray" if len(largest) == 2 else "RGB" if largest[2:] == (3,) else f"{largest[2]} channels"
-    return int(allowed), (f"{allowed} worker(s), not {wanted}: the largest image ({pixels / 1e6:.1f} Mpx {kind}) "
+    return int(allowed), (f"{allowed} worker(s), not {wanted}: the largest image ({largest_pixels / 1e6:.1f} Mpx) "
                           f"needs about {each / 2**30:.1f} GiB per worker and {available / 2**30:.1f} GiB are "
                           "available")
