@@ -42,11 +42,12 @@ TARGET = 24.0  # bytes per pixel beyond the worker's baseline
 SIDES = {16: 4000, 81: 9000}  # Mpx -> side of the square image
 CHANNELS = {"gray": 1, "rgb": 3}
 SAMPLE_SECONDS = 0.05
-#: seconds per image and stage: the metrics of a 16-Mpx RGB image alone take over 60 s (the
-#: default) on a loaded 2-core machine
+#: seconds per image and stage: a big image's metrics took over 60 s (the default) on a loaded
+#: 2-core machine before they ran in strips
 TIMEOUT = 3600
 #: bytes per sample (pixel x channel) assumed before a codec was measured on a smaller image
-GUESS_PER_SAMPLE = 150
+#: (measured: at most 15, gray through jpeg2000)
+GUESS_PER_SAMPLE = 40
 
 # the worker's steps in one process, the peak after each (VmHWM only grows: each step's figure
 # is how far it pushed the peak beyond the steps before it; not ru_maxrss, which Linux carries
