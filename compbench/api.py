@@ -90,9 +90,12 @@ def report(folder: str | Path, compare_at: str | None = None) -> Path:
     lock while it writes; the report's path. ``compare_at`` ("bpp=0.5"): the matched-rate
     comparison's target (default: the run's own)."""
     from .present.report import read_inputs, write_report
+    from .store.results_folder import open_results
 
-    with locked(Path(folder)):
-        return write_report(Path(folder), read_inputs(Path(folder), compare_at))
+    # a path that holds no run is named as such first (and gets no lock file)
+    folder = open_results(Path(folder), strict=False).folder
+    with locked(folder):
+        return write_report(folder, read_inputs(folder, compare_at))
 
 
 def request_of(manifest: dict) -> RunRequest:

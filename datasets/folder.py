@@ -18,6 +18,7 @@ from .image_files import FileImageSource, reason
 ROOT_CLASS = "."
 LAYOUT = "image files directly in it or in one subfolder per class"
 OUTSIDE = "a symbolic link leading outside the folder (follow_links=true uses it)"
+LOOP = "a symbolic link to a folder above it (a loop): not followed"
 
 
 class FolderDataset(DatasetAdapter):
@@ -94,7 +95,8 @@ def list_folder(root: Path, follow_links: bool = False
 
     for class_name in subfolders:
         for folder, dirs, files in os.walk(root / class_name, onerror=unreadable, followlinks=follow_links):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            dirs[:] = [d for d in dirs if not d.startswith(".") and _walked(root, Path(folder, d), inside, follow_links,
+                                                                             left_out)]
             for file in files:
                 path = Path(folder, file)
                 name = path.relative_to(root).as_posix()
@@ -104,6 +106,23 @@ def list_folder(root: Path, follow_links: bool = False
                     candidates.append((name, path, class_name))
     candidates.sort(key=lambda c: (c[2], c[0]))
     return candidates, sorted({*subfolders, root_class}), left_out
+
+
+def _walked(root: Path, folder: Path, inside: Path, follow_links: bool, left_out: list[tuple[str, str]]) -> bool:
+    """Whether the walk goes into ``folder``; a linked folder leading outside ``root`` (unless
+    ``follow_links``) or back to a folder above it (a loop: it would list the same files again
+    and again) is left out, with the reason."""
+    if not folder.is_symlink():
+        return True
+    target, name = folder.resolve(), folder.relative_to(root).as_posix() + "/"
+    if not follow_links:  # os.walk does not go into linked folders then; say why when it leads outside
+        if not target.is_relative_to(inside):
+            left_out.append((name, OUTSIDE))
+        return False
+    if folder.parent.resolve().is_relative_to(target):
+        left_out.append((name, LOOP))
+        return False
+    return True
 
 
 def why_empty(skipped: tuple[tuple[str, str], ...]) -> str:

@@ -155,9 +155,10 @@ def deliver(targets: dict, texts: dict, into: Path | None = None, step_summary: 
     point-wise gate's comparison.md is left to the workflow, as before)."""
     files = {fmt: Path(target) for fmt, target in targets.items() if target is not None and str(target) != "-"}
     into_run = into is not None and any(path.parent == into for path in files.values())
-    with locked(into) if into_run else nullcontext():  # a results folder takes one writer
+    fix = "write it elsewhere with --markdown PATH --json PATH"
+    with locked(into, fix) if into_run else nullcontext():  # a results folder takes one writer
         for fmt, path in files.items():
-            write_atomic(path, texts[fmt], fix="write it elsewhere with --markdown PATH --json PATH")
+            write_atomic(path, texts[fmt], fix=fix)
     for fmt, target in targets.items():
         if target is not None and str(target) == "-":
             print(texts[fmt], end="")

@@ -75,12 +75,23 @@ def run_training(name: str | None, argv: list[str]) -> int:
 def output_folder(name: str, out: Path | None, overwrite: bool) -> Path:
     """Where a training writes: a new folder in the current one (``<name>-<time>``) unless
     ``--out``; never the installed package's weights unless asked for by ``--out`` there and
-    ``--overwrite``: runs keep using the shipped weights until told otherwise."""
+    ``--overwrite``: runs keep using the shipped weights until told otherwise. A new folder is
+    made here and now: trainings started in the same second get ``-2``, ``-3``... (``mkdir``
+    either creates it or fails, so no two share one)."""
     if out is None:
-        out = Path(f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
-        while out.exists():
-            out = out.with_name(out.name + "-2")
-    elif out.exists() and any(out.iterdir()) and not overwrite:
+        base = Path(f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
+        for attempt in range(1, 1000):
+            candidate = base if attempt == 1 else base.with_name(f"{base.name}-{attempt}")
+            try:
+                candidate.mkdir()
+                return candidate
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise CompbenchError(f"cannot write to {candidate} ({exc.strerror}); choose a writable folder "
+                                     "with --out") from None
+        raise CompbenchError(f"cannot find a free folder name beside {base}; give --out")
+    if out.exists() and any(out.iterdir()) and not overwrite:
         raise CompbenchError(f"--out {out} already holds files (weights?); replace them with --overwrite, or "
                              "choose a new folder")
     try:

@@ -64,10 +64,15 @@ def _run_in(plan: RunPlan, executor: Executor | None, out_dir: Path | None) -> R
             sink.notes["figures"] = ["image grids left out: the samples were not encoded again"]
         phase("summary", plan.output.progress)
         result = finish_run(plan, manifest, out_dir, sink.finish())
+    finish = f"--resume{f' --out {out_dir}' if out_dir else ''}"
     if sink.refused:  # everything else is written: the run can be finished with --resume
         why = next(iter(sink.refused))
         raise CompbenchError(f"{sum(sink.refused.values())} image(s) were not run: {why}; fix that, then "
-                             f"finish the run with --resume{f' --out {out_dir}' if out_dir else ''}")
+                             f"finish the run with {finish}")
+    if sink.lost:  # not the codecs' doing, and not done: the run is incomplete, not failed
+        why = ", ".join(sink.lost)
+        raise CompbenchError(f"{sum(sink.lost.values())} image(s) were lost to the infrastructure ({why}), not "
+                             f"to the codecs (records.csv: 'lost: ...'); finish the run with {finish}")
     return result
 
 

@@ -36,8 +36,9 @@ def unit_layout(plan: RunPlan) -> UnitLayout:
 
 def sample_units(plan: RunPlan, layout: UnitLayout, sink: RecordsSink, first_ordinal: int) -> list[WorkUnit]:
     """Units that encode again the sample images a resumed run recorded before (without an
-    error), whose reconstructions the figure grids show; their results are not recorded."""
-    recorded_ok = sink.recorded_ok()
+    error), whose reconstructions the figure grids show (none without figures); their results
+    are not recorded."""
+    recorded_ok = sink.recorded_ok() if plan.output.figures else set()  # only the figures show them
     if not recorded_ok:
         return []
     units: list[WorkUnit] = []

@@ -37,10 +37,12 @@ def finish_run(plan: RunPlan, manifest: ManifestFile, out_dir: Path | None, gath
         references=plan.references, reference_bdrate=bd.references,
         sample_records=gathered.sample_records, failures=gathered.failures)
     ending = {"notes": gathered.notes, "seconds": round(time.perf_counter() - plan.clock, 3),
-              "status": "incomplete" if gathered.refused else "complete", "errors": gathered.errors,
+              "status": "incomplete" if gathered.refused or gathered.lost else "complete", "errors": gathered.errors,
               "bd": bd.facts(plan.references)}
     if gathered.refused:
         ending["refused"] = gathered.refused
+    if gathered.lost:
+        ending["lost"] = gathered.lost
     if gathered.metric_errors:
         ending["metric_errors"] = gathered.metric_errors
     if out_dir is None:

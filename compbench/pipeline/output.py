@@ -44,32 +44,44 @@ def check_same_command(out_dir: Path, plan: RunPlan) -> None:
         raise CompbenchError(f"--resume: this command differs from the run in {out_dir} in "
                              f"{', '.join(differ)} (the run has {before}); repeat the run's own "
                              "command with --resume, or use --overwrite")
-    for what, then, now in changes(stored, plan.manifest):
-        raise CompbenchError(f"--resume: {what} changed since the run in {out_dir} started ({then} -> {now}); "
-                             "its records would mix the two: finish it with what it started with, or start "
-                             "afresh with --overwrite")
+    for what, detail in changes(stored, plan.manifest):
+        raise CompbenchError(f"--resume: {what} changed since the run in {out_dir} started: {detail}; its records "
+                             "would mix the two: finish it with what it started with, or start afresh with "
+                             "--overwrite")
 
 
 def changes(stored: dict, now: dict):
-    """(what, before, now) for each fact of the run's opening manifest that differs now."""
+    """(what, how) for each fact of the run's opening manifest that differs now, ``how`` naming
+    the first thing that moved (``a.png added``, ``compbench-zoo 1.0 -> 2.0``). The dataset's
+    files come before the selection: a file added, removed or changed is named."""
     facts = {
         "compbench's version": lambda m: {"compbench": m.get("compbench")},
         "the plugins": lambda m: dict(line.partition("==")[::2] for line in m.get("plugins", [])),
-        "the codec libraries": lambda m: {f"{codec} {library}": version for codec, libraries
+        "the codec libraries": lambda m: {f"{codec}'s {library}": version for codec, libraries
                                           in (m.get("codec_libraries") or {}).items()
                                           for library, version in (libraries or {}).items()},
-        "the selected images": lambda m: {"images": m.get("images_digest")},
         "the dataset's files": lambda m: m.get("dataset_checksums") or {},
+        "the selected images": lambda m: {"the images' digest": m.get("images_digest")},
     }
     for what, read in facts.items():
         before, after = read(stored), read(now)
         moved = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
         if moved:
-            name = moved[0]
-            more = f" and {len(moved) - 1} more" if len(moved) > 1 else ""
-            yield what, f"{name} {_short(before.get(name))}", f"{_short(after.get(name))}{more}"
+            more = f" (and {len(moved) - 1} more)" if len(moved) > 1 else ""
+            yield what, _moved(moved[0], before.get(moved[0]), after.get(moved[0])) + more
+
+
+def _moved(name: str, then, now) -> str:
+    if then is None:
+        return f"{name} added" + ("" if _is_digest(now) else f" ({now})")
+    if now is None:
+        return f"{name} removed" + ("" if _is_digest(then) else f" (was {then})")
+    return f"{name} {_short(then)} -> {_short(now)}"
+
+
+def _is_digest(value) -> bool:
+    return isinstance(value, str) and len(value) == 64
 
 
 def _short(value) -> str:
-    text = "absent" if value is None else str(value)
-    return text[:12] if len(text) == 64 else text  # a sha256: its head says enough
+    return value[:12] if _is_digest(value) else str(value)  # a sha256: its head says enough

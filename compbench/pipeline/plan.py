@@ -161,7 +161,9 @@ def plan_run(request: RunRequest, output: OutputOptions, registry: Registry | No
     source, selection, dataset_settings = _images(request, adapter, split, dataset_text)
     shapes = image_shapes(source, selection)
     refused = not_applicable(factories, shapes)
-    class_names = tuple(getattr(source, "class_names", ()) or adapter.class_names)
+    # as every output writes them (records, tables, figures): a name that is not UTF-8 or holds a
+    # control character cannot reach matplotlib or a terminal as it is
+    class_names = tuple(written_name(name) for name in (getattr(source, "class_names", ()) or adapter.class_names))
     return RunPlan(request=request, output=output, registry=registry, worker_registry=given, specs=tuple(specs),
                    preload=preload,
                    metrics=metrics, rd_metrics=rd_metrics,

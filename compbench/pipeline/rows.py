@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..run.units import UnitResult
-from ..store.names import written_name
+from ..store.names import written_text
 from ..store.schema import RecordBlock
 from .plan import RunPlan
 
@@ -22,7 +22,7 @@ def unit_records(result: UnitResult, plan: RunPlan) -> RecordBlock:
     if result.errors:
         row = {int(p): i for i, p in enumerate(positions)}
         for position, message in result.errors.items():
-            errors[row[position]] = written_name(message)
+            errors[row[position]] = written_text(message)
     n = len(positions)
     values = {
         "codec": np.full(n, unit.spec.name, dtype=object),
@@ -42,7 +42,7 @@ def unit_records(result: UnitResult, plan: RunPlan) -> RecordBlock:
 
 def class_texts(class_names: Sequence[str], labels: np.ndarray) -> np.ndarray:
     """The class column's text per label value: the class name, or the label itself for a
-    label beyond the names."""
-    names = [written_name(name) for name in class_names]
+    label beyond the names (the plan's class names are already written: :mod:`..store.names`)."""
+    names = list(class_names)
     names += [str(label) for label in range(len(names), int(np.max(labels, initial=0)) + 1)]
     return np.array(names, dtype=object)

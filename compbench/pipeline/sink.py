@@ -13,7 +13,6 @@ import pandas as pd
 from ..metrics import METRIC_ERROR
 from ..present.per_image import PerImage
 from ..run.units import LOST, UnitResult
-from ..store.names import written_name
 from ..store.records_file import RecordsFile
 from ..store.schema import RecordBlock, column_of
 from ..store.summary import SummaryBuilder
@@ -47,6 +46,9 @@ class Gathered:
     refused: dict[str, int] = field(default_factory=dict)
     #: every image's values by setting, compactly (the report's per-image tables)
     per_image: PerImage | None = None
+    #: what lost images to the infrastructure (``Dask scheduler lost``) -> images (recorded as
+    #: ``lost: ...``, run again by ``--resume``)
+    lost: dict[str, int] = field(default_factory=dict)
 
     @property
     def errors(self) -> int:
@@ -72,7 +74,7 @@ class RecordsSink:
         self._ordinal = plan.ordinal_of
         self._expected = plan.expected_rows()
         self._wanted = np.asarray(plan.sample_positions, dtype=np.int64)
-        self.summary = SummaryBuilder([written_name(name) for name in plan.class_names], plan.metrics)
+        self.summary = SummaryBuilder(list(plan.class_names), plan.metrics)
         self.samples: dict[str, dict[int, np.ndarray]] = {spec.label: {} for spec in plan.specs}
         self.panels: dict[str, dict[int, dict[str, np.ndarray]]] = {spec.label: {} for spec in plan.specs}
         self.notes: dict[str, list[str]] = {}
@@ -85,6 +87,8 @@ class RecordsSink:
         #: why units were not run where they were sent (nothing of them recorded) -> images
         self.refused: dict[str, int] = {}
         self.per_image = PerImage(plan.metrics.names, plan.metrics, worst_metric=plan.rd_metrics[0])
+        #: what lost images to the infrastructure -> images (recorded as ``lost: ...``)
+        self.lost: dict[str, int] = {}
         self.writer = self._open_writer(path) if path is not None else None
 
     def _open_writer(self, path: Path) -> RecordsFile:
@@ -136,6 +140,10 @@ class RecordsSink:
                 self.notes[label].append(note)
         if not record:
             return
+        for message in result.errors.values():
+            if message.startswith(LOST):  # "lost: Dask scheduler lost (FutureCancelledError: ...)"
+                why = message[len(LOST):].split(" (", 1)[0]
+                self.lost[why] = self.lost.get(why, 0) + 1
         block = unit_records(result, self.plan)
         keys = np.column_stack([np.full(len(result.positions), self._ordinal[label]),
                                 np.asarray(result.positions, dtype=np.int64)])
@@ -185,7 +193,7 @@ class RecordsSink:
                         sample_records=pd.concat(self._sample_rows, ignore_index=True) if self._sample_rows else None,
                         notes=self.notes, failures=self._failures_in_order(),
                         metric_errors=dict(list(self._metric_errors.items())[:20]), refused=dict(self.refused),
-                        per_image=self.per_image)
+                        lost=dict(self.lost), per_image=self.per_image)
 
     def _failures_in_order(self) -> pd.DataFrame:
         if not self._failures:

@@ -4,13 +4,15 @@ end, ``--resume``, ``report``, ``compare`` writing its verdict) holds an exclusi
 The lock is the operating system's (a POSIX record lock on ``.compbench.lock`` in the folder),
 so it dies with its process: a SIGKILL never leaves a stale one. Worker processes forked by
 the run do not hold it (POSIX locks are per process). The holder writes its PID into the file,
-so a second process is refused with one line naming it.
+so a second process is refused with one line naming it (the kernel names the holder when
+asked, which is right even in the moment before the holder has written its PID).
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import struct
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,8 +26,10 @@ _HELD: dict[Path, int] = {}
 class FolderLock:
     """An exclusive lock on a results folder, held until :meth:`release` (or the process ends)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, fix: str = "choose a writable folder") -> None:
         self.folder = Path(folder).resolve()
+        #: what the one-line error of a folder that cannot be locked tells the user to do
+        self.fix = fix
         self._fd: int | None = None
 
     def acquire(self) -> FolderLock:
@@ -36,7 +40,7 @@ class FolderLock:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise CompbenchError(f"cannot lock {self.folder} ({exc.strerror}); choose a writable folder") from None
+            raise CompbenchError(f"cannot lock {self.folder} ({exc.strerror}); {self.fix}") from None
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -63,9 +67,22 @@ class FolderLock:
         self.release()
 
 
+#: struct flock (Linux and the BSDs on 64-bit: l_type, l_whence, l_start, l_len, l_pid, padding)
+_FLOCK = "hhqqi4x"
+
+
 def _holder(fd: int) -> str:
-    """The PID the holder wrote (read through the same descriptor: opening the file again and
-    closing it would drop a lock this process held)."""
+    """The PID of the process holding the lock: the kernel's answer (F_GETLK), else the PID the
+    holder wrote (read through the same descriptor: opening the file again and closing it would
+    drop a lock this process held). The written PID alone could be a former holder's, read in
+    the moment before the new one overwrote it."""
+    try:
+        found = fcntl.fcntl(fd, fcntl.F_GETLK, struct.pack(_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0))
+        kind, *_, pid = struct.unpack(_FLOCK, found)
+        if kind != fcntl.F_UNLCK and pid > 0:
+            return str(pid)
+    except (OSError, struct.error):
+        pass
     try:
         return os.pread(fd, 32, 0).decode().strip() or "unknown"
     except OSError:
@@ -73,7 +90,7 @@ def _holder(fd: int) -> str:
 
 
 @contextmanager
-def locked(folder: Path):
-    """Hold the folder's lock for the block."""
-    with FolderLock(folder) as lock:
+def locked(folder: Path, fix: str = "choose a writable folder"):
+    """Hold the folder's lock for the block (``fix``: see :class:`FolderLock`)."""
+    with FolderLock(folder, fix) as lock:
         yield lock

@@ -16,7 +16,7 @@ from pathlib import Path
 from .._version import __version__
 from ..contracts.errors import CompbenchError
 from .files import write_json
-from .names import written_name
+from .names import written_name, written_text
 
 CORE_LIBRARIES = ("numpy", "scipy", "scikit-image", "pandas", "pluggy", "matplotlib", "tabulate",
                   "opencv-python-headless")  # OpenCV filters behind SSIM, MS-SSIM and SSIMULACRA 2
@@ -117,7 +117,7 @@ def dataset_facts(adapter, source, split: str) -> dict:
 
 def _named(pairs) -> dict[str, str]:
     items = pairs.items() if isinstance(pairs, dict) else pairs
-    return {written_name(name): written_name(value) for name, value in items}
+    return {written_name(name): written_text(value) for name, value in items}
 
 
 def describe_refusal(by_shape: dict[tuple, str], shapes: dict[int, tuple]) -> dict:

@@ -26,6 +26,10 @@ KEYS = ["codec", "setting", "dataset", "split", "class"]
 #: rows of records.csv read at a time by :meth:`ResultsFolder.records`
 RECORD_CHUNK_ROWS = 20_000
 
+#: only an empty cell is missing: a class (a folder's name) may well be "NA", "None" or "null",
+#: which pandas would otherwise read as missing (NaN is written as an empty cell)
+TEXT_AS_WRITTEN = {"keep_default_na": False, "na_values": [""]}
+
 
 @dataclass(frozen=True)
 class ResultsFolder:
@@ -102,7 +106,7 @@ def read_table(path: Path) -> pd.DataFrame | None:
     """Any CSV of a results folder as well as it parses (text columns stay text), or None."""
     try:
         frame = pd.read_csv(path, dtype={"codec": str, "setting": str, "class": str, "anchor": str,
-                                         "warning": str, "error": str}, keep_default_na=True)
+                                         "warning": str, "error": str}, **TEXT_AS_WRITTEN)
     except (OSError, ValueError):  # pandas' parse errors are ValueErrors
         return None
     for column in ("codec", "setting", "class", "anchor", "warning", "error"):
@@ -115,7 +119,7 @@ def _read_summary(path: Path) -> pd.DataFrame:
     _check_whole_rows(path)
     try:
         # keys stay text: class "0" must not become the number 0
-        summary = pd.read_csv(path, dtype={key: str for key in KEYS})
+        summary = pd.read_csv(path, dtype={key: str for key in KEYS}, **TEXT_AS_WRITTEN)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CompbenchError(f"{path} does not parse as a summary CSV ({reason})") from None

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ...contracts.errors import CompbenchError
 from ...metrics import MetricSet
+from ...store.names import written_name
 from ...store.results_folder import ResultsFolder, open_results
 from ..matched import Target, parse_compare_at
 from ..per_image import PerImage
@@ -115,13 +116,14 @@ def chart_curves(curves) -> list[ReferenceCurve]:
 
 
 def image_names(selection) -> dict[int, str]:
-    """Image id -> name (a file's, without its folder) where the dataset names its images."""
+    """Image id -> name (a file's, without its folder, escaped as results write names) where
+    the dataset names its images."""
     source = selection.source
     names = getattr(source, "names", ()) or ()
     if not names:
         return {}
     indices = np.asarray(source.indices)
-    return {int(indices[p]): Path(str(names[p])).name for p in np.asarray(selection.positions).tolist()
+    return {int(indices[p]): written_name(Path(str(names[p])).name) for p in np.asarray(selection.positions).tolist()
             if p < len(names) and names[p]}
 
 
