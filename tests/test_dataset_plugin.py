@@ -19,10 +19,21 @@ def with_gradients(tmp_path_factory, monkeypatch):
 
 def test_listed_with_its_parameters(with_gradients, cli_main):
     done = cli_main("list")
-    line = next(line for line in done.stdout.splitlines() if line.startswith("gradients"))
-    assert "compbench-gradients 0.3.0" in line and "count=20 [1..100000]" in line and "colour=False" in line
+    entry = listed_entry(done.stdout, "gradients")
+    assert "compbench-gradients 0.3.0" in entry and "count=20 [1..100000]" in entry and "colour=False" in entry
     listed = {d["name"]: d for d in json.loads(cli_main("list", "--json").stdout)["datasets"]}
     assert [p["name"] for p in listed["gradients"]["params"]] == ["count", "size", "colour"]
+
+
+def listed_entry(listing: str, name: str) -> str:
+    """One entry of `compbench list`: its first line (the name at the indent of the section's
+    names) and its wrapped continuation lines, joined by spaces."""
+    lines = listing.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.split()[:1] == [name])
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    end = next((i for i in range(start + 1, len(lines))
+                if not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) <= indent), len(lines))
+    return " ".join(line.strip() for line in lines[start:end])
 
 
 def test_runs_with_parameters_given_in_the_spec(with_gradients, cli, tmp_path):

@@ -56,7 +56,7 @@ def test_summary_terminal_table_manifest_and_plot(run):
     assert overall.loc["jpeg:quality=80", "mae_mean"] < overall.loc["jpeg:quality=20", "mae_mean"]
     assert summary["mae_std"].notna().all()
     header = next(line for line in stdout.splitlines() if line.startswith("class"))
-    assert header.split().count("mae") == 2  # one column per setting, beside psnr and ssim
+    assert header.count("MAE (grey levels)") == 2  # one column per setting, by its declared label and unit
     all_row = next(line for line in stdout.splitlines() if line.startswith("all"))
     assert f"{overall.loc['jpeg:quality=20', 'mae_mean']:.4f}" in all_row  # its declared format
     manifest = json.loads((out / "manifest.json").read_text())
@@ -69,8 +69,8 @@ def test_summary_terminal_table_manifest_and_plot(run):
 def test_report_shows_and_defines_it(run):
     out, _ = run
     page = (out / "report.html").read_text()
-    assert ">MAE</th>" in page  # the overall table, by the declared label
-    assert "<th>mae</th><td>MAE</td><td>grey levels</td><td>lower</td><td>yes</td>" in page
+    assert '>MAE<span class="unit">grey levels</span></th>' in page  # the overall table: declared label, unit
+    assert "<th>mae</th><td>MAE (grey levels)</td><td>grey levels</td><td>lower</td><td>yes</td>" in page
     assert "mean |x - y| over all samples" in page
     assert "Rate-distortion: mae vs bpp" in page
 
