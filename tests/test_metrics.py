@@ -6,6 +6,9 @@ own helpers. Images: noise, gradients, real photographs from skimage.data with a
 perturbation, and the edge cases (lossless, constant, all-zero, windows that do not fit).
 """
 
+import os
+import signal
+
 import numpy as np
 import pytest
 from skimage import data
@@ -388,6 +391,28 @@ def test_opencv_takes_the_workers_thread_count(monkeypatch):
         assert metrics.opencv().getNumThreads() == 2
     finally:
         cv2.setNumThreads(before)
+
+
+def test_a_forked_child_runs_opencv_and_the_parent_keeps_its_threads(monkeypatch):
+    """Workers are forked from processes that measured with OpenCV's thread pool (a test run,
+    a notebook). The pool is stopped around each fork (a pool thread holding its lock at that
+    moment would leave the child hanging in its first OpenCV call) and restarted after: each
+    child runs OpenCV with its own thread count, the parent keeps its own."""
+    cv2 = pytest.importorskip("cv2")
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    plane = np.random.default_rng(0).random((1500, 1500), dtype=np.float32)
+    metrics.opencv().GaussianBlur(plane, (7, 7), 1.5)  # the parent's pool threads run
+    for _ in range(8):
+        pid = os.fork()
+        if pid == 0:  # the child: exit 0 only when OpenCV works with the child's thread count
+            signal.alarm(20)
+            os.environ["OMP_NUM_THREADS"] = "1"
+            child_cv2 = metrics.opencv()
+            child_cv2.GaussianBlur(plane, (7, 7), 1.5)
+            os._exit(0 if child_cv2.getNumThreads() == 1 else 3)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert cv2.getNumThreads() == 2
 
 
 def test_ssim_fits():

@@ -28,12 +28,39 @@ def opencv():
     import cv2
 
     global _threads
+    if _threads is None:
+        _quiesce_at_fork(cv2)
     wanted = os.environ.get("OMP_NUM_THREADS", "")
     if wanted != _threads:
         if wanted.isdigit() and int(wanted) > 0:
             cv2.setNumThreads(int(wanted))
         _threads = wanted
     return cv2
+
+
+def _quiesce_at_fork(cv2) -> None:
+    """Stop OpenCV's thread pool around every fork of this process, and restart it after.
+
+    fork copies only the calling thread; a pool thread that held the pool's lock at that moment
+    leaves it held in the child forever, and the child's first ``setNumThreads`` or parallel
+    pass waits on it (seen: a worker forked from a test process that had measured in-process
+    hung in ``setNumThreads``). One thread means no pool threads, so the child starts clean and
+    builds its own pool on first use."""
+    parent_threads = []
+
+    def before() -> None:
+        parent_threads.append(cv2.getNumThreads())
+        cv2.setNumThreads(1)
+
+    def after_in_parent() -> None:
+        cv2.setNumThreads(parent_threads.pop())
+
+    def after_in_child() -> None:
+        global _threads
+        cv2.setNumThreads(parent_threads.pop())
+        _threads = ""  # the next opencv() applies the child's own OMP_NUM_THREADS
+
+    os.register_at_fork(before=before, after_in_parent=after_in_parent, after_in_child=after_in_child)
 
 
 class Scratch:
