@@ -246,3 +246,22 @@ def test_start_method_is_fork_for_the_command_and_in_process_registries():
              "build_registry(); from compbench.run.local_pool import start_method_for; print(start_method_for())")
     done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "fork", done.stderr[-2000:]
+
+
+def test_a_worker_gives_an_already_imported_torch_its_share_of_the_cores(monkeypatch):
+    """Workers forked from a fork server preloaded with torch find it imported, its thread
+    count set for the whole machine; the worker's share must reach it too, not only the
+    variables torch reads at import."""
+    torch = pytest.importorskip("torch")
+    from compbench.run.worker_process import THREAD_VARIABLES, use_threads
+
+    for variable in THREAD_VARIABLES:  # restored after the test
+        monkeypatch.setenv(variable, os.environ.get(variable, ""))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        use_threads("1")
+        assert torch.get_num_threads() == 1
+        assert all(os.environ[variable] == "1" for variable in THREAD_VARIABLES)
+    finally:
+        torch.set_num_threads(before)
