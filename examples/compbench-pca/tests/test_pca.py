@@ -2,6 +2,7 @@
 and the installed plugin as compbench sees it."""
 
 import csv
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -101,9 +102,12 @@ def test_a_changed_shipped_basis_makes_the_codec_unavailable(monkeypatch):
 
 
 def test_compbench_lists_the_plugin_with_its_distribution():
-    listing = subprocess.run([COMPBENCH, "list"], capture_output=True, text=True, check=True).stdout
-    codec_line = next(line for line in listing.splitlines() if line.startswith("pca "))
-    assert "compbench-pca 0.1.0" in codec_line and "yes" in codec_line
+    wide = subprocess.run([COMPBENCH, "list", "--wide"], capture_output=True, text=True, check=True).stdout
+    codec_line = next(line for line in wide.splitlines() if line.split()[:2] == ["codec", "pca"])
+    assert "compbench-pca 0.1.0" in codec_line
+    listing = subprocess.run([COMPBENCH, "list", "--json"], capture_output=True, text=True, check=True).stdout
+    pca = next(codec for codec in json.loads(listing)["codecs"] if codec["name"] == "pca")
+    assert (pca["distribution"], pca["version"], pca["available"]) == ("compbench-pca", "0.1.0", True)
 
 
 def test_compbench_runs_the_plugin_beside_a_builtin(tmp_path):
