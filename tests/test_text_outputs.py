@@ -10,7 +10,8 @@ from markdown_it import MarkdownIt
 from PIL import Image
 
 from compbench.present.charts import plot_history
-from compbench.present.tables import render_tables, summary_markdown, terminal_format
+from compbench.present.markdown import summary_markdown
+from compbench.present.table_formats import render_tables, terminal_format
 
 #: class names a Markdown table must survive: a cell's end, a line break, markup
 CLASSES = ["0", "a|b", "two\nlines", "<b>bold</b> *x*", "all"]

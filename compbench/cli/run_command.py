@@ -133,7 +133,7 @@ def main(args, rest) -> int:
     print(f"results: {result.out_dir}  ({result.manifest['seconds']:.1f}s; report: "
           f"{result.out_dir / 'report.html'})")
     if shown_format != args.table_format:
-        from ..present.tables import TABLE_FORMATS
+        from ..present.table_formats import TABLE_FORMATS
 
         print(f"tables ({args.table_format}): {result.out_dir / ('summary.' + TABLE_FORMATS[args.table_format])}")
     status = 0
@@ -149,7 +149,8 @@ def print_tables(result, args) -> str:
     """The run's tables on the terminal (LaTeX, HTML...: written to summary.<ext>, the terminal
     keeps tables it can show); returns the format printed in."""
     from ..present.run_bd_text import run_bd_text
-    from ..present.tables import class_table, overall_table, terminal_format
+    from ..present.table_formats import terminal_format
+    from ..present.tables import class_table, overall_table
 
     summary = result.summary
     shown_format = terminal_format(args.table_format)

@@ -4,7 +4,7 @@ table formats, availability)."""
 from __future__ import annotations
 
 from ..contracts.errors import CompbenchError
-from ..present.tables import check_table_format
+from ..present.table_formats import check_table_format
 
 __all__ = ["check_figure_formats", "check_table_format", "require_available"]
 

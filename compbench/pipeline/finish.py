@@ -11,10 +11,11 @@ import numpy as np
 from ..analysis.export import curves_csv
 from ..analysis.references import STORED, STORED_BD
 from ..analysis.run_bd import run_bd
+from ..present.markdown import summary_markdown
 from ..present.matched import match_settings, parse_compare_at
 from ..present.report import write_report
 from ..present.report.inputs import run_inputs
-from ..present.tables import TABLE_FORMATS, render_tables, summary_markdown
+from ..present.table_formats import TABLE_FORMATS, render_tables
 from ..run.progress import phase
 from ..store.files import write_atomic
 from ..store.manifest import ManifestFile

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import pandas as pd
 from tabulate import tabulate
 
-from ..contracts.errors import CompbenchError
 from ..metrics import CORE, MetricSet
 from ..store.summary import ALL
 from .labels import heading, show
@@ -183,43 +182,3 @@ def _group_header(table: str, groups: list[str], width: int) -> str:
 def overall_table(summary: pd.DataFrame, metrics=None, tablefmt: str = "github") -> str:
     """One row per setting over all images, with counts and failures."""
     return tabulated(overall_text(summary, metrics), tablefmt)
-
-
-#: --table-format choices: tabulate's names; the file suffix for the extra table file
-TABLE_FORMATS = {"github": "md", "pipe": "md", "simple": "txt", "latex": "tex", "latex_booktabs": "tex",
-                 "html": "html", "rst": "rst", "tsv": "tsv", "mediawiki": "wiki"}
-#: formats a terminal shows as they are; the others go to summary.<ext> only
-TERMINAL_FORMATS = ("simple", "github", "pipe", "rst", "tsv")
-
-
-def check_table_format(table_format: str) -> None:
-    if table_format not in TABLE_FORMATS:
-        raise CompbenchError(f"unknown table format {table_format!r}; valid: {', '.join(TABLE_FORMATS)}")
-
-
-def terminal_format(table_format: str) -> str:
-    """The format the terminal prints in: the one asked for, unless it is meant for a file
-    (LaTeX, HTML, MediaWiki), which the terminal shows as plain tables instead."""
-    return table_format if table_format in TERMINAL_FORMATS else "simple"
-
-
-def render_tables(summary: pd.DataFrame, table_format: str, bdrate: pd.DataFrame | None = None,
-                  manifest: dict | None = None) -> str:
-    """The overall table, the BD tables and one per-class table per setting, in a tabulate
-    format; LaTeX as booktabs tables with captions (:mod:`.latex`)."""
-    if table_format.startswith("latex"):
-        from .latex import latex_tables
-
-        return latex_tables(summary, bdrate, manifest or {})
-    parts = [overall_table(summary, tablefmt=table_format)]
-    parts += [tabulated(table, table_format) for table in bd_text(bdrate)]
-    for setting in dict.fromkeys(summary["setting"]):
-        parts.append(class_table(summary[summary["setting"] == setting], tablefmt=table_format))
-    return "\n\n".join(parts) + "\n"
-
-
-def summary_markdown(summary: pd.DataFrame, manifest: dict, bdrate: pd.DataFrame | None = None) -> str:
-    """summary.md (:mod:`.markdown`): GitHub/CommonMark tables throughout."""
-    from .markdown import summary_markdown as markdown
-
-    return markdown(summary, manifest, bdrate)
