@@ -1,6 +1,7 @@
 import functools
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tomllib
@@ -129,6 +130,17 @@ def zoo_site(tmp_path_factory):
 def with_zoo(zoo_site, monkeypatch):
     """The broken-codec zoo visible in this process and in subprocesses."""
     return make_visible(zoo_site, monkeypatch)
+
+
+def stop_group(process: subprocess.Popen, wait: float = 30) -> None:
+    """Kill a process this test started and its children (its process group: compbench's runs
+    and Dask's schedulers start one), if it is still there; then reap it."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except OSError:
+            pass
+    process.wait(wait)
 
 
 def run_cli(*args, cwd=None, env=None):

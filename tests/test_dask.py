@@ -3,7 +3,6 @@ started ``dask scheduler`` with two ``dask worker`` processes (127.0.0.1 only); 
 recorded as locally and never cost a Dask worker; a worker with other versions is refused."""
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import test_faults  # its helpers, not its tests (a from-import would collect them here again)
-from conftest import run_cli
+from conftest import run_cli, stop_group
 
 from compbench.contracts.errors import CompbenchError
 from compbench.store.records_reader import read_records
@@ -99,11 +98,7 @@ def scheduler(with_zoo, distributed):
         yield address
     finally:
         for process in processes:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            process.wait(10)
+            stop_group(process, wait=10)
 
 
 @pytest.mark.slow

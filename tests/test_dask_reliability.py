@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import COMPBENCH, ZOO, install_as_distribution, run_cli
+from conftest import COMPBENCH, ZOO, install_as_distribution, run_cli, stop_group
 
 from compbench.store.schema import TIMING_COLUMNS
 
@@ -109,10 +109,15 @@ def finish(run: subprocess.Popen, seconds: float = 900) -> tuple[int, str]:
     try:
         _, errors = run.communicate(timeout=seconds)
     finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGKILL)
-            run.wait(30)
+        stop_group(run)
     return run.returncode, errors
+
+
+def refused_run(run: subprocess.Popen) -> tuple[str, str]:
+    """A run that must end with exit 2: its last line of stderr (the one-line error) and all of it."""
+    status, errors = finish(run)
+    assert status == 2, errors
+    return errors.strip().splitlines()[-1], errors
 
 
 def wait_for_rows(records: Path, run: subprocess.Popen, seconds: float = 600) -> int:
@@ -169,9 +174,7 @@ def test_a_worker_with_another_plugin_version_joining_mid_run_is_refused(zoo_sit
         other = cluster.worker(address, bad, wait_for=2)
     finally:
         cluster.signal(honest, signal.SIGCONT)
-    status, errors = finish(run)
-    assert status == 2, errors
-    message = errors.strip().splitlines()[-1]
+    message, errors = refused_run(run)
     found = re.fullmatch(r"compbench: error: (\d+) image\(s\) were not run: Dask worker tcp://127\.0\.0\.1:\d+: "
                          r"plugin package compbench-zoo 9\.9\.9 there, 0\.1\.0 here; fix that, then finish the run "
                          rf"with --resume --out {re.escape(str(out))}", message)
@@ -208,9 +211,7 @@ def test_a_scheduler_killed_mid_run_loses_its_units_and_resume_finishes_them(zoo
     run = start_run([*RUN, "--executor", "dask", "--scheduler", address, "--out", out], env)
     wait_for_rows(out / "records.csv", run)
     cluster.kill(scheduler)
-    status, errors = finish(run)
-    assert status == 2, errors
-    message = errors.strip().splitlines()[-1]
+    message, errors = refused_run(run)
     found = re.fullmatch(r"compbench: error: (\d+) image\(s\) were lost to the infrastructure \(Dask scheduler "
                          r"lost\), not to the codecs \(records\.csv: 'lost: \.\.\.'\); finish the run with --resume "
                          rf"--out {re.escape(str(out))}", message)

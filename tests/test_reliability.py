@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import COMPBENCH, THIRDPARTY, install_as_distribution, run_cli
+from conftest import COMPBENCH, THIRDPARTY, install_as_distribution, run_cli, stop_group
 from PIL import Image
 
 from compbench import CompbenchError, __version__, api, load_dataset
@@ -186,16 +186,6 @@ def data_rows(records: Path) -> int:
 def start(args, env) -> subprocess.Popen:
     return subprocess.Popen([str(COMPBENCH), *map(str, args)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
-
-
-def stop_group(process: subprocess.Popen) -> None:
-    """Kill a run this test started, and its workers (its process group), if still there."""
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except OSError:
-            pass
-    process.wait(30)
 
 
 @pytest.mark.slow
