@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import verdict
+from _common import Check, at_most, verdict_table
 
 from compbench import api, pipeline
 from compbench.pipeline import finish as finish_module
@@ -73,7 +73,7 @@ def timed_finish(timer: Timer):
             setattr(owner, name, original)
 
 
-def run_case(name: str, out: Path) -> bool:
+def run_case(name: str, out: Path) -> list[Check]:
     timer = Timer()
     with timed_finish(timer):
         result = api.run(**CASES[name], out=out, progress=False)
@@ -86,8 +86,8 @@ def run_case(name: str, out: Path) -> bool:
     stored = write_report(out, read_inputs(out), out_name="report_from_folder.html")  # the run's stays
     print(f"  compbench report (stored folder, records.csv in chunks): {time.perf_counter() - wall:.2f} s wall, "
           f"{time.process_time() - cpu:.2f} s CPU, {stored.stat().st_size / 1e6:.1f} MB")
-    ok = verdict(f"  report written by the run ({name}), CPU", timer.spent["report"][1], WRITE_TARGET_S)
-    return verdict(f"  report.html size ({name})", size_mb, SIZE_TARGET_MB, unit="MB") and ok
+    return [at_most(f"report written by the run ({name}), CPU", timer.spent["report"][1], WRITE_TARGET_S, unit=" s"),
+            at_most(f"report.html size ({name})", size_mb, SIZE_TARGET_MB, unit=" MB", fmt=".1f")]
 
 
 def main() -> int:
@@ -98,9 +98,8 @@ def main() -> int:
     cases = list(CASES) if args.case == "all" else [args.case]
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp)
-        results = [run_case(name, root / name) for name in cases]
-    print("\n" + ("all targets met" if all(results) else "MISS"))
-    return 0 if all(results) else 1
+        checks = [check for name in cases for check in run_case(name, root / name)]
+    return verdict_table(checks)
 
 
 if __name__ == "__main__":
