@@ -3,6 +3,7 @@ curves, compbench's curves exported in both formats and read back exactly, refer
 run's BD tables, and malformed files refused in one line."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -57,6 +58,21 @@ def test_a_compressai_results_file_is_read(compressai_file):
     assert curve.bpp == tuple(COMPRESSAI["results"]["bpp"])
     rate, psnr = curve.curve("psnr")
     assert list(psnr) == COMPRESSAI["results"]["psnr-rgb"] and curve.curve("ssim") is None
+
+
+PUBLISHED = Path(__file__).parent / "fixtures" / "compressai"  # files as CompressAI publishes them
+
+
+@pytest.mark.parametrize("name, label, points", [("kodak-jpeg.json", "JPEG (reference)", 19),
+                                                 ("kodak-bmshj2018-factorized_mse_cpu.json",
+                                                  "bmshj2018-factorized (reference)", 8)])
+def test_files_as_compressai_publishes_them_are_read(name, label, points):
+    published = json.loads((PUBLISHED / name).read_text())["results"]
+    (curve,) = read_reference_file(PUBLISHED / name)
+    assert curve.label == label and len(curve.bpp) == points
+    assert curve.bpp == tuple(published["bpp"])
+    assert list(curve.curve("psnr")[1]) == published["psnr-rgb"]
+    assert list(curve.curve("ms_ssim")[1]) == published["ms-ssim-rgb"]
 
 
 def test_paper_keys_and_csv_files(tmp_path):
