@@ -30,25 +30,27 @@ def error_of(capsys, *args) -> str:
     return err
 
 
+def loaded_by(argv: list[str], modules: set[str], exit_code: int) -> list[str]:
+    """Which of ``modules`` a fresh interpreter has imported after ``main(argv)``, which must
+    end with ``exit_code`` (its output is swallowed)."""
+    code = ("import sys, io, contextlib\nfrom compbench.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+            "    try:\n        code = main(sys.argv[1:])\n    except SystemExit as exc:\n        code = exc.code\n"
+            f"assert (code or 0) == {exit_code}, code\n"
+            f"print(' '.join(sorted(set({sorted(modules)!r}) & set(sys.modules))))")
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
 def test_help_imports_no_heavy_library():
     """--help is read often and must come back at once: nothing but the standard library loads."""
-    code = ("import sys, io, contextlib\nfrom compbench.cli import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n"
-            "    try:\n        main(['run', '--help'])\n    except SystemExit:\n        pass\n"
-            "print(sorted({'torch', 'pandas', 'matplotlib', 'numpy', 'scipy', 'pluggy'} & set(sys.modules)))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    assert loaded_by(["run", "--help"], {"torch", "pandas", "matplotlib", "numpy", "scipy", "pluggy"}, 0) == []
 
 
 def test_a_mistyped_codec_loads_no_pandas_or_matplotlib():
     """The run's name checks come before the harness: a typo costs the plugins' import only."""
-    code = ("import sys, io, contextlib\nfrom compbench.cli import main\n"
-            "with contextlib.redirect_stderr(io.StringIO()):\n    assert main(['run', '--codecs', 'jepg']) == 2\n"
-            "print(sorted({'torch', 'pandas', 'matplotlib'} & set(sys.modules)))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    assert loaded_by(["run", "--codecs", "jepg"], {"torch", "pandas", "matplotlib"}, 2) == []
 
 
 def test_the_commands_are_all_there():

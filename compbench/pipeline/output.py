@@ -23,11 +23,8 @@ def claim_results_folder(plan: RunPlan) -> tuple[Path | None, FolderLock | None]
     mode = RESUME if output.resume else OVERWRITE if output.overwrite else NEW
     out_dir, lock = claim_folder(Path(output.out), mode)
     if output.resume:
-        try:
+        with lock.released_on_error():
             check_same_command(out_dir, plan)
-        except BaseException:
-            lock.release()
-            raise
     return out_dir, lock
 
 

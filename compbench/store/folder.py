@@ -59,11 +59,8 @@ def claim_folder(out: Path, mode: str = NEW) -> tuple[Path, FolderLock]:
     except OSError as exc:
         raise _unwritable(out, exc) from None
     lock = FolderLock(out).acquire()
-    try:
+    with lock.released_on_error():
         _claim_locked(out, mode)
-    except BaseException:
-        lock.release()
-        raise
     return out, lock
 
 

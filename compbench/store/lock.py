@@ -60,6 +60,16 @@ class FolderLock:
             os.close(self._fd)  # closing the file releases the lock
             self._fd = None
 
+    @contextmanager
+    def released_on_error(self):
+        """Keep the lock past the block when it succeeds (the caller goes on writing); release
+        it when the block raises, so a refused run never holds its folder."""
+        try:
+            yield self
+        except BaseException:
+            self.release()
+            raise
+
     def __enter__(self) -> FolderLock:
         return self.acquire()
 
