@@ -1,6 +1,7 @@
 """Fault isolation: a codec that raises or crashes never takes down the run."""
 
 import os
+import time
 import types
 
 import numpy as np
@@ -265,3 +266,38 @@ def test_a_worker_gives_an_already_imported_torch_its_share_of_the_cores(monkeyp
         assert all(os.environ[variable] == "1" for variable in THREAD_VARIABLES)
     finally:
         torch.set_num_threads(before)
+
+
+def _burn_cpu(seconds: float) -> None:
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+
+
+def test_stopping_the_fork_server_reaps_it_and_counts_its_workers_cpu():
+    """The fork server is killed, not asked to exit (an interpreter with PyTorch takes about
+    half a second to shut down), after its workers are reaped: their CPU time still counts in
+    this process's children's, as a run's benchmarks read it."""
+    import multiprocessing
+    import resource
+    from multiprocessing import forkserver
+
+    from compbench.run.local_pool import stop_fork_server, warm_fork_server
+
+    warm_fork_server(("json",))
+    server_pid = forkserver._forkserver._forkserver_pid
+    def children_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    before = children_cpu()
+    worker = multiprocessing.get_context("forkserver").Process(target=_burn_cpu, args=(1.5,))
+    worker.start()
+    worker.join(60)
+    assert worker.exitcode == 0
+    stop_fork_server()
+    assert forkserver._forkserver._forkserver_pid is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(server_pid, 0)  # reaped, not a zombie
+    # the worker's 1.5 s: more than the server's own imports could account for
+    assert children_cpu() - before >= 1.5

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..contracts.params import resolve_settings
 from ..contracts.registry import build_registry
+from ..defaults import ExecutorKind
 from ..metrics import DEFAULT_RD_METRICS, MetricSet
 from ..run.spec import parse_codec_specs, parse_dataset_spec
 
@@ -26,6 +27,10 @@ def check_names(args) -> None:
     factories = {spec.name: registry.codec(spec.name) for spec in specs}
     metrics = MetricSet.for_run(registry, factories.values(), extra=names(args.metrics_extra))
     metrics.check_rd_metrics(names(args.rd_metrics) or DEFAULT_RD_METRICS)
+    if args.executor == ExecutorKind.LOCAL:  # the names are right: the workers' imports begin now
+        from ..run.local_pool import preload_of, warm_fork_server
+
+        warm_fork_server(preload_of(factories.values()))
 
 
 def names(text: str | None) -> tuple[str, ...]:

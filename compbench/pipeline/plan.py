@@ -24,7 +24,7 @@ from ..contracts.registry import Registry, build_registry
 from ..defaults import ExecutorKind
 from ..metrics import DEFAULT_RD_METRICS, MetricSet
 from ..present.matched import parse_compare_at
-from ..run.local_pool import warm_fork_server
+from ..run.local_pool import preload_of, warm_fork_server
 from ..run.memory import workers_for
 from ..run.spec import CodecSpec, parse_codec_specs, parse_dataset_spec
 from ..run.units import DataRef
@@ -152,8 +152,8 @@ def plan_run(request: RunRequest, output: OutputOptions, registry: Registry | No
     given = registry
     registry = registry or build_registry()
     specs, factories, metrics, rd_metrics = _codecs(request, output, registry)
-    preload = tuple(dict.fromkeys(module for factory in factories.values() for module in factory.preload))
-    if preload and given is None and request.executor == ExecutorKind.LOCAL:
+    preload = preload_of(factories.values())
+    if given is None and request.executor == ExecutorKind.LOCAL:
         warm_fork_server(preload)  # imports them while this process goes on planning
     references = _references(output)
     adapter, split, dataset_text = _dataset(request, registry)
@@ -191,8 +191,6 @@ def _codecs(request: RunRequest, output: OutputOptions, registry: Registry):
     parse_compare_at(output.compare_at, metrics)  # a wrong --compare-at stops before any image is coded
     check_table_format(output.table_format)
     _check_anchor(output.anchor, specs, registry)
-    if output.write and output.figures:
-        check_figure_formats(output.figure_formats)
     return specs, factories, metrics, rd_metrics
 
 
@@ -233,6 +231,8 @@ def _check_options(request: RunRequest, output: OutputOptions) -> None:
         raise CompbenchError("--retry-failed needs --resume: it runs again the failed images of a stored run")
     if (output.resume or output.overwrite) and (output.out is None or not output.write):
         raise CompbenchError(f"--{'resume' if output.resume else 'overwrite'} needs --out DIR, the folder of the run")
+    if output.write and output.figures:  # after the fork server is started: it imports matplotlib
+        check_figure_formats(output.figure_formats)
 
 
 def _images(request: RunRequest, adapter: DatasetAdapter, split: str, dataset_text: dict[str, str]):

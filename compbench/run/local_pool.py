@@ -34,6 +34,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.connection
 import os
+import signal
 import sys
 import threading
 import time
@@ -312,23 +313,38 @@ def threads_per_worker(jobs: int) -> int:
 SERVER_PRELOAD = ("compbench.run.worker_process",)
 
 
+def preload_of(factories) -> tuple[str, ...]:
+    """The heavy modules a run's codec factories declare (``CodecFactory.preload``), once each."""
+    return tuple(dict.fromkeys(module for factory in factories for module in factory.preload))
+
+
 def warm_fork_server(preload: tuple[str, ...]) -> None:
     """Start the fork server now, importing ``preload`` (the heavy modules a run's codecs
     declare: PyTorch) once for all the run's workers, while this process goes on planning the
-    run: its workers then start with them imported (once per run, not once per worker)."""
+    run: its workers then start with them imported (once per run, not once per worker). The
+    command line calls it as soon as the codec names are checked, the plan again (a no-op
+    then)."""
     from multiprocessing import forkserver
 
+    if not preload:
+        return
     multiprocessing.get_context("forkserver").set_forkserver_preload([*SERVER_PRELOAD, *preload])
     forkserver.ensure_running()
 
 
 def stop_fork_server() -> None:
-    """Stop the fork server and wait for it (it waits for the workers it started). Python has
-    no public call for it; a server that cannot be stopped so ends with this process anyway."""
+    """Stop the fork server and wait for it (it has reaped the workers it started, so their
+    CPU time counts in this process's). It is killed, not asked to exit: an interpreter that
+    imported PyTorch takes about half a second to shut down, and it holds nothing to save.
+    Python has no public call for it; a server that cannot be stopped so ends with this
+    process anyway."""
     from multiprocessing import forkserver
 
+    server = forkserver._forkserver
     try:
-        forkserver._forkserver._stop()
+        if getattr(server, "_forkserver_pid", None) is not None:
+            os.kill(server._forkserver_pid, signal.SIGKILL)
+        server._stop()
     except (AttributeError, OSError):
         pass
 
