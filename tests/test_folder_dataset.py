@@ -130,6 +130,44 @@ def test_the_source_travels_to_worker_processes(photos, source):
     assert np.array_equal(copy.read([3])[0], source.read([3])[0])
 
 
+def test_a_source_decodes_each_file_once_and_hands_out_read_only_pixels(photos, monkeypatch):
+    """A sweep reads every image once per setting: a source keeps what it decoded (within its
+    budget), and what it keeps cannot be changed by a caller."""
+    from compbench_datasets import image_files
+
+    source = FolderDataset().open("all", path=str(photos.root), check="header")
+    decoded = []
+    real_decode = image_files.decode
+    monkeypatch.setattr(image_files, "decode", lambda *a, **k: decoded.append(1) or real_decode(*a, **k))
+    first = source.read([0, 1, 0])
+    again = source.read([1, 0])
+    assert len(decoded) == 2
+    assert again[0] is first[1] and not again[0].flags.writeable
+    copy = pickle.loads(pickle.dumps(source))  # a worker's copy starts empty
+    assert np.array_equal(copy.read([0])[0], first[0]) and len(decoded) == 3
+
+
+def test_the_decoded_cache_keeps_to_its_budget_least_recently_read_out_first():
+    from compbench_datasets.image_files import DecodedCache
+
+    reads = []
+
+    def read(position):
+        reads.append(position)
+        return np.zeros(40 if position == 9 else 10, dtype=np.uint8)
+
+    cache = DecodedCache(budget=30)
+    for position in (0, 1, 2, 0, 3):  # 3 pushes out 1, the least recently read
+        cache.get(position, read)
+    cache.get(9, read)  # larger than the budget: read, never kept
+    cache.get(9, read)
+    for position in (0, 2, 3):
+        cache.get(position, read)
+    assert reads == [0, 1, 2, 3, 9, 9]
+    cache.get(1, read)
+    assert reads[-1] == 1
+
+
 def test_root_files_take_class_dot_when_a_subfolder_has_the_root_name(tmp_path):
     root = tmp_path / "cats"
     (root / "cats").mkdir(parents=True)
