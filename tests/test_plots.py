@@ -271,18 +271,23 @@ def test_figures_drawn_on_two_processes_are_those_drawn_on_one(sweep_result, tmp
 
 
 def test_a_figure_the_child_cannot_deliver_is_drawn_by_the_run(tmp_path, forking):
-    """The child draws every other job; one that raises there, or kills it, is drawn again in
-    the parent, in its place; one that raises in the parent too raises as it would serially."""
+    """Both processes take the next figure until none is left; one that raises in the child,
+    or kills it, is drawn again in the parent, in its place; one that raises in the parent too
+    raises as it would serially."""
     import os
+    import time
 
     from compbench.present.parallel import draw_all
 
     parent = os.getpid()
 
-    def job(name, child_does=None):
+    def job(name, child_does=None, waits_for=()):
         def draw():
             if os.getpid() != parent and child_does is not None:
                 child_does()
+            deadline = time.monotonic() + 60  # a hang bound, not a speed limit
+            while not all((tmp_path / other).exists() for other in waits_for) and time.monotonic() < deadline:
+                time.sleep(0.01)
             (tmp_path / name).write_text(str(os.getpid()))
             return [tmp_path / name]
         return draw
@@ -293,11 +298,13 @@ def test_a_figure_the_child_cannot_deliver_is_drawn_by_the_run(tmp_path, forking
     def drawer(name):
         return "run" if (tmp_path / name).read_text() == str(parent) else "child"
 
-    paths = draw_all([job("a"), job("b", fail), job("c"), job("d")])
+    # "a" waits for "c" and "d": only a process that is free takes them, so the two processes
+    # share the jobs as they become free (halves fixed in advance would wait here forever)
+    paths = draw_all([job("a", waits_for=("c", "d")), job("b", fail), job("c"), job("d")])
     assert [p.name for p in paths] == ["a", "b", "c", "d"]
-    assert [drawer(n) for n in "abcd"] == ["run", "run", "run", "child"]
+    assert drawer("b") == "run" and drawer("c") == drawer("d") != drawer("a")
 
-    paths = draw_all([job("e"), job("f", lambda: os._exit(3)), job("g")])
+    paths = draw_all([job("e"), job("f", lambda: os._exit(3)), job("g")], order=[1, 0, 2])
     assert [p.name for p in paths] == ["e", "f", "g"] and drawer("f") == "run"
 
     def broken():

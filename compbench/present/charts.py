@@ -9,7 +9,7 @@ the Figure itself so tests can inspect the artists.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -90,15 +90,25 @@ def rd_curves(summary: pd.DataFrame, out_dir: str | Path, y: str = "psnr", x: st
     at the top edge where its quality is infinite (PSNR); other points that are not finite
     (failed settings) are left out. Axis titles come from the metrics' declarations. Reference
     curves (published results) are drawn dashed on the overall plot."""
+    jobs = rd_curve_jobs(summary, out_dir, y, x, formats, colors, metrics, references)
+    return [path for job in jobs for path in job()]
+
+
+def rd_curve_jobs(summary: pd.DataFrame, out_dir: str | Path, y: str = "psnr", x: str = "bpp",
+                  formats: Sequence[str] = ("png",), colors: Mapping[str, object] | None = None,
+                  metrics: MetricSet | None = None, references: Sequence = ()) -> list[Callable[[], list[Path]]]:
+    """:func:`rd_curves` as one job per figure (each draws and saves it, returns its files), for
+    drawing them in parallel; the per-class figure, the costlier, last."""
     summary = _prepare(summary, [x, y])
     if summary.empty:
         return []
     colors = _complete(colors, summary)
     stem = f"rd_{y}_{x}"
-    paths = save(rd_figure(summary, y, x, colors, metrics, references), out_dir, stem, formats)
+    jobs = [lambda: save(rd_figure(summary, y, x, colors, metrics, references), out_dir, stem, formats)]
     if _classes(summary):
-        paths += save(rd_by_class_figure(summary, y, x, colors, metrics), out_dir, f"{stem}_by_class", formats)
-    return paths
+        jobs.append(lambda: save(rd_by_class_figure(summary, y, x, colors, metrics), out_dir, f"{stem}_by_class",
+                                 formats))
+    return jobs
 
 
 def rd_figure(summary: pd.DataFrame, y: str, x: str, colors: Mapping[str, object],

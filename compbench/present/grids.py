@@ -26,7 +26,7 @@ from .charts import (
     codec_colors,
     new_figure,
     pick_settings,
-    rd_curves,
+    rd_curve_jobs,
     safe_name,
     save,
 )
@@ -269,13 +269,15 @@ def write_run_figures(result, out_dir: str | Path, formats: Sequence[str] = ("pn
         jobs += [functools.partial(class_bars, summary, out_dir, formats, colors, stems=(stem,), matched=matched)
                  for stem in CLASS_BARS]
     settings_per_codec = summary[summary["class"] == ALL].groupby("codec")["setting"].nunique()
+    costly: list[int] = []  # the per-class RD figures (ten panels each) are taken first
     if (settings_per_codec >= 2).any():
         metrics = MetricSet.stored(getattr(result, "manifest", None))
         for y, x in rd_pairs(getattr(result, "rd_metrics", None)):
             if f"{y}_mean" in summary and f"{x}_mean" in summary:
-                jobs.append(functools.partial(rd_curves, summary, out_dir, y, x, formats, colors, metrics,
-                                              getattr(result, "references", ())))
-    return draw_all(jobs)
+                pair = rd_curve_jobs(summary, out_dir, y, x, formats, colors, metrics, getattr(result, "references", ()))
+                jobs += pair
+                costly += [len(jobs) - 1] if len(pair) == 2 else []
+    return draw_all(jobs, order=[*costly, *(i for i in range(len(jobs)) if i not in costly)])
 
 
 def _selection(result):

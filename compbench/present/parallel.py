@@ -1,5 +1,7 @@
-"""Drawing a run's figures on two cores: a forked child draws every other figure while this
-process draws the rest (a sweep's figures took 2.5 s on one core, most of it matplotlib).
+"""Drawing a run's figures on two cores: this process and a forked child each take the next
+figure not yet taken until none is left (a sweep's figures took 2.5 s on one core, most of it
+matplotlib; taking turns, not halves fixed in advance, keeps both busy to the end when the
+figures differ in cost: a ten-panel plot costs three single ones).
 
 Only where forking is safe (:func:`compbench.run.local_pool.start_method_for`: no other threads, no
 PyTorch) and a second core exists; otherwise, and for any figure the child could not deliver
@@ -11,28 +13,31 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 #: one figure (or a few files of one kind): draws and saves, returns the files written
 FigureJob = Callable[[], list[Path]]
 
 
-def draw_all(jobs: Sequence[FigureJob]) -> list[Path]:
-    """Every job's files, in job order (as drawn serially)."""
+def draw_all(jobs: Sequence[FigureJob], order: Sequence[int] | None = None) -> list[Path]:
+    """Every job's files, in job order (as drawn serially). ``order``: the order the jobs are
+    taken in (the costliest first balances the two processes best; default: job order)."""
     from ..run.local_pool import start_method_for
 
+    order = list(range(len(jobs)) if order is None else order)
     if len(jobs) < 2 or (os.cpu_count() or 1) < 2 or start_method_for() != "fork":
-        return [path for job in jobs for path in job()]
+        drawn = {i: jobs[i]() for i in order}
+        return [path for i in range(len(jobs)) for path in drawn[i]]
     context = multiprocessing.get_context("fork")
+    taken = context.Value("i", 0)  # how many of ``order`` either process has taken
     receive, send = context.Pipe(duplex=False)
-    theirs = list(range(1, len(jobs), 2))
-    child = context.Process(target=_draw_in_child, args=(jobs, theirs, send, os.getpid()),
+    child = context.Process(target=_draw_in_child, args=(jobs, order, taken, send, os.getpid()),
                             name="compbench-figures")
     child.start()
     send.close()
     try:
-        drawn: dict[int, list[Path]] = {i: jobs[i]() for i in range(0, len(jobs), 2)}
+        drawn: dict[int, list[Path]] = {i: jobs[i]() for i in _next_jobs(order, taken)}
         try:
             drawn.update(receive.recv())
         except (EOFError, OSError):  # the child died: what it did not send is drawn below
@@ -45,7 +50,18 @@ def draw_all(jobs: Sequence[FigureJob]) -> list[Path]:
     return [path for i, job in enumerate(jobs) for path in (drawn[i] if i in drawn else job())]
 
 
-def _draw_in_child(jobs: Sequence[FigureJob], indices: list[int], send, parent_pid: int) -> None:
+def _next_jobs(order: Sequence[int], taken) -> Iterator[int]:
+    """The jobs this process takes, one at a time, as it becomes free."""
+    while True:
+        with taken.get_lock():
+            if taken.value >= len(order):
+                return
+            taken.value += 1
+            index = order[taken.value - 1]
+        yield index
+
+
+def _draw_in_child(jobs: Sequence[FigureJob], order: Sequence[int], taken, send, parent_pid: int) -> None:
     from ..run.worker_process import die_with_parent
 
     die_with_parent(parent_pid)
@@ -53,7 +69,7 @@ def _draw_in_child(jobs: Sequence[FigureJob], indices: list[int], send, parent_p
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     drawn = {}
-    for i in indices:
+    for i in _next_jobs(order, taken):
         try:
             drawn[i] = jobs[i]()
         except Exception:  # drawn again by the parent, where the error is raised as usual
