@@ -10,6 +10,8 @@ __all__ = ["check_figure_formats", "check_table_format", "require_available"]
 
 
 def check_figure_formats(formats) -> None:
+    if tuple(formats) == ("png",):  # Agg always writes PNG: no need to load matplotlib (0.4 s) to know
+        return
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

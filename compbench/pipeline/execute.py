@@ -20,12 +20,21 @@ def execute(plan: RunPlan, executor: Executor, sink: RecordsSink) -> None:
     redrawn = sample_units(plan, layout, sink, first_ordinal=len(units))
     # a with block: the bar's ticker thread stops however the loop ends (Ctrl-C too)
     with ProgressBar(sum(len(unit.positions) for unit in units), enabled=plan.output.progress) as bar:
-        for result in executor.run([*units, *redrawn]):
+        for count, result in enumerate(executor.run([*units, *redrawn])):
+            if count == 0:
+                load_figure_modules(plan)
             recorded = result.unit.ordinal < len(units)
             sink.accept(result, record=recorded)
             if recorded:
                 bar.advance(len(result.positions), result.unit.spec.label)
     executor.release()
+
+
+def load_figure_modules(plan: RunPlan) -> None:
+    """Import what drawing the figures needs (matplotlib: ~0.4 s) while the workers code (they
+    are running by then), not after the last of them."""
+    if plan.output.write and plan.output.figures:
+        from ..present import grids  # noqa: F401
 
 
 def unit_layout(plan: RunPlan) -> UnitLayout:

@@ -291,11 +291,16 @@ def _by_class(data):
 
 def _comparison_jobs(result, shown_settings: set[str], out_dir, formats) -> list[FigureJob]:
     """Fig. 7: the sample images through every shown setting; images larger than a cell as 1:1
-    crops of their most detailed region (the report's crops), not thinned thumbnails."""
+    crops of their most detailed region (the report's crops), not thinned thumbnails. The
+    crops and the samples' figures are found in the job: whichever process draws it."""
+    if not any(result.samples.values()):
+        return []
+    return [functools.partial(_comparison_figure, result, shown_settings, out_dir, formats)]
+
+
+def _comparison_figure(result, shown_settings: set[str], out_dir, formats) -> list[Path]:
     data = _selection(result)
     positions = sorted({int(p) for by_position in result.samples.values() for p in by_position}, key=_by_class(data))
-    if not positions:
-        return []
     indices = data.indices[positions]
     originals, labels = data.read(positions), data.labels[positions]
     boxes = [detail_box(np.asarray(image), MAX_CELL) for image in originals]
@@ -305,8 +310,8 @@ def _comparison_jobs(result, shown_settings: set[str], out_dir, formats) -> list
     records = sample_records if sample_records is not None else result.records
     stats = {setting: _sample_stats(records, setting, indices) for setting in reconstructions}
     originals = [crop(np.asarray(image), box) for image, box in zip(originals, boxes)]
-    return [lambda: save(comparison_figure(originals, labels, result.class_names, reconstructions, stats),
-                         out_dir, "fig7_comparison", formats)]
+    return save(comparison_figure(originals, labels, result.class_names, reconstructions, stats),
+                out_dir, "fig7_comparison", formats)
 
 
 def _cropped(image, box):
