@@ -17,6 +17,13 @@ ZOO = Path(__file__).parent / "thirdparty" / "compbench_zoo"
 COMPBENCH = Path(sys.executable).parent / "compbench"
 
 
+def pytest_collection_modifyitems(config, items):
+    """The slow tests first (a stable sort: the rest keep their order): the test processes
+    take one test at a time, so the long ones start at once, side by side, and the short ones
+    fill in around them instead of a long one starting last with the suite waiting on it."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def in_ci() -> bool:
     """Whether the CI environment variable is set (to anything but "", 0, false or no)."""
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")

@@ -131,6 +131,12 @@ def test_a_worker_with_other_versions_is_refused(dask_executor):
             pass
 
 
+def test_two_local_clusters_at_once_print_no_port_warning(dask_executor, recwarn):
+    with dask_executor.DaskExecutor(1), dask_executor.DaskExecutor(1):
+        pass
+    assert not [w for w in recwarn if "already in use" in str(w.message)]
+
+
 def test_an_unreachable_scheduler_is_one_line(monkeypatch, dask_executor):
     monkeypatch.setattr(dask_executor, "CONNECT_SECONDS", 1)
     with pytest.raises(CompbenchError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:\d+"):

@@ -430,6 +430,17 @@ def test_nothing_is_wider_than_the_screen(photo_page, width):
 #: resolves once resizes and redraws are done (a few frames later)
 SETTLED = "new Promise(done => setTimeout(done, 400))"
 
+#: the value of an expression once a condition on it (``value``) holds, or after 15 s (a hang
+#: bound on a loaded machine, not a speed limit): the page acts on a click in its own time
+#: (plotly waits out a double-click first)
+UNTIL = """new Promise(done => {
+    const end = Date.now() + 15000;
+    (function look() {
+        const value = (%s);
+        if ((%s) || Date.now() > end) done(value); else setTimeout(look, 25);
+    })();
+})"""
+
 
 POINT = """((trace) => {  // where a trace's first point is on the screen
     const gd = document.getElementById("rd-chart");
@@ -443,11 +454,14 @@ POINT = """((trace) => {  // where a trace's first point is on the screen
 
 @pytest.mark.browser
 def test_hovering_a_point_shows_its_setting(photo_page):
-    photo_page.evaluate(SETTLED)
-    point = photo_page.evaluate(POINT % 0)
-    photo_page.mouse("mouseMoved", point["x"], point["y"])
-    hover = photo_page.evaluate("""new Promise(done => setTimeout(() =>
-        done(document.querySelector("#rd-chart .hoverlayer").textContent), 300))""")
+    hover_text = 'document.querySelector("#rd-chart .hoverlayer").textContent'
+    for _ in range(5):  # the point is found again after each try: a late redraw may move it
+        photo_page.evaluate(SETTLED)
+        point = photo_page.evaluate(POINT % 0)
+        photo_page.mouse("mouseMoved", point["x"], point["y"])
+        hover = photo_page.evaluate(UNTIL.replace("15000", "3000") % (hover_text, "value.includes('images:')"))
+        if hover:
+            break
     assert point["setting"] in hover and "images: 6" in hover
 
 
@@ -464,21 +478,20 @@ def test_a_legend_click_hides_a_codec(photo_page):
     before = photo_page.evaluate(drawn)
     item = photo_page.evaluate(LEGEND)
     photo_page.click(item["x"], item["y"])
-    # plotly waits out a double-click before it acts on a click
-    after = photo_page.evaluate(f"new Promise(done => setTimeout(() => done({drawn}), 700))")
+    after = photo_page.evaluate(UNTIL % (drawn, f"value === {before - 1}"))
     state = photo_page.evaluate("document.getElementById('rd-chart')._fullData.map(t => [t.name, t.visible])")
     assert item["name"] == "jpeg" and ["jpeg", "legendonly"] in state and after == before - 1
     photo_page.click(item["x"], item["y"])  # and back
-    photo_page.evaluate("new Promise(done => setTimeout(done, 700))")
+    assert photo_page.evaluate(UNTIL % (drawn, f"value === {before}")) == before
 
 
 @pytest.mark.browser
 def test_log_rate_axis_and_class_selector(photo_page):
     axis = "document.getElementById('rd-chart')._fullLayout.xaxis.type"
     photo_page.evaluate("document.getElementById('rd-linear').click()")
-    assert photo_page.evaluate(f"new Promise(done => setTimeout(() => done({axis}), 100))") == "linear"
+    assert photo_page.evaluate(UNTIL % (axis, "value === 'linear'")) == "linear"
     photo_page.evaluate("document.getElementById('rd-log').click()")
-    assert photo_page.evaluate(f"new Promise(done => setTimeout(() => done({axis}), 100))") == "log"
+    assert photo_page.evaluate(UNTIL % (axis, "value === 'log'")) == "log"
     options = photo_page.evaluate("[...document.querySelectorAll('#rd-class option')].map(o => o.textContent)")
     assert options[0] == "all images" and sorted(options[1:]) == sorted(CLASSES)
 

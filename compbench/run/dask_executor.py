@@ -90,10 +90,12 @@ class DaskExecutor:
                     raise CompbenchError(f"cannot reach the Dask scheduler at {self.scheduler} ({one_line(exc)}); "
                                          "start one (dask scheduler) or check --scheduler") from None
             else:
-                # the scheduler runs in this process: it must let a lost worker fail the task
+                # the scheduler runs in this process: it must let a lost worker fail the task.
+                # dashboard_address ":0": its HTTP server on a free port (None still takes 8787,
+                # and a second run at the same time printed a warning that it was in use)
                 with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
                     self._cluster = distributed.LocalCluster(
-                        n_workers=self.jobs, threads_per_worker=1, processes=False, dashboard_address=None,
+                        n_workers=self.jobs, threads_per_worker=1, processes=False, dashboard_address=":0",
                         silence_logs=logging.ERROR)
                 self.client = distributed.Client(self._cluster, set_as_default=False)
             self.check_workers()
@@ -111,7 +113,9 @@ class DaskExecutor:
         client, self.client = self.client, None
         if client is not None:
             try:
-                if self._cluster is None:
+                # not on a lost scheduler: the call would wait out the client's reconnecting
+                # (CONNECT_SECONDS) before the run could report what it lost
+                if self._cluster is None and client.status == "running":
                     client.run(close_worker_pools, self.token)
             except Exception:
                 pass
