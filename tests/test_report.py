@@ -465,7 +465,8 @@ def test_hovering_a_point_shows_its_setting(photo_page):
     assert point["setting"] in hover and "images: 6" in hover
 
 
-LEGEND = """(() => {
+LEGEND = """(() => {  // on the screen first: a click lands only where the page is shown
+    document.getElementById("rd-chart").scrollIntoView({block: "center"});
     const item = document.querySelectorAll("#rd-chart .legend .traces")[0];
     const box = item.querySelector(".legendtoggle").getBoundingClientRect();
     return {x: box.left + 10, y: box.top + box.height / 2, name: item.textContent};
@@ -476,6 +477,8 @@ LEGEND = """(() => {
 def test_a_legend_click_hides_a_codec(photo_page):
     drawn = "document.querySelectorAll('#rd-chart .scatterlayer .trace').length"
     before = photo_page.evaluate(drawn)
+    item = photo_page.evaluate(LEGEND)
+    photo_page.evaluate(SETTLED)  # the scroll
     item = photo_page.evaluate(LEGEND)
     photo_page.click(item["x"], item["y"])
     after = photo_page.evaluate(UNTIL % (drawn, f"value === {before - 1}"))
