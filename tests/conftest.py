@@ -18,10 +18,22 @@ COMPBENCH = Path(sys.executable).parent / "compbench"
 
 
 def pytest_collection_modifyitems(config, items):
-    """The slow tests first (a stable sort: the rest keep their order): the test processes
-    take one test at a time, so the long ones start at once, side by side, and the short ones
-    fill in around them instead of a long one starting last with the suite waiting on it."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """The slow tests first, shared out over the test processes: xdist's work stealing hands
+    each process an equal run of the collection, so each run begins with its share of the slow
+    tests (which then go side by side, not one after another on one process, nor last with the
+    suite waiting on them); the other tests keep their order, so a module's tests stay together
+    and its fixtures are made once. Without xdist: the slow tests first, the rest in order."""
+    processes = getattr(config, "workerinput", {}).get("workercount", 1)
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    rest = [item for item in items if not item.get_closest_marker("slow")]
+    ordered, left = [], len(items)
+    for k in range(processes):  # as worksteal cuts the collection: len // processes remaining
+        share = left // (processes - k)
+        mine = slow[k::processes]
+        ordered += mine + rest[: share - len(mine)]
+        rest = rest[share - len(mine):]
+        left -= share
+    items[:] = ordered + rest
 
 
 def in_ci() -> bool:
