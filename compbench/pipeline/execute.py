@@ -20,8 +20,9 @@ def execute(plan: RunPlan, executor: Executor, sink: RecordsSink) -> None:
     redrawn = sample_units(plan, layout, sink, first_ordinal=len(units))
     # a with block: the bar's ticker thread stops however the loop ends (Ctrl-C too)
     with ProgressBar(sum(len(unit.positions) for unit in units), enabled=plan.output.progress) as bar:
-        for count, result in enumerate(executor.run([*units, *redrawn])):
-            if count == 0:
+        tasks = len(units) + len(redrawn)
+        for count, result in enumerate(executor.run([*units, *redrawn]), start=1):
+            if tasks - count == 2 * executor.slots:  # the last units are handed out: this process waits
                 load_figure_modules(plan)
             recorded = result.unit.ordinal < len(units)
             sink.accept(result, record=recorded)
@@ -31,8 +32,9 @@ def execute(plan: RunPlan, executor: Executor, sink: RecordsSink) -> None:
 
 
 def load_figure_modules(plan: RunPlan) -> None:
-    """Import what drawing the figures needs (matplotlib: ~0.4 s) while the workers code (they
-    are running by then), not after the last of them."""
+    """Import what drawing the figures needs (matplotlib: ~0.4 s) while the workers code their
+    last units (each worker holds up to two, so none waits for this process meanwhile), not
+    after the last of them."""
     if plan.output.write and plan.output.figures:
         from ..present import grids  # noqa: F401
 
