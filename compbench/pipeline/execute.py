@@ -16,13 +16,16 @@ from .sink import RecordsSink
 def execute(plan: RunPlan, executor: Executor, sink: RecordsSink) -> None:
     """Run every unit the sink lacks; the executor's workers are let go at the end."""
     layout = unit_layout(plan)
-    units = plan_units(plan.specs, plan.selection, layout, jobs=executor.slots, done=sink.recorded())
+    slots = executor.slots  # asked once: Dask asks its scheduler, which may be gone by the end
+    units = plan_units(plan.specs, plan.selection, layout, jobs=slots, done=sink.recorded())
     redrawn = sample_units(plan, layout, sink, first_ordinal=len(units))
+    # the last units are handed out (two per worker) once this many results are in: from then
+    # on this process only waits
+    handed_out = len(units) + len(redrawn) - 2 * slots
     # a with block: the bar's ticker thread stops however the loop ends (Ctrl-C too)
     with ProgressBar(sum(len(unit.positions) for unit in units), enabled=plan.output.progress) as bar:
-        tasks = len(units) + len(redrawn)
         for count, result in enumerate(executor.run([*units, *redrawn]), start=1):
-            if tasks - count == 2 * executor.slots:  # the last units are handed out: this process waits
+            if count == handed_out:
                 load_figure_modules(plan)
             recorded = result.unit.ordinal < len(units)
             sink.accept(result, record=recorded)
