@@ -312,3 +312,24 @@ def test_a_figure_the_child_cannot_deliver_is_drawn_by_the_run(tmp_path, forking
 
     with pytest.raises(ValueError, match="a bug in a chart"):
         draw_all([job("x"), broken])
+
+
+@pytest.mark.parametrize("cores", [2, 1])
+def test_the_runs_other_work_is_done_once_in_the_run_beside_the_figures(tmp_path, monkeypatch, forking, cores):
+    """``meanwhile`` (the run's BD tables) runs once, in this process, whether a child draws
+    figures meanwhile or not; the figures come out in job order either way."""
+    import os
+
+    from compbench.present.parallel import draw_all
+
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+
+    def job(name):
+        def draw():
+            (tmp_path / name).write_text(name)
+            return [tmp_path / name]
+        return draw
+
+    done = []
+    paths = draw_all([job("a"), job("b"), job("c")], order=[2, 0, 1], meanwhile=lambda: done.append(os.getpid()))
+    assert done == [os.getpid()] and [p.name for p in paths] == ["a", "b", "c"]

@@ -25,27 +25,35 @@ from .sink import Gathered
 
 
 def finish_run(plan: RunPlan, manifest: ManifestFile, out_dir: Path | None, gathered: Gathered) -> RunResult:
-    """The run's result; with a folder, everything a run leaves behind is written."""
+    """The run's result; with a folder, everything a run leaves behind is written. The BD tables
+    are computed while the figures are drawn (they need each other's nothing)."""
     rows = rows_of(plan.selection)
-    bd = run_bd(gathered.summary, plan.output.anchor, plan.rd_metrics, plan.references)
     result = RunResult(
         stored=gathered.records, summary=gathered.summary, out_dir=out_dir, manifest=manifest.facts,
         selection=Selection(plan.source, np.asarray(plan.selection), plan.class_names),
         samples={label: {rows[p]: image for p, image in by.items()} for label, by in gathered.samples.items()},
         class_names=plan.class_names,
         panels={label: {rows[p]: named for p, named in by.items()} for label, by in gathered.panels.items()},
-        bdrate=bd.table, rd_metrics=plan.rd_metrics, bd_anchor=bd.anchor, bd_reason=bd.reason,
-        references=plan.references, reference_bdrate=bd.references,
+        rd_metrics=plan.rd_metrics, references=plan.references,
         sample_records=gathered.sample_records, failures=gathered.failures)
     ending = {"notes": gathered.notes, "seconds": round(time.perf_counter() - plan.clock, 3),
               "status": "incomplete" if gathered.refused or gathered.lost else "complete", "errors": gathered.errors,
-              "bd": bd.facts(plan.references)}
+              "bd": None}  # filled in by add_bd
     if gathered.refused:
         ending["refused"] = gathered.refused
     if gathered.lost:
         ending["lost"] = gathered.lost
     if gathered.metric_errors:
         ending["metric_errors"] = gathered.metric_errors
+
+    def add_bd() -> None:
+        bd = run_bd(gathered.summary, plan.output.anchor, plan.rd_metrics, plan.references)
+        result.bdrate, result.bd_anchor, result.bd_reason = bd.table, bd.anchor, bd.reason
+        result.reference_bdrate = bd.references
+        ending["bd"] = bd.facts(plan.references)
+
+    if out_dir is None or not plan.output.figures:
+        add_bd()
     if out_dir is None:
         result.manifest = manifest.complete(**ending)
         return result
@@ -57,7 +65,8 @@ def finish_run(plan: RunPlan, manifest: ManifestFile, out_dir: Path | None, gath
         from ..present.grids import write_run_figures  # matplotlib loads only when a run draws
 
         ending["figures"] = [p.name for p in write_run_figures(result, out_dir, plan.output.figure_formats,
-                                                               matched=matched, paper=plan.paper_figures)]
+                                                               matched=matched, paper=plan.paper_figures,
+                                                               meanwhile=add_bd)]
     result.manifest = {**manifest.facts, **ending}
     write_tables(result, out_dir, plan.output.table_format)
     result.manifest = manifest.complete(**ending)

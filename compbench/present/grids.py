@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -250,26 +250,28 @@ def _save_one(fig: Figure, out_path: str | Path) -> Path:
 # ---------------------------------------------------------------- a run's figures
 
 def write_run_figures(result, out_dir: str | Path, formats: Sequence[str] = ("png",),
-                      matched: Matched | None = None, paper: bool = True) -> list[Path]:
+                      matched: Matched | None = None, paper: bool = True,
+                      meanwhile: Callable[[], object] | None = None) -> list[Path]:
     """Every figure for an ``api.RunResult``: ``fig7_comparison`` from the kept samples, the
     rate-distortion curves when some codec ran at two settings or more, and with ``paper`` the
     paper's ``fig6_<setting>`` (for each setting whose codec provided panels) and Figs. 8-10.
     A sweep's grids and bars show each codec's setting at the matched rate (``matched``, default
     nearest the median bpp). Colors are fixed once for the run, so a codec looks the same in
-    every plot."""
+    every plot. ``meanwhile``: see :func:`~compbench.present.parallel.draw_all`."""
     summary = result.summary
     if summary.empty:
-        return []
+        return draw_all([], meanwhile=meanwhile)
     colors = codec_colors(summary["codec"])
     matched = matched or match_settings(summary)
     shown_settings = set(pick_settings(summary, matched=matched)[0])
     jobs: list[FigureJob] = [*_comparison_jobs(result, shown_settings, out_dir, formats)]
+    # taken first: Fig. 7 (photographs' crops: seconds) and the per-class RD figures (ten panels)
+    costly = list(range(len(jobs)))
     if paper:
         jobs += _panel_jobs(result, shown_settings, out_dir, formats)
         jobs += [functools.partial(class_bars, summary, out_dir, formats, colors, stems=(stem,), matched=matched)
                  for stem in CLASS_BARS]
     settings_per_codec = summary[summary["class"] == ALL].groupby("codec")["setting"].nunique()
-    costly: list[int] = []  # the per-class RD figures (ten panels each) are taken first
     if (settings_per_codec >= 2).any():
         metrics = MetricSet.stored(getattr(result, "manifest", None))
         for y, x in rd_pairs(getattr(result, "rd_metrics", None)):
@@ -277,7 +279,7 @@ def write_run_figures(result, out_dir: str | Path, formats: Sequence[str] = ("pn
                 pair = rd_curve_jobs(summary, out_dir, y, x, formats, colors, metrics, getattr(result, "references", ()))
                 jobs += pair
                 costly += [len(jobs) - 1] if len(pair) == 2 else []
-    return draw_all(jobs, order=[*costly, *(i for i in range(len(jobs)) if i not in costly)])
+    return draw_all(jobs, order=[*costly, *(i for i in range(len(jobs)) if i not in costly)], meanwhile=meanwhile)
 
 
 def _selection(result):

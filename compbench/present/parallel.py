@@ -20,13 +20,18 @@ from pathlib import Path
 FigureJob = Callable[[], list[Path]]
 
 
-def draw_all(jobs: Sequence[FigureJob], order: Sequence[int] | None = None) -> list[Path]:
+def draw_all(jobs: Sequence[FigureJob], order: Sequence[int] | None = None,
+             meanwhile: Callable[[], object] | None = None) -> list[Path]:
     """Every job's files, in job order (as drawn serially). ``order``: the order the jobs are
-    taken in (the costliest first balances the two processes best; default: job order)."""
+    taken in (the costliest first balances the two processes best; default: job order).
+    ``meanwhile``: other work of the caller's (the run's BD tables), done in this process while
+    the child starts on the figures; this process takes figures once it is done."""
     from ..run.local_pool import start_method_for
 
     order = list(range(len(jobs)) if order is None else order)
     if len(jobs) < 2 or (os.cpu_count() or 1) < 2 or start_method_for() != "fork":
+        if meanwhile is not None:
+            meanwhile()
         drawn = {i: jobs[i]() for i in order}
         return [path for i in range(len(jobs)) for path in drawn[i]]
     context = multiprocessing.get_context("fork")
@@ -37,6 +42,8 @@ def draw_all(jobs: Sequence[FigureJob], order: Sequence[int] | None = None) -> l
     child.start()
     send.close()
     try:
+        if meanwhile is not None:
+            meanwhile()
         drawn: dict[int, list[Path]] = {i: jobs[i]() for i in _next_jobs(order, taken)}
         try:
             drawn.update(receive.recv())
