@@ -301,3 +301,40 @@ def test_stopping_the_fork_server_reaps_it_and_counts_its_workers_cpu():
         os.kill(server_pid, 0)  # reaped, not a zombie
     # the worker's 1.5 s: more than the server's own imports could account for
     assert children_cpu() - before >= 1.5
+
+
+TWO_KINDS_CALLER = """
+import json, os
+from compbench.cli import main
+from compbench.run import worker_process
+
+given = []
+original = worker_process.Worker.give
+def give(worker, task):
+    parent = int(open(f"/proc/{worker.process.pid}/stat").read().rsplit(")", 1)[1].split()[1])
+    given.append([task.unit.spec.name, worker.plain, parent == os.getpid()])
+    return original(worker, task)
+worker_process.Worker.give = give
+code = main(["run", "--codecs", "ddcae,jpeg", "--limit", "40", "--jobs", "2", "--out", "run", "--no-figures"])
+print(json.dumps({"code": code, "given": given}))
+"""
+
+
+@pytest.mark.slow  # a fresh interpreter whose fork server loads PyTorch
+def test_units_that_need_no_preload_run_on_workers_forked_while_the_server_imports(tmp_path):
+    """ddcae preloads PyTorch through the fork server (seconds to import); jpeg needs nothing of
+    it, so its units start at once on workers forked from the run, and ddcae's run on workers
+    from the server once those are done."""
+    import json
+    import subprocess
+    import sys
+
+    script = tmp_path / "caller.py"
+    script.write_text(TWO_KINDS_CALLER)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=180, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["code"] == 0, done.stderr[-2000:]
+    kinds = {(codec, plain, forked_here) for codec, plain, forked_here in report["given"]}
+    assert kinds == {("jpeg", True, True), ("ddcae", False, False)}, report["given"]
+    assert report["given"][0][0] == "jpeg"  # first, though ddcae comes first in the run's order

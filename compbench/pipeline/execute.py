@@ -45,7 +45,8 @@ def load_figure_modules(plan: RunPlan) -> None:
 def unit_layout(plan: RunPlan) -> UnitLayout:
     return UnitLayout(data=plan.data, shape_of=plan.shapes,
                       skip={name: set(by_shape) for name, by_shape in plan.refused.items()},
-                      samples=frozenset(plan.sample_positions), extra_metrics=plan.declared_extras)
+                      samples=frozenset(plan.sample_positions), extra_metrics=plan.declared_extras,
+                      preload=plan.preload_by_codec)
 
 
 def sample_units(plan: RunPlan, layout: UnitLayout, sink: RecordsSink, first_ordinal: int) -> list[WorkUnit]:

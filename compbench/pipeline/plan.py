@@ -136,6 +136,11 @@ class RunPlan:
         """Codec name -> the extra metrics its factory declares (the only ones recorded)."""
         return {spec.name: tuple(m.name for m in self.registry.codec(spec.name).metrics) for spec in self.specs}
 
+    @property
+    def preload_by_codec(self) -> dict[str, tuple[str, ...]]:
+        """Codec name -> the heavy modules its factory declares (its workers start with them)."""
+        return {spec.name: tuple(self.registry.codec(spec.name).preload) for spec in self.specs}
+
     def expected_rows(self) -> dict[str, int]:
         """Setting label -> the records the run ends with (images its codec takes)."""
         counts: dict[str, int] = {}

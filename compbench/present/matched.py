@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..contracts.errors import CompbenchError
 from ..metrics import CORE, MetricSet
 from ..store.summary import ALL
 from .labels import heading, show
+
+if TYPE_CHECKING:  # a run parses --compare-at before anything needs pandas (0.4 s to import)
+    import pandas as pd
 
 DEFAULT_METRIC = "bpp"
 

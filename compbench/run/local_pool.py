@@ -90,6 +90,11 @@ class LocalPool:
         self._context = multiprocessing.get_context(self.start_method)
         if self.start_method == "forkserver":  # the server imports what every worker runs, once
             self._context.set_forkserver_preload([*SERVER_PRELOAD, *preload])
+        # units whose codec preloads nothing need no server: while it imports PyTorch, they run
+        # on workers forked from this process (in milliseconds), when forking from it is safe
+        self._plain_context = None
+        if start_method is None and self.start_method == "forkserver" and start_method_for(registry) == "fork":
+            self._plain_context = multiprocessing.get_context("fork")
         self._workers: list[Worker] = []
         self._queue: deque[Task] = deque()
         self._parts: dict[int, list[UnitResult]] = {}
@@ -130,8 +135,6 @@ class LocalPool:
                 head = unit.positions[len(head):]
             if head:
                 self._queue.append(Task(unit, head, False))
-        while len(self._workers) < min(self.jobs, len(self._queue)):  # forks overlap the probes
-            self._start_worker()
         try:
             while self._queue or self._busy():
                 self._dispatch()
@@ -172,34 +175,62 @@ class LocalPool:
 
     def _dispatch(self) -> None:
         """Give each worker a task, and a second one while the queue is long (so a worker
-        never waits for the run to handle its last result)."""
-        while self._queue:
-            # a batch waits for its setting's probe: without a pace its time limit would be n x timeout
-            index = next((i for i, t in enumerate(self._queue) if t.single or t.unit.spec in self._broken
-                          or t.unit.spec not in self._probing), None)
-            if index is None:
-                return
-            task = self._queue[index]
+        never waits for the run to handle its last result). Workers that start at once are
+        started first: a worker from a fork server that is still importing PyTorch waits for
+        it, and so does this process."""
+        for may_wait in (False, True):
+            while self._queue and self._place_one(may_wait):
+                pass
+
+    def _place_one(self, may_wait: bool) -> bool:
+        """Hand the first task that has a worker to it; False when none has."""
+        for index, task in enumerate(self._queue):
             if task.unit.spec in self._broken:
                 del self._queue[index]
                 self._probing.discard(task.unit.spec)
                 self._settle(UnitResult.failed(task.unit, task.positions, self._broken[task.unit.spec]))
+                return True
+            # a batch waits for its setting's probe: without a pace its time limit would be n x timeout
+            if not task.single and task.unit.spec in self._probing:
                 continue
-            idle = [w for w in self._workers if not w.tasks]
-            if idle or len(self._workers) < self.jobs:
-                worker = idle[0] if idle else self._start_worker()
-            elif len(self._queue) >= self.jobs and (spare := [w for w in self._workers if len(w.tasks) < 2]):
-                worker = spare[0]
-            else:
-                return
+            worker = self._worker_for(task, may_wait)
+            if worker is None:
+                continue
             del self._queue[index]
             if not worker.give(task):  # it died between tasks: a fresh one takes its tasks
                 self._workers.remove(worker)
                 worker.kill()
                 self._queue.extendleft(reversed([*worker.tasks, task]))
+            return True
+        return False
 
-    def _start_worker(self) -> Worker:
-        worker = Worker(self._context, self.registry, self._threads, self.metrics)
+    def _worker_for(self, task: Task, may_wait: bool) -> Worker | None:
+        """An idle worker that can run ``task``; else a new one, if there is room (or an idle
+        worker that cannot run it nor anything queued gives up its place); else a second task
+        for a worker with one, while the queue is long; else None."""
+        able = [w for w in self._workers if self._can_run(w, task)]
+        if idle := [w for w in able if not w.tasks]:
+            return idle[0]
+        plain = self._plain_context is not None and not task.unit.preload
+        if not plain and not may_wait:
+            return None
+        if len(self._workers) >= self.jobs:
+            useless = [w for w in self._workers if not w.tasks and not any(self._can_run(w, t) for t in self._queue)]
+            if useless:
+                self._workers.remove(useless[0])
+                useless[0].kill()
+        if len(self._workers) < self.jobs:
+            return self._start_worker(plain)
+        if len(self._queue) >= self.jobs and (spare := [w for w in able if len(w.tasks) < 2]):
+            return spare[0]
+        return None
+
+    def _can_run(self, worker: Worker, task: Task) -> bool:
+        return not (worker.plain and task.unit.preload)
+
+    def _start_worker(self, plain: bool = False) -> Worker:
+        context = self._plain_context if plain else self._context
+        worker = Worker(context, self.registry, self._threads, self.metrics, plain=plain)
         self._workers.append(worker)
         return worker
 

@@ -55,6 +55,9 @@ class WorkUnit:
     ordinal: int = 0
     #: the codec's declared extra metrics: the only extras recorded
     extra_metrics: tuple[str, ...] = ()
+    #: heavy modules its codec declares (``CodecFactory.preload``): a local worker that runs it
+    #: starts from the fork server that imported them
+    preload: tuple[str, ...] = ()
 
     @property
     def pixels(self) -> int:
@@ -132,6 +135,8 @@ class UnitLayout:
     samples: frozenset[int] = frozenset()
     #: codec name -> the extra metrics its factory declares
     extra_metrics: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: codec name -> the heavy modules its factory declares
+    preload: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def plan_units(specs: Sequence[CodecSpec], positions: Sequence[int], layout: UnitLayout, *, jobs: int = 1,
@@ -156,5 +161,5 @@ def plan_units(specs: Sequence[CodecSpec], positions: Sequence[int], layout: Uni
                 part = tuple(todo[start : start + chunk])
                 units.append(WorkUnit(spec, layout.data, part, tuple(shape),
                                       tuple(p for p in part if p in wanted) if wanted else (), len(units),
-                                      layout.extra_metrics.get(spec.name, ())))
+                                      layout.extra_metrics.get(spec.name, ()), layout.preload.get(spec.name, ())))
     return units

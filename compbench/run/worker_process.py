@@ -54,7 +54,10 @@ class Posted:
 class Worker:
     """One worker process, the pipe to it (tasks out, results back) and its stage board."""
 
-    def __init__(self, context, registry, threads: str, metrics=None) -> None:
+    def __init__(self, context, registry, threads: str, metrics=None, plain: bool = False) -> None:
+        #: forked from the run without the fork server's preloaded modules: it runs only units
+        #: whose codec preloads nothing
+        self.plain = plain
         self.conn, child = context.Pipe()
         self.board = StageBoard(context)
         # a forkserver's child has the server as its parent, which dies with this process
