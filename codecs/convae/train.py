@@ -15,13 +15,14 @@ byte for byte, with any number of workers (tested).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import multiprocessing
 import os
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,10 +113,11 @@ def run(settings: dict, out: Path, log: Callable[[str], None]) -> Path:
         f"process(es): two base models of {settings['epochs']:g} epochs, then "
         f"{settings['finetune_epochs']:g} epochs per lambda")
     results: dict[str, Result] = {}
-    for stage in plan(settings, LAMBDAS):
-        inputs = [(job, results[job.start].state if job.start else None) for job in stage]
-        for result in _run_jobs(inputs, workers, log):
-            results[result.job.name] = result
+    with _stage_runner(workers, log) as run_stage:
+        for stage in plan(settings, LAMBDAS):
+            inputs = [(job, results[job.start].state if job.start else None) for job in stage]
+            for result in run_stage(inputs):
+                results[result.job.name] = result
     points = [results[f"point-{k}"] for k in range(len(LAMBDAS))]
     wall = time.perf_counter() - started
     # this process and every worker it started and joined (their imports and data loading too)
@@ -152,20 +154,25 @@ def run(settings: dict, out: Path, log: Callable[[str], None]) -> Path:
     return out / path
 
 
-def _run_jobs(inputs: list[tuple[Job, dict | None]], workers: int, log) -> list[Result]:
-    """Run one stage's jobs, in this process (workers=1) or in a pool; progress lines arrive
-    through a queue as each epoch ends."""
+@contextlib.contextmanager
+def _stage_runner(workers: int, log) -> Iterator[Callable[[list[tuple[Job, dict | None]]], list[Result]]]:
+    """A function that runs one stage's jobs: in this process (workers=1), or on one pool of
+    processes kept for every stage (each imports PyTorch once, not once per stage); progress lines arrive through a queue as each epoch ends."""
     if workers <= 1:
-        return [train_job(job, state, log) for job, state in inputs]
+        yield lambda inputs: [train_job(job, state, log) for job, state in inputs]
+        return
     context = multiprocessing.get_context("spawn")  # fork after torch's thread pools is unsafe
-    with context.Manager() as manager:
+    with context.Manager() as manager, ProcessPoolExecutor(workers, mp_context=context) as pool:
         queue = manager.Queue()
-        with ProcessPoolExecutor(min(workers, len(inputs)), mp_context=context) as pool:
+
+        def run_stage(inputs: list[tuple[Job, dict | None]]) -> list[Result]:
             futures = [pool.submit(train_job, job, state, queue.put) for job, state in inputs]
             while not all(f.done() for f in futures):
                 _drain(queue, log, timeout=0.5)
             _drain(queue, log, timeout=0)
             return [f.result() for f in futures]
+
+        yield run_stage
 
 
 def _children_cpu() -> float:
