@@ -282,10 +282,17 @@ def test_stopping_the_fork_server_reaps_it_and_counts_its_workers_cpu():
     import resource
     from multiprocessing import forkserver
 
-    from compbench.run.local_pool import stop_fork_server, warm_fork_server
+    from compbench.run import server_ready
+    from compbench.run.local_pool import fork_server_ready, stop_fork_server, warm_fork_server
 
+    stop_fork_server()  # one that an earlier test started without these preloads
     warm_fork_server(("json",))
     server_pid = forkserver._forkserver._forkserver_pid
+    # the server marks when its imports are done, so a run knows it forks at once from then on
+    ready_by = time.monotonic() + 60
+    while not fork_server_ready() and time.monotonic() < ready_by:
+        time.sleep(0.05)
+    assert fork_server_ready() and server_ready.marker(server_pid).exists()
     def children_cpu() -> float:
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         return usage.ru_utime + usage.ru_stime
@@ -296,7 +303,7 @@ def test_stopping_the_fork_server_reaps_it_and_counts_its_workers_cpu():
     worker.join(60)
     assert worker.exitcode == 0
     stop_fork_server()
-    assert forkserver._forkserver._forkserver_pid is None
+    assert forkserver._forkserver._forkserver_pid is None and not server_ready.marker(server_pid).exists()
     with pytest.raises(ProcessLookupError):
         os.kill(server_pid, 0)  # reaped, not a zombie
     # the worker's 1.5 s: more than the server's own imports could account for
@@ -323,8 +330,8 @@ print(json.dumps({"code": code, "given": given}))
 @pytest.mark.slow  # a fresh interpreter whose fork server loads PyTorch
 def test_units_that_need_no_preload_run_on_workers_forked_while_the_server_imports(tmp_path):
     """ddcae preloads PyTorch through the fork server (seconds to import); jpeg needs nothing of
-    it, so its units start at once on workers forked from the run, and ddcae's run on workers
-    from the server once those are done."""
+    it, so its units start at once on a worker forked from the run (one: the server's import
+    has the other core), and ddcae's run on workers from the server once it is ready."""
     import json
     import subprocess
     import sys

@@ -44,6 +44,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from ..defaults import DEFAULT_TIMEOUT
+from . import server_ready
 from .units import UnitResult, WorkUnit
 from .worker import Stage
 from .worker_process import Task, Worker, describe_exit
@@ -90,9 +91,11 @@ class LocalPool:
         self._context = multiprocessing.get_context(self.start_method)
         if self.start_method == "forkserver":  # the server imports what every worker runs, once
             self._context.set_forkserver_preload([*SERVER_PRELOAD, *preload])
+            warm_fork_server(preload)
         # units whose codec preloads nothing need no server: while it imports PyTorch, they run
         # on workers forked from this process (in milliseconds), when forking from it is safe
         self._plain_context = None
+        self._server_started = False
         if start_method is None and self.start_method == "forkserver" and start_method_for(registry) == "fork":
             self._plain_context = multiprocessing.get_context("fork")
         self._workers: list[Worker] = []
@@ -212,18 +215,28 @@ class LocalPool:
         if idle := [w for w in able if not w.tasks]:
             return idle[0]
         plain = self._plain_context is not None and not task.unit.preload
-        if not plain and not may_wait:
-            return None
-        if len(self._workers) >= self.jobs:
+        loading = (self._plain_context is not None and any(t.unit.preload for t in self._queue)
+                   and not self._server_up())
+        if not plain and (not may_wait or (loading and self._busy())):
+            return None  # the server's worker would keep this process waiting while others need it
+        # while the server imports, it takes a core: the workers beside it leave it one, so
+        # that they code at full speed (their codecs' times are measured)
+        room = self.jobs - 1 if plain and loading and self.jobs > 1 else self.jobs
+        if len(self._workers) >= room:
             useless = [w for w in self._workers if not w.tasks and not any(self._can_run(w, t) for t in self._queue)]
             if useless:
                 self._workers.remove(useless[0])
                 useless[0].kill()
-        if len(self._workers) < self.jobs:
+        if len(self._workers) < room:
             return self._start_worker(plain)
         if len(self._queue) >= self.jobs and (spare := [w for w in able if len(w.tasks) < 2]):
             return spare[0]
         return None
+
+    def _server_up(self) -> bool:
+        """The fork server has imported its preloads (or a worker of it has started already)."""
+        self._server_started = self._server_started or fork_server_ready()
+        return self._server_started
 
     def _can_run(self, worker: Worker, task: Task) -> bool:
         return not (worker.plain and task.unit.preload)
@@ -231,6 +244,7 @@ class LocalPool:
     def _start_worker(self, plain: bool = False) -> Worker:
         context = self._plain_context if plain else self._context
         worker = Worker(context, self.registry, self._threads, self.metrics, plain=plain)
+        self._server_started = self._server_started or not plain
         self._workers.append(worker)
         return worker
 
@@ -359,8 +373,21 @@ def warm_fork_server(preload: tuple[str, ...]) -> None:
 
     if not preload:
         return
-    multiprocessing.get_context("forkserver").set_forkserver_preload([*SERVER_PRELOAD, *preload])
-    forkserver.ensure_running()
+    multiprocessing.get_context("forkserver").set_forkserver_preload([*SERVER_PRELOAD, *preload, server_ready.__name__])
+    if getattr(forkserver._forkserver, "_forkserver_pid", None) is not None:
+        return  # already running (ensure_running would only check it is alive)
+    os.environ[server_ready.IN_SERVER] = str(os.getpid())  # the server starts with this environment
+    try:
+        forkserver.ensure_running()
+    finally:
+        del os.environ[server_ready.IN_SERVER]
+
+
+def fork_server_ready() -> bool:
+    """The fork server has imported its preloads: it forks a worker at once now."""
+    from multiprocessing import forkserver
+
+    return server_ready.is_ready(getattr(forkserver._forkserver, "_forkserver_pid", None))
 
 
 def stop_fork_server() -> None:
@@ -375,6 +402,7 @@ def stop_fork_server() -> None:
     try:
         if getattr(server, "_forkserver_pid", None) is not None:
             os.kill(server._forkserver_pid, signal.SIGKILL)
+            server_ready.forget(server._forkserver_pid)
         server._stop()
     except (AttributeError, OSError):
         pass
