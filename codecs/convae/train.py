@@ -157,7 +157,8 @@ def run(settings: dict, out: Path, log: Callable[[str], None]) -> Path:
 @contextlib.contextmanager
 def _stage_runner(workers: int, log) -> Iterator[Callable[[list[tuple[Job, dict | None]]], list[Result]]]:
     """A function that runs one stage's jobs: in this process (workers=1), or on one pool of
-    processes kept for every stage (each imports PyTorch once, not once per stage); progress lines arrive through a queue as each epoch ends."""
+    processes kept for every stage (each imports PyTorch once, not once per stage); progress
+    lines arrive through a queue as each epoch ends."""
     if workers <= 1:
         yield lambda inputs: [train_job(job, state, log) for job, state in inputs]
         return

@@ -89,9 +89,10 @@ class LocalPool:
         self.start_method = start_method or start_method_for(registry, preload)
         self._preload = preload
         self._context = multiprocessing.get_context(self.start_method)
-        if self.start_method == "forkserver":  # the server imports what every worker runs, once
-            self._context.set_forkserver_preload([*SERVER_PRELOAD, *preload])
+        if self.start_method == "forkserver" and preload:  # the server imports what every worker runs, once
             warm_fork_server(preload)
+        elif self.start_method == "forkserver":
+            self._context.set_forkserver_preload(list(SERVER_PRELOAD))
         # units whose codec preloads nothing need no server: while it imports PyTorch, they run
         # on workers forked from this process (in milliseconds), when forking from it is safe
         self._plain_context = None
@@ -187,6 +188,7 @@ class LocalPool:
 
     def _place_one(self, may_wait: bool) -> bool:
         """Hand the first task that has a worker to it; False when none has."""
+        loading = self._server_loading()  # once a pass, not once a task: it looks at the disk
         for index, task in enumerate(self._queue):
             if task.unit.spec in self._broken:
                 del self._queue[index]
@@ -196,7 +198,7 @@ class LocalPool:
             # a batch waits for its setting's probe: without a pace its time limit would be n x timeout
             if not task.single and task.unit.spec in self._probing:
                 continue
-            worker = self._worker_for(task, may_wait)
+            worker = self._worker_for(task, may_wait, loading)
             if worker is None:
                 continue
             del self._queue[index]
@@ -207,16 +209,15 @@ class LocalPool:
             return True
         return False
 
-    def _worker_for(self, task: Task, may_wait: bool) -> Worker | None:
+    def _worker_for(self, task: Task, may_wait: bool, loading: bool) -> Worker | None:
         """An idle worker that can run ``task``; else a new one, if there is room (or an idle
         worker that cannot run it nor anything queued gives up its place); else a second task
-        for a worker with one, while the queue is long; else None."""
+        for a worker with one, while the queue is long; else None. ``loading``: see
+        :meth:`_server_loading`."""
         able = [w for w in self._workers if self._can_run(w, task)]
         if idle := [w for w in able if not w.tasks]:
             return idle[0]
         plain = self._plain_context is not None and not task.unit.preload
-        loading = (self._plain_context is not None and any(t.unit.preload for t in self._queue)
-                   and not self._server_up())
         if not plain and (not may_wait or (loading and self._busy())):
             return None  # the server's worker would keep this process waiting while others need it
         # while the server imports, it takes a core: the workers beside it leave it one, so
@@ -233,10 +234,13 @@ class LocalPool:
             return spare[0]
         return None
 
-    def _server_up(self) -> bool:
-        """The fork server has imported its preloads (or a worker of it has started already)."""
-        self._server_started = self._server_started or fork_server_ready()
-        return self._server_started
+    def _server_loading(self) -> bool:
+        """Queued units wait for the fork server, which is still importing their preloads (no
+        worker of it has started yet, and it has not marked itself ready)."""
+        if self._plain_context is None or self._server_started or not any(t.unit.preload for t in self._queue):
+            return False
+        self._server_started = fork_server_ready()
+        return not self._server_started
 
     def _can_run(self, worker: Worker, task: Task) -> bool:
         return not (worker.plain and task.unit.preload)
