@@ -94,3 +94,21 @@ def test_csv_rows_writes_what_pandas_to_csv_writes():
     expected = frame.to_csv(index=False, header=False, lineterminator="\n").encode("utf-8")
     assert csv_rows(frame) == expected
     assert csv_rows(frame.iloc[:0]) == b""
+
+
+def test_float_texts_are_repr_at_every_magnitude_and_at_the_form_boundaries():
+    """The fast float text (orjson's shortest digits where its form is repr's, repr elsewhere)
+    is repr, NaN empty: every power of ten from subnormals to the largest double, the values
+    next to the boundaries where the two libraries' forms differ, integers, float32 columns."""
+    from compbench.store.csv_text import ORJSON_AS_REPR, float_texts
+
+    rng = np.random.default_rng(11)
+    edges = [np.nextafter(edge, toward) for edge in (*ORJSON_AS_REPR, 1e-4, 1e-5, 1e16) for toward in (0, np.inf)]
+    values = np.concatenate([
+        rng.random(20_000) * 10.0 ** rng.integers(-320, 308, 20_000) * rng.choice([-1, 1], 20_000),
+        rng.integers(-10**6, 10**6, 1000).astype(np.float64), 10.0 ** np.arange(-323, 309),
+        [*ORJSON_AS_REPR, *edges, 1e-4, 1e-5, 1e16, 0.0, -0.0, np.nan, np.inf, -np.inf, 5e-324]])
+    assert float_texts(values) == ["" if v != v else repr(v) for v in values.tolist()]
+    singles = (rng.random(5000) * 10.0 ** rng.integers(-40, 38, 5000)).astype(np.float32)
+    assert float_texts(singles) == [repr(v) for v in singles.tolist()]
+    assert float_texts(values[:0]) == []
