@@ -20,7 +20,7 @@ from compbench.store.schema import TIMING_COLUMNS
 LIMIT = 200
 DASK = Path(sys.executable).parent / "dask"
 STRIKE = test_faults.STRIKE
-FAULTS = f"zoo-good,zoo-raises,zoo-segfault:one_in={STRIKE},zoo-hang:one_in={STRIKE},zoo-create-raises"
+FAULTS = f"zoo-good,zoo-raises,zoo-segfault:one_in={STRIKE},zoo-hang:one_in={test_faults.HANG_STRIKE},zoo-create-raises"
 
 
 def run_records(tmp_path, name, *args):
