@@ -382,7 +382,7 @@ def test_psnr_from_mse():
 def test_opencv_takes_the_workers_thread_count(monkeypatch):
     """A worker sets OMP_NUM_THREADS to its share of the cores (compbench.run.worker_process); OpenCV,
     imported by the metrics, follows it rather than starting a thread per core."""
-    cv2 = pytest.importorskip("cv2")
+    import cv2
     before = cv2.getNumThreads()
     try:
         monkeypatch.setenv("OMP_NUM_THREADS", "1")
@@ -398,7 +398,7 @@ def test_a_forked_child_runs_opencv_and_the_parent_keeps_its_threads(monkeypatch
     a notebook). The pool is stopped around each fork (a pool thread holding its lock at that
     moment would leave the child hanging in its first OpenCV call) and restarted after: each
     child runs OpenCV with its own thread count, the parent keeps its own."""
-    cv2 = pytest.importorskip("cv2")
+    import cv2
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     plane = np.random.default_rng(0).random((1500, 1500), dtype=np.float32)
     metrics.opencv().GaussianBlur(plane, (7, 7), 1.5)  # the parent's pool threads run
