@@ -108,17 +108,12 @@ def _channel(x: np.ndarray, y: np.ndarray, channel: int, offset: float, window: 
     h, w = x.shape[:2]
 
     def load_original(start: int, stop: int, u: np.ndarray, v: np.ndarray) -> None:
-        planes = []
-        for image, name in ((x, "float_x"), (y, "float_y")):
-            plane = image[start:stop, :, channel]
-            if image.shape[2] > 1:  # contiguous first: numpy converts a strided plane 2-3x slower
-                plane = cv2.extractChannel(image[start:stop], channel,
-                                           dst=scratch.get("channel", plane.shape, np.uint8))
-            planes.append(scratch.copy(name, plane))  # float32 first: mixed uint8 loops are slower still
-        a, b = planes
-        np.add(a, b, out=u)
-        u -= np.float32(offset)  # centred: smaller squares, less rounding
-        np.subtract(a, b, out=v)
+        a, b = (image[start:stop, :, channel] if image.shape[2] == 1 else  # contiguous planes for OpenCV
+                cv2.extractChannel(image[start:stop], channel, dst=scratch.get(name, image.shape[:2], np.uint8)[: stop - start])
+                for image, name in ((x, "channel_x"), (y, "channel_y")))
+        # straight from uint8 into float32, one pass each (integers: exact whatever the order)
+        cv2.addWeighted(a, 1.0, b, 1.0, -offset, dst=u, dtype=cv2.CV_32F)  # centred: smaller squares, less rounding
+        cv2.subtract(a, b, dst=v, dtype=cv2.CV_32F)
 
     load, value = load_original, 1.0
     last = len(MS_SSIM_WEIGHTS) - 1
