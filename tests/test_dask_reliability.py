@@ -24,7 +24,6 @@ from conftest import COMPBENCH, ZOO, install_as_distribution, run_cli, stop_grou
 
 from compbench.store.schema import TIMING_COLUMNS
 
-
 DASK = Path(sys.executable).parent / "dask"
 LIMIT = 128
 #: four slow settings: units of 64 images, about a second each on one worker (eight units:

@@ -107,12 +107,17 @@ def _channel(x: np.ndarray, y: np.ndarray, channel: int, offset: float, window: 
     cv2 = opencv()
     h, w = x.shape[:2]
 
+    def plane(image: np.ndarray, name: str, start: int, stop: int) -> np.ndarray:
+        """The channel's rows as a contiguous uint8 plane (what OpenCV takes)."""
+        if image.shape[2] == 1:
+            return image[start:stop, :, 0]
+        return cv2.extractChannel(image[start:stop], channel, dst=scratch.get(name, (stop - start, w), np.uint8))
+
     def load_original(start: int, stop: int, u: np.ndarray, v: np.ndarray) -> None:
-        a, b = (image[start:stop, :, channel] if image.shape[2] == 1 else  # contiguous planes for OpenCV
-                cv2.extractChannel(image[start:stop], channel, dst=scratch.get(name, image.shape[:2], np.uint8)[: stop - start])
-                for image, name in ((x, "channel_x"), (y, "channel_y")))
-        # straight from uint8 into float32, one pass each (integers: exact whatever the order)
-        cv2.addWeighted(a, 1.0, b, 1.0, -offset, dst=u, dtype=cv2.CV_32F)  # centred: smaller squares, less rounding
+        a, b = plane(x, "channel_x", start, stop), plane(y, "channel_y", start, stop)
+        # from uint8 straight into float32, one pass each (integers: exact in any order);
+        # u centred: smaller squares, less rounding
+        cv2.addWeighted(a, 1.0, b, 1.0, -offset, dst=u, dtype=cv2.CV_32F)
         cv2.subtract(a, b, dst=v, dtype=cv2.CV_32F)
 
     load, value = load_original, 1.0
