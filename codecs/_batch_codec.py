@@ -17,6 +17,9 @@ class BatchCodec(Codec):
     """Subclasses give ``quantized_codes`` (images -> integer codes), ``encode_codes`` (codes
     -> bitstreams) and ``decode_batch``."""
 
+    #: the images of the last ``encode_batch`` call, stacked, and their codes (see ``codes_of``)
+    _last_coded: tuple[np.ndarray, np.ndarray] | None = None
+
     def quantized_codes(self, images: Sequence[np.ndarray]) -> np.ndarray:
         raise NotImplementedError
 
@@ -30,4 +33,16 @@ class BatchCodec(Codec):
         return self.decode_batch([data])[0]
 
     def encode_batch(self, images: Sequence[np.ndarray]) -> list[bytes]:
-        return self.encode_codes(self.quantized_codes(images))
+        codes = self.quantized_codes(images)
+        self._last_coded = (np.stack(images), codes)
+        return self.encode_codes(codes)
+
+    def codes_of(self, images: np.ndarray) -> np.ndarray:
+        """``quantized_codes(images)``, taken from the last ``encode_batch`` when these are its
+        images (the harness measures the batch it has just coded: a second pass of the network
+        cost ddcae's sweep 0.8 s of CPU, the codec's own coding 3.3 s)."""
+        if self._last_coded is not None:
+            coded, codes = self._last_coded
+            if coded.shape == np.shape(images) and np.array_equal(coded, images):
+                return codes
+        return self.quantized_codes(images)

@@ -115,6 +115,21 @@ def test_code_entropy_is_the_ideal_rate_beside_the_real_one(codec, images):
     assert 0 <= payload.mean() - ideal.mean() < 2 * 8 / 784
 
 
+
+def test_the_codes_of_the_batch_just_coded_are_reused_and_are_a_fresh_pass(codec, images, monkeypatch):
+    """code_entropy takes the codes of the batch the codec has just coded; other images get
+    their own pass of the network; both are the codes a fresh pass gives."""
+    codec.encode_batch(list(images))
+    batches = {"coded": images, "half": images[:150], "other": images[150:][::-1]}
+    fresh = {name: codec.quantized_codes(batch) for name, batch in batches.items()}
+    passes = []
+    network = type(codec).quantized_codes
+    monkeypatch.setattr(codec, "quantized_codes", lambda batch: passes.append(len(batch)) or network(codec, batch))
+    for name, batch in batches.items():
+        assert np.array_equal(codec.codes_of(batch), fresh[name]), name
+    assert passes == [150, 150]  # none for the batch just coded
+
+
 @BY_NAME
 def test_code_entropy_is_declared(learned):
     assert [m.name for m in learned.factory.metrics] == ["code_entropy"]

@@ -62,7 +62,7 @@ class ConvaeCodec(BatchCodec):
     def extra_metrics(self, images: np.ndarray) -> dict[str, np.ndarray]:
         """``code_entropy``: each image's ideal code length under the model (escapes included),
         in bits per pixel, beside the real bpp (the gap is the header and the coder's ending)."""
-        return {"code_entropy": self.tables.ideal_bits(self.quantized_codes(images)) / PIXELS}
+        return {"code_entropy": self.tables.ideal_bits(self.codes_of(images)) / PIXELS}
 
     # -- the pieces ----------------------------------------------------------------------------
 

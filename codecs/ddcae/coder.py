@@ -78,7 +78,7 @@ class DdcaeCodec(BatchCodec):
         """``code_entropy``: each image's ideal code length under the model (escapes included),
         in bits per pixel, to set beside the real bpp (the gap is the header and coder cost)."""
         table = self.table(self._step_code)
-        return {"code_entropy": table.ideal_bits(self.quantized_codes(images)) / PIXELS}
+        return {"code_entropy": table.ideal_bits(self.codes_of(images)) / PIXELS}
 
     def figure_panels(self, images: np.ndarray) -> dict[str, np.ndarray]:
         """The paper's Fig. 6 columns: the noisy input as in training (the codec itself codes
