@@ -371,6 +371,14 @@ def test_entropy_bits_exact_values():
     assert entropy_bits(every_value) == pytest.approx(8.0, abs=1e-15)
 
 
+@pytest.mark.parametrize("pixels", [1, 28 * 28, metrics.OPENCV_HISTOGRAM_PIXELS - 1,
+                                    metrics.OPENCV_HISTOGRAM_PIXELS, 3 * metrics.OPENCV_HISTOGRAM_PIXELS])
+def test_histograms_of_one_strip_count_exactly_by_numpy_or_opencv(pixels):
+    strip = np.random.default_rng(pixels).integers(0, 256, (1, 1, pixels, 1), dtype=np.uint8)
+    counts = metrics._histograms(strip)
+    assert np.array_equal(counts[0], np.bincount(strip.ravel(), minlength=256))
+
+
 def test_psnr_from_mse():
     assert psnr_from_mse(0.0) == np.inf
     assert psnr_from_mse(255.0**2) == 0.0
