@@ -1,5 +1,6 @@
-"""The summary of records.csv read a chunk at a time equals the summary of the records in memory
-(the path every run took before): the same rows, columns and values, bit for bit."""
+"""The summary a run builds as its records stream in (a unit at a time, in any order, each
+setting summarized once complete) equals the summary of all its records at once, bit for bit;
+records.csv reads back, whole or a chunk at a time, as the records computed."""
 
 import numpy as np
 import pandas as pd
@@ -9,7 +10,7 @@ from compbench import api
 from compbench.pipeline.result import RecordsOnDisk
 from compbench.store.records_reader import iter_records, read_records
 from compbench.store.schema import TIMING_COLUMNS
-from compbench.store.summary import summarize, summarize_file
+from compbench.store.summary import SummaryBuilder, summarize
 
 CLASSES = [str(i) for i in range(10)]
 
@@ -21,13 +22,28 @@ def written(tmp_path_factory):
     return api.run(codecs, limit=150, out=out, jobs=1, figures=False), api.run(codecs, limit=150, jobs=1, write=False)
 
 
-@pytest.mark.parametrize("chunk_rows", [1, 7, 149, 150, 151, 10_000])
-def test_chunked_summary_equals_the_whole_one(written, chunk_rows):
-    path = written[0].out_dir / "records.csv"
-    whole = summarize(read_records(path), CLASSES)
-    chunked = summarize_file(path, CLASSES, chunk_rows=chunk_rows)
-    pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
-    assert chunked.to_csv() == whole.to_csv()
+@pytest.mark.parametrize("part_rows", [1, 7, 149, 150, 151, 10_000])
+def test_a_summary_built_from_parts_in_any_order_equals_the_whole_one(written, part_rows):
+    records = written[0].records
+    settings = list(dict.fromkeys(records["setting"]))
+    builder = SummaryBuilder(CLASSES)
+    expected = records["setting"].value_counts()
+    starts = np.arange(0, len(records), part_rows)
+    for start in np.random.default_rng(part_rows).permutation(starts):  # as units finish
+        part = records.iloc[start:start + part_rows]
+        builder.add(part, order=np.arange(start, start + len(part)))
+        for label in dict.fromkeys(part["setting"]):  # as the run's sink settles a setting
+            if builder.rows_of(label) >= expected[label]:
+                builder.settle(label)
+    built = builder.frame(settings)
+    whole = summarize(records, CLASSES)
+    pd.testing.assert_frame_equal(built, whole, check_exact=True)
+    assert built.to_csv() == whole.to_csv()
+
+
+def test_a_runs_summary_is_the_summary_of_its_records(written):
+    for result in written:
+        pd.testing.assert_frame_equal(result.summary, summarize(result.records, CLASSES), check_exact=True)
 
 
 def test_a_run_summarizes_its_file_as_it_summarized_its_records_in_memory(written):
@@ -45,15 +61,11 @@ def test_a_run_summarizes_its_file_as_it_summarized_its_records_in_memory(writte
     assert on_disk.data.images.shape == (150, 28, 28) and len(on_disk.selection) == 150
 
 
-def test_unordered_records_fall_back_to_the_whole_file(written, tmp_path):
+@pytest.mark.parametrize("chunk_rows", [1, 7, 149, 150, 151, 10_000])
+def test_records_read_a_chunk_at_a_time_equal_the_whole_file(written, chunk_rows):
     path = written[0].out_dir / "records.csv"
-    lines = path.read_bytes().splitlines(keepends=True)
-    shuffled = tmp_path / "records.csv"
-    body = lines[1:]
-    np.random.default_rng(0).shuffle(body)
-    shuffled.write_bytes(b"".join([lines[0], *body]))
-    expected = summarize(read_records(shuffled), CLASSES)
-    pd.testing.assert_frame_equal(summarize_file(shuffled, CLASSES, chunk_rows=50), expected, check_exact=True)
+    chunked = pd.concat(list(iter_records(path, chunk_rows)), ignore_index=True)
+    pd.testing.assert_frame_equal(chunked, read_records(path), check_exact=True)
 
 
 def test_iter_records_leaves_out_a_torn_last_line(written, tmp_path):

@@ -23,10 +23,6 @@ from .spec import CodecSpec
 LOST = "lost: "
 
 
-def is_lost(error: str) -> bool:
-    return error.startswith(LOST)
-
-
 @dataclass(frozen=True)
 class DataRef:
     """An opened dataset split, by name: enough for any process to open it again."""

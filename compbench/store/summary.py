@@ -2,15 +2,15 @@
 and PSNR, failures and lossless images. How each metric aggregates comes from its declaration
 (:mod:`compbench.metrics`).
 
-One builder serves a running run (records arrive a unit at a time, in any order) and a stored
-one (records.csv read a chunk at a time): each setting's rows are kept as numbers only until
-the setting is complete, then summarized in record order and let go, so a summary never holds
-more than the settings in flight.
+A run builds its summary as its records arrive, a unit at a time and in any order (nothing it
+wrote is read back): each setting's rows are kept as numbers only until the setting is
+complete, then summarized in record order and let go, so a summary never holds more than the
+settings in flight.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,8 +21,6 @@ from .schema import INFO_COLUMNS, KEY_COLUMNS
 
 ALL = "all"
 GROUP_KEYS = ["codec", "setting", "dataset", "split"]
-#: records read at a time when summarizing records.csv (bounds the memory a summary takes)
-CHUNK_ROWS = 20_000  # 50,000 held 49 MB at the peak on a 60,000-image setting, this 28 MB, and is no slower
 #: columns every summary row needs besides the aggregated metrics
 _ALWAYS = ("mse", "bytes")
 
@@ -178,48 +176,9 @@ def _aggregate(values: Mapping[str, np.ndarray], failed: np.ndarray, pixels: np.
 
 def summarize(records: pd.DataFrame, class_names: Sequence[str], metrics: MetricSet | None = None) -> pd.DataFrame:
     """Per (codec, setting, class) and over all images: mean, std and count of each metric,
-    the number of failed images, and the pooled bpp (total bits / total pixels)."""
+    the number of failed images, and the pooled bpp (total bits / total pixels), of records
+    given all at once (a frame in memory; a run builds its summary with :class:`SummaryBuilder`)."""
     builder = SummaryBuilder(class_names, metrics)
     if len(records):
         builder.add(records)
     return builder.frame()
-
-
-def summarize_chunks(chunks: Iterable[pd.DataFrame], class_names: Sequence[str],
-                     metrics: MetricSet | None = None, settle: bool = True) -> pd.DataFrame:
-    """:func:`summarize` of records given a chunk at a time in record order (a records.csv).
-    ``settle``: a setting is summarized, and its rows let go, when the next one begins (a
-    file in canonical order; a setting that comes back raises ValueError)."""
-    builder = SummaryBuilder(class_names, metrics)
-    current, offset = None, 0
-    for chunk in chunks:
-        settings = chunk["setting"].to_numpy()
-        starts = [0, *(np.flatnonzero(settings[1:] != settings[:-1]) + 1).tolist(), len(chunk)]
-        for start, end in zip(starts[:-1], starts[1:]):
-            if end == start:
-                continue
-            if settle and current is not None and settings[start] != current:
-                builder.settle(current)
-            current = settings[start]
-            builder.add(chunk.iloc[start:end], order=offset + np.arange(start, end))
-        offset += len(chunk)
-    return builder.frame()
-
-
-def summarize_file(path, class_names: Sequence[str], metrics: MetricSet | None = None,
-                   chunk_rows: int = CHUNK_ROWS) -> pd.DataFrame:
-    """The summary of a records.csv read a chunk at a time; a file whose settings are not each
-    in one piece (a run killed before it put its records in order) is summarized whole."""
-    from .records_reader import iter_records
-
-    try:
-        return summarize_chunks(iter_records(path, chunk_rows), class_names, metrics)
-    except ValueError:
-        return summarize_chunks(iter_records(path, chunk_rows), class_names, metrics, settle=False)
-
-
-def lossless_settings(summary: pd.DataFrame) -> set[str]:
-    """Settings that reconstructed every measured image exactly (a lossless codec)."""
-    overall = summary[summary["class"] == ALL]
-    exact = overall[(overall["count"] > 0) & (overall["lossless"] == overall["count"])]
-    return set(exact["setting"])

@@ -32,11 +32,6 @@ def plotly_js() -> str | None:
         return None
 
 
-def plotly_version(script: str | None) -> str:
-    found = re.search(r"plotly\.js v([\w.\-]+)", (script or "")[:400])
-    return found.group(1) if found else ""
-
-
 def inline_script(source: str) -> str:
     """A script made safe to sit between <script> and </script>: "</script" and "<!--" would end
     or confuse the element; inside JavaScript text "<\\/" and "<\\!" read the same."""
