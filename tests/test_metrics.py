@@ -320,6 +320,17 @@ def test_ssim_window_that_just_fits(shape):
     assert np.isfinite(got["ssim"]).all()
 
 
+def test_the_fused_pass_gives_the_core_metrics_declared_without_a_compute_in_their_order():
+    """Its columns are named by the core declarations alone (compbench.metrics.core); a new
+    one fails here until it has a reference above (NAMES)."""
+    from compbench.metrics import CORE_METRICS
+
+    declared = [m.name for m in CORE_METRICS if m.compute is None and not m.timing]
+    x = noise((2, 28, 28), 3)
+    got = image_metrics(x, x // 2, np.array([10, 20]), 0)
+    assert list(got) == declared == list(metrics.FUSED_METRICS) and set(declared) == NAMES
+
+
 def test_bytes_bpp_and_payload_by_hand():
     x = noise((3, 10, 20), 8)
     nbytes = np.array([100, 250, 1000])

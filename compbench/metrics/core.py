@@ -7,7 +7,7 @@ numbers come from :mod:`compbench.metrics.measure`.
 from __future__ import annotations
 
 from .declaration import HIGHER, LOWER, NO_DIRECTION, Metric
-from .measure import MS_SSIM_MIN_SIDE, ms_ssim
+from .ms_ssim import MS_SSIM_MIN_SIDE, ms_ssim
 from .ssimulacra2 import SSIMULACRA2_MIN_SIDE, ssimulacra2
 
 _PSNR_LIKE = dict(better=HIGHER, infinite_when_lossless=True, quality_axis=True)
@@ -85,6 +85,9 @@ CORE_METRIC_NAMES = tuple(m.name for m in CORE_METRICS)
 #: every name a core declaration takes (per-image metrics and summary numbers)
 CORE_NAMES = frozenset(m.name for m in CORE_METRICS + SUMMARY_STATS)
 TIMING_NAMES = tuple(m.name for m in CORE_METRICS if m.timing)
+#: the columns of :func:`.measure.image_metrics`, in this order: the core metrics its one fused
+#: pass computes (all without a ``compute`` of their own, but the runner's timings)
+FUSED_METRICS = tuple(m.name for m in CORE_METRICS if m.compute is None and not m.timing)
 #: per-image text column: why a metric is NaN for an image (a plugin metric that raised)
 METRIC_ERROR = "metric_error"
 #: the quality axes drawn by default (as before the registry): y of the RD plots and BD tables

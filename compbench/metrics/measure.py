@@ -47,17 +47,13 @@ import numpy as np
 
 from ._work import Scratch, Strip, as_nhwc, checked_pair, opencv, strips
 from .colour import LUMA_PEAK, YCBCR_NUMERATORS, YCBCR_WEIGHTS, luma_and_chroma_errors, sum_squares
+from .core import FUSED_METRICS  # the columns of image_metrics, named by their declarations
 from .ms_ssim import MS_SSIM_MIN_SIDE, ms_ssim, ms_ssim_fits, ms_ssim_window
 from .ssim import WIN, plane_sums, ssim_fits
 
 __all__ = ["FUSED_METRICS", "MS_SSIM_MIN_SIDE", "entropy_bits", "image_metrics", "ms_ssim", "ms_ssim_fits",
            "ms_ssim_window", "psnr_from_mse", "ssim_fits"]
 
-
-#: the columns of :func:`image_metrics`: the core metrics one fused pass computes (their
-#: declarations, and the order of records.csv, are in :mod:`compbench.metrics.core`)
-FUSED_METRICS = ("bytes", "bpp", "bpp_payload", "mse", "psnr", "psnr_y", "psnr_ycbcr", "snr_db", "ssim",
-                 "entropy", "snr_paper")
 
 PEAK = 255.0  # data range of uint8 samples
 #: Samples per tile of small images (83 MNIST digits): much larger tiles are slower (memory
