@@ -21,6 +21,7 @@ from compbench.contracts.registry import build_registry
 from compbench.testing import (
     CHECK_NAMES,
     DEFAULT_FIDELITY_FLOOR,
+    CheckStatus,
     ConformanceError,
     check_codec,
     codec_checks,
@@ -160,8 +161,9 @@ class EchoFactory(CodecFactory):
 
 def test_a_correct_codec_passes_with_the_default_create():
     report = check_codec(EchoFactory())
-    assert [r.status for r in report.results] == ["passed"] * len(CHECK_NAMES)
+    assert [r.status for r in report.results] == [CheckStatus.PASSED] * len(CHECK_NAMES)
     assert [r.name for r in report.results] == list(CHECK_NAMES)
+    assert report.results[0].status == "passed" and f"{report.results[0].status}" == "passed"  # a str enum
 
 
 def test_expected_failures_are_reported_and_go_stale_loudly(zoo):

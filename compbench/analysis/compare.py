@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..contracts.errors import CompbenchError, did_you_mean
-from ..metrics import CORE_NAMES, HIGHER, NO_DIRECTION, MetricSet
+from ..metrics import CORE_NAMES, HIGHER, NO_DIRECTION, Better, MetricSet
 from ..store.results_folder import (
     KEYS,
     ResultsFolder,
@@ -61,7 +61,7 @@ class Comparison:
     #: the metrics' declarations (how values read)
     declared: MetricSet | None = None
 
-    def _with(self, status: str) -> pd.DataFrame:
+    def _with(self, status: Status) -> pd.DataFrame:
         return self.table[self.table["status"] == status]
 
     @property
@@ -215,7 +215,7 @@ def _gated_by_default(metric) -> bool:
     return metric.gated and metric.better != NO_DIRECTION
 
 
-def judge(before: float, after: float, better: str, tolerance: Tolerance, gated: bool) -> str:
+def judge(before: float, after: float, better: Better, tolerance: Tolerance, gated: bool) -> Status:
     """The status of one metric value. inf == inf is unchanged; inf -> finite PSNR is a
     regression (no finite tolerance covers an infinite gap); a value that became NaN (every
     image failed) moved the wrong way."""

@@ -18,7 +18,7 @@ from ..present.report.inputs import run_inputs
 from ..present.table_formats import TABLE_FORMATS, render_tables
 from ..run.progress import phase
 from ..store.files import write_atomic
-from ..store.manifest import ManifestFile
+from ..store.manifest import ManifestFile, RunStatus
 from .plan import RunPlan
 from .result import RunResult, Selection
 from .sink import Gathered
@@ -37,7 +37,7 @@ def finish_run(plan: RunPlan, manifest: ManifestFile, out_dir: Path | None, gath
         rd_metrics=plan.rd_metrics, references=plan.references,
         sample_records=gathered.sample_records, failures=gathered.failures)
     ending = {"notes": gathered.notes, "seconds": round(time.perf_counter() - plan.clock, 3),
-              "status": "incomplete" if gathered.refused or gathered.lost else "complete", "errors": gathered.errors,
+              "status": RunStatus.INCOMPLETE if gathered.refused or gathered.lost else RunStatus.COMPLETE, "errors": gathered.errors,
               "bd": None}  # filled in by add_bd
     if gathered.refused:
         ending["refused"] = gathered.refused

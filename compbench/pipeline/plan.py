@@ -28,7 +28,7 @@ from ..run.local_pool import preload_of, warm_fork_server
 from ..run.memory import workers_for
 from ..run.spec import CodecSpec, parse_codec_specs, parse_dataset_spec
 from ..run.units import DataRef
-from ..store.manifest import dataset_facts, describe_refusal, now_iso, software_facts
+from ..store.manifest import RunStatus, dataset_facts, describe_refusal, now_iso, software_facts
 from ..store.names import written_name
 from ..store.schema import record_columns
 from .checks import check_figure_formats, check_table_format, require_available
@@ -91,7 +91,7 @@ class RunPlan:
         (a checksum of every file used, files skipped or converted), codecs not applicable to
         some images and why, and the declarations of every metric measured."""
         request, factories = self.request, {spec.name: self.registry.codec(spec.name) for spec in self.specs}
-        head = {"command": self.command, "status": "running", "started": self.started}
+        head = {"command": self.command, "status": RunStatus.RUNNING, "started": self.started}
         software = software_facts(self.registry, factories)
         libraries = software.pop("codec_libraries")
         return {

@@ -9,6 +9,7 @@ import platform
 import subprocess
 import sys
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -124,6 +125,14 @@ def describe_refusal(by_shape: dict[tuple, str], shapes: dict[int, tuple]) -> di
     """A codec's refusal of some image shapes: how many images, of how many, and why."""
     skipped = sum(1 for shape in shapes.values() if shape in by_shape)
     return {"images": skipped, "of": len(shapes), "reasons": list(dict.fromkeys(by_shape.values()))}
+
+
+class RunStatus(StrEnum):
+    """manifest.json's ``status``: written as the run starts, set once as it ends."""
+
+    RUNNING = "running"
+    COMPLETE = "complete"
+    INCOMPLETE = "incomplete"  # some images never ran (a codec refused them, or work was lost)
 
 
 class ManifestFile:

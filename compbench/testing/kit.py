@@ -14,6 +14,7 @@ import unittest
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from ..contracts.codec import CodecFactory
 from .checks import CHECKS, Kit, one_line
@@ -158,11 +159,20 @@ def parametrize_codec_checks(factories: CodecFactory | Iterable[CodecFactory], i
     return pytest.mark.parametrize("check", params)
 
 
+class CheckStatus(StrEnum):
+    """How one check of :func:`check_codec` ended (a str: ``status == "passed"`` holds)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    EXPECTED_FAILURE = "expected failure"  # listed in expected_failures, and it failed
+    PASSED_UNEXPECTEDLY = "passed unexpectedly"  # listed in expected_failures, but it passed
+    SKIPPED = "skipped"
+
+
 @dataclass(frozen=True)
 class CheckResult:
     name: str
-    #: "passed", "failed", "expected failure", "passed unexpectedly" or "skipped"
-    status: str
+    status: CheckStatus
     message: str = ""
 
 
@@ -176,7 +186,7 @@ class CodecReport:
     @property
     def failed(self) -> list[CheckResult]:
         """Checks that failed, and expected failures that passed (their entry is out of date)."""
-        return [r for r in self.results if r.status in ("failed", "passed unexpectedly")]
+        return [r for r in self.results if r.status in (CheckStatus.FAILED, CheckStatus.PASSED_UNEXPECTEDLY)]
 
     @property
     def ok(self) -> bool:
@@ -191,7 +201,7 @@ class CodecReport:
             counts[result.status] = counts.get(result.status, 0) + 1
         head = f"{self.codec}: " + ", ".join(f"{n} {status}" for status, n in counts.items())
         lines = [f"  {r.name}: {r.status}" + (f": {r.message}" if r.message else "")
-                 for r in self.results if r.status != "passed"]
+                 for r in self.results if r.status != CheckStatus.PASSED]
         return "\n".join([head, *lines])
 
 
@@ -205,17 +215,19 @@ def check_codec(factory: CodecFactory, images=None, expected_failures: Mapping[s
         try:
             check()
         except unittest.SkipTest as exc:
-            report.results.append(CheckResult(check.name, "skipped", str(exc)))
+            report.results.append(CheckResult(check.name, CheckStatus.SKIPPED, str(exc)))
         except AssertionError as exc:
-            status = "expected failure" if check.expected_failure else "failed"
-            report.results.append(CheckResult(check.name, status, one_line(exc) if status == "failed"
-                                              else f"{check.expected_failure} ({one_line(exc)})"))
+            if check.expected_failure:
+                report.results.append(CheckResult(check.name, CheckStatus.EXPECTED_FAILURE,
+                                                  f"{check.expected_failure} ({one_line(exc)})"))
+            else:
+                report.results.append(CheckResult(check.name, CheckStatus.FAILED, one_line(exc)))
         else:
             if check.expected_failure:
-                report.results.append(CheckResult(check.name, "passed unexpectedly",
+                report.results.append(CheckResult(check.name, CheckStatus.PASSED_UNEXPECTEDLY,
                                                   f"listed in expected_failures ({check.expected_failure})"))
             else:
-                report.results.append(CheckResult(check.name, "passed"))
+                report.results.append(CheckResult(check.name, CheckStatus.PASSED))
     if not report.ok:
         raise ConformanceError(report)
     return report
