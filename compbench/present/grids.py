@@ -308,8 +308,8 @@ def _comparison_figure(result, shown_settings: set[str], out_dir, formats) -> li
     boxes = [detail_box(np.asarray(image), MAX_CELL) for image in originals]
     reconstructions = {setting: [_cropped(by_position.get(p), box) for p, box in zip(positions, boxes)]
                        for setting, by_position in result.samples.items() if setting in shown_settings}
-    sample_records = getattr(result, "sample_records", None)
-    records = sample_records if sample_records is not None else result.records
+    # the sample images' records, gathered as the run's records passed: records.csv is not read
+    records = getattr(result, "sample_records", None)
     stats = {setting: _sample_stats(records, setting, indices) for setting in reconstructions}
     originals = [crop(np.asarray(image), box) for image, box in zip(originals, boxes)]
     return save(comparison_figure(originals, labels, result.class_names, reconstructions, stats),
@@ -341,7 +341,11 @@ def _save_panels(originals, panels, labels, class_names, setting: str, out_dir, 
     return save(fig, out_dir, f"fig6_{safe_name(setting)}", formats)
 
 
-def _sample_stats(records: pd.DataFrame, setting: str, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """bpp and PSNR of the given dataset indices under one setting (NaN where absent)."""
+def _sample_stats(records: pd.DataFrame | None, setting: str, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """bpp and PSNR of the given dataset indices under one setting (NaN where absent, and for
+    every image without ``records``: captions without numbers, as the report's comparison)."""
+    if records is None:
+        missing = np.full(len(indices), np.nan)
+        return missing, missing
     rows = records[records["setting"] == setting].drop_duplicates("index").set_index("index").reindex(indices)
     return rows["bpp"].to_numpy(dtype=float), rows["psnr"].to_numpy(dtype=float)
