@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from compbench import api
-from compbench.analysis.history import history
+from compbench.analysis.history import history, open_runs
 from compbench.contracts.errors import CompbenchError
 
 JPEG, J2K = "jpeg:quality=75", "jpeg2000:psnr=30"
@@ -35,7 +35,7 @@ def stored_runs(tmp_path_factory):
 
 
 def test_runs_are_ordered_by_start_time_with_settings_as_columns(stored_runs):
-    frame = history([stored_runs / name for name in ("run-c", "run-a", "run-b")])
+    frame = history(open_runs([stored_runs / name for name in ("run-c", "run-a", "run-b")]))
     assert list(frame.index) == ["run-a", "run-b", "run-c"]
     assert list(frame.columns) == [JPEG, J2K]
     base = frame.loc["run-b", JPEG]
@@ -46,7 +46,7 @@ def test_runs_are_ordered_by_start_time_with_settings_as_columns(stored_runs):
 
 
 def test_class_and_metric_choice(stored_runs):
-    runs = [stored_runs / "run-a", stored_runs / "run-b"]
+    runs = open_runs([stored_runs / "run-a", stored_runs / "run-b"])
     by_class = history(runs, metric="bpp", cls=3)
     summary = pd.read_csv(stored_runs / "run-a" / "summary.csv", dtype={"class": str})
     expected = summary.loc[(summary["setting"] == J2K) & (summary["class"] == "3"), "bpp_mean"].item()
@@ -63,27 +63,27 @@ def test_a_setting_missing_from_a_run_is_nan(stored_runs, tmp_path):
     manifest = json.loads((partial / "manifest.json").read_text())
     del manifest["codecs"][J2K]  # a run of fewer codecs
     (partial / "manifest.json").write_text(json.dumps(manifest))
-    frame = history([stored_runs / "run-a", partial])
+    frame = history(open_runs([stored_runs / "run-a", partial]))
     assert math.isnan(frame.loc["partial", J2K]) and not math.isnan(frame.loc["run-a", J2K])
 
 
 def test_bad_requests_are_one_line_errors(stored_runs, tmp_path):
-    runs = [stored_runs / "run-a"]
+    runs = open_runs([stored_runs / "run-a"])
     with pytest.raises(CompbenchError, match="no metric 'vmaf' in the summary; metrics: errors, lossless"):
         history(runs, metric="vmaf")
     with pytest.raises(CompbenchError, match=r"has no class '12'; classes: 0, 1, .*, all"):
         history(runs, cls="12")
     with pytest.raises(CompbenchError, match="at least one results folder"):
-        history([])
+        open_runs([])
     bare = tmp_path / "bare"
     bare.mkdir()
     shutil.copy(stored_runs / "run-a" / "summary.csv", bare / "summary.csv")
     with pytest.raises(CompbenchError, match="has no manifest.json with a 'started' time"):
-        history([bare])
+        history(open_runs([bare]))
 
 
 def test_plot_writes_a_png(stored_runs, tmp_path):
-    frame = history([stored_runs / name for name in ("run-a", "run-b", "run-c")])
+    frame = history(open_runs([stored_runs / name for name in ("run-a", "run-b", "run-c")]))
     frame.loc["run-b", J2K] = math.inf  # a lossless point leaves a gap instead of breaking the axis
     from compbench.present.charts import plot_history  # matplotlib: when drawing, not at collection
 
@@ -92,6 +92,31 @@ def test_plot_writes_a_png(stored_runs, tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 5000
     with pytest.raises(CompbenchError, match="cannot write"):
         plot_history(frame, tmp_path / "no-such-folder" / "x.png")
+
+
+def test_history_reads_each_manifest_once_and_notes_different_images(stored_runs, tmp_path, capsys, monkeypatch):
+    from compbench.cli import main
+    from compbench.store import manifest as manifest_module
+    from compbench.store import results_folder
+
+    fewer = tmp_path / "fewer"
+    shutil.copytree(stored_runs / "run-a", fewer)
+    manifest = json.loads((fewer / "manifest.json").read_text())
+    manifest["run"]["images"] = 40
+    (fewer / "manifest.json").write_text(json.dumps(manifest))
+    read, original = [], manifest_module.read_manifest
+
+    def counted(path, *args, **kwargs):
+        read.append(path)
+        return original(path, *args, **kwargs)
+
+    monkeypatch.setattr(results_folder, "read_manifest", counted)
+    monkeypatch.setattr(manifest_module, "read_manifest", counted)  # as images_note once read them
+    runs = [stored_runs / "run-b", fewer, stored_runs / "run-a"]
+    assert main(["history", *map(str, runs), "--plot", str(tmp_path / "h.png")]) == 0
+    assert len(read) == len(runs)
+    images = manifest["run"]["images"]
+    assert f"note: the runs measured different images (mnist test x50, mnist test x{images})" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")

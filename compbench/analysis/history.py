@@ -3,6 +3,7 @@ a codec's BD-rate against the first run given (how its curve moved)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -14,14 +15,21 @@ from ..store.summary import ALL
 from .curves import compare_curves
 
 
-def history(dirs: list[str | Path], metric: str = "psnr", cls: str = ALL) -> pd.DataFrame:
+def open_runs(dirs: Sequence[str | Path]) -> list[ResultsFolder]:
+    """The stored runs :func:`history` reads, opened once, in the order given."""
+    if not dirs:
+        raise CompbenchError("history needs at least one results folder")
+    return [open_results(d) for d in dirs]
+
+
+def history(runs: Sequence[ResultsFolder], metric: str = "psnr", cls: str = ALL) -> pd.DataFrame:
     """Rows: runs (indexed by folder name) in the order their manifests say they started;
     columns: settings, in order of first appearance; values: the metric's mean for class
     ``cls`` (NaN where a run lacks the setting). ``frame.attrs`` keeps the metric, the class and
     each run's start time and git commit."""
-    if not dirs:
+    if not runs:
         raise CompbenchError("history needs at least one results folder")
-    runs = sorted((open_results(d) for d in dirs), key=_started)
+    runs = sorted(runs, key=_started)
     cls = str(cls)
     labels = _run_labels(runs)
     series = {}

@@ -6,8 +6,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .arguments import add_command
+
+if TYPE_CHECKING:
+    from ..store.results_folder import ResultsFolder
 
 EXAMPLES = """\
 compbench history results/run1 results/run2 results/run3  # psnr, all images
@@ -45,15 +49,16 @@ def main(args, rest) -> int:
         return bd_rate_main(args)
     from tabulate import tabulate
 
-    from ..analysis.history import history
+    from ..analysis.history import history, open_runs
     from ..present.charts import plot_history
 
-    frame = history(args.dirs, metric=args.metric, cls=args.class_name)
+    runs = open_runs(args.dirs)
+    frame = history(runs, metric=args.metric, cls=args.class_name)
     if args.json:
         print(frame.to_json(orient="index", indent=2))
     else:
         print(tabulate(frame.reset_index(), headers="keys", tablefmt="simple", showindex=False, floatfmt=".4f"))
-    note = images_note(args.dirs)
+    note = images_note(runs)
     if note:
         print(f"note: {note}", file=sys.stderr)
     plot = args.plot or newest_folder(args.dirs, frame) / f"history_{args.metric}.png"
@@ -92,15 +97,13 @@ def newest_folder(dirs: list[Path], frame) -> Path:
     return next((_folder(d) for d in dirs if _folder(d).name == newest), _folder(dirs[-1]))
 
 
-def images_note(dirs: list[Path]) -> str:
-    """A warning when the runs measured different images (dataset, split or image count):
-    their values then differ for that reason too."""
-    from ..store.manifest import read_manifest
-
+def images_note(runs: list[ResultsFolder]) -> str:
+    """A warning when the runs (in the order given) measured different images (dataset, split
+    or image count): their values then differ for that reason too."""
     seen = {}
-    for d in dirs:
-        run = read_manifest(_folder(d) / "manifest.json").get("run", {})
-        seen[_folder(d).name] = (run.get("dataset"), run.get("split"), run.get("images"))
+    for run in runs:  # their manifests as the runs were opened: not read again
+        facts = (run.manifest or {}).get("run", {})
+        seen[run.folder.name] = (facts.get("dataset"), facts.get("split"), facts.get("images"))
     if len(set(seen.values())) <= 1:
         return ""
     kinds = ", ".join(f"{ds} {split} x{images}" for ds, split, images in dict.fromkeys(seen.values()))
