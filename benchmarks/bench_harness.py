@@ -10,9 +10,10 @@ turn (A B A B ...) and judged on the median of the pairs' ratios. Targets:
    write=False)``: one worker process) against the same JPEG in a bare loop in this process:
    the same codec object's ``encode_batch``/``decode_batch`` on the same images, in the same
    2,500-image units the harness makes at one worker, and the same metrics
-   (``MetricSet.measure``, the run's metric set: the fused pass and MS-SSIM), so the ratio is
-   the harness's own cost, not the metrics'. Target: the harness at >= 0.8x the bare loop's
-   throughput (issue 12; issue 3 asked 0.5).
+   (``compbench.run.worker.measure``, as a worker calls it: the run's metric set, the fused
+   pass and MS-SSIM, and the codec's extras), so the ratio is the harness's own cost, not the
+   metrics'. Target: the harness at >= 0.8x the bare loop's throughput (issue 12; issue 3
+   asked 0.5).
 3. Scaling: ``api.run("jpeg2000", limit=8000, write=False)`` at ``jobs=1`` against ``jobs=2``:
    speed-up >= 1.7x on 2 cores.
 4. Dask: ``executor="dask"`` (a LocalCluster of 2 workers, started by each run) against the local
@@ -55,6 +56,7 @@ from compbench import api
 from compbench.contracts.registry import build_registry
 from compbench.metrics import MetricSet
 from compbench.run.spec import make_spec
+from compbench.run.worker import measure
 
 WALL_TARGET_S = 15.0
 THROUGHPUT_TARGET = 0.8  # harness / bare loop throughput (issue 12; issue 3 asked 0.5)
@@ -68,7 +70,7 @@ UNIT = 2500
 def bare_jpeg(images: np.ndarray):
     """The run's work on ``images`` without the harness: the jpeg codec at its defaults,
     created as a worker creates it, its batch calls per 2,500-image unit, and the run's metrics
-    on each unit (with the codec's overhead bytes and extras, as the worker passes them)."""
+    on each unit (with the codec's overhead bytes and extras: the worker's own call)."""
     registry = build_registry()
     factory = registry.codec("jpeg")
     codec = factory.create(**make_spec(factory, {}).kwargs)
@@ -81,8 +83,7 @@ def bare_jpeg(images: np.ndarray):
             blobs = codec.encode_batch(list(unit))
             decoded = np.stack(codec.decode_batch(blobs))
             nbytes = np.array([len(b) for b in blobs])
-            metrics.measure(unit, decoded, nbytes, codec.overhead_bytes(unit.shape[1:]), codec=codec,
-                            notes=[], declared_extras=extras, ignored=[])
+            measure(metrics, codec, unit, decoded, nbytes, extras)
 
     return loop
 

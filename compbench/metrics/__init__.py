@@ -15,12 +15,12 @@ from .core import (
     TIMING_NAMES,
 )
 from .declaration import HIGHER, LOWER, NO_DIRECTION, PER_IMAGE_ONLY, Aggregate, Better, Metric
-from .metric_set import CORE, Declarations, MetricSet, check_codec_metrics
+from .metric_set import CORE, Declarations, MetricSet, add_note, check_codec_metrics, guarded_column
 
 __all__ = [
     "CORE", "CORE_METRICS", "CORE_METRIC_NAMES", "CORE_NAMES", "DEFAULT_RD_METRICS", "HIGHER", "LOWER",
     "METRIC_ERROR", "NO_DIRECTION", "OPTIONAL_METRICS", "PER_IMAGE_ONLY", "SUMMARY_STATS", "TIMING_NAMES",
-    "Aggregate", "Better", "Declarations", "Metric", "MetricSet", "check_codec_metrics",
+    "Aggregate", "Better", "Declarations", "Metric", "MetricSet", "add_note", "check_codec_metrics", "guarded_column",
 ]
 
 # 0.1's compbench.metrics was a module of measuring functions: its names are lent until 0.3.0

@@ -1,5 +1,5 @@
 """The ordered set of metrics a run measures (core + plugin metrics + the metrics its codecs
-declare), and the one batch computation of all of them.
+declare), and the one batch computation of those compbench computes (a codec reports its own).
 
 Every part that shows, stores, compares, plots or gates a metric reads its :class:`Metric`
 declaration from here: records and summary columns, table formats, "lossless", RD-plot axes,
@@ -30,7 +30,8 @@ class Declarations(dict):
 
 
 class MetricSet:
-    """An ordered set of metric declarations, with the one batch computation of all of them."""
+    """An ordered set of metric declarations, with the one batch computation of those compbench
+    computes (core and plugin metrics; a codec's own extras are the run's to take)."""
 
     def __init__(self, metrics: Iterable[Metric] = CORE_METRICS) -> None:
         self._metrics: dict[str, Metric] = {}
@@ -142,39 +143,21 @@ class MetricSet:
         """One NaN column of ``n`` values per metric, in order."""
         return {name: np.full(n, np.nan) for name in self._metrics}
 
-    def measure(self, originals, reconstructions, nbytes, overhead, codec=None,
-                notes: list[str] | None = None, declared_extras=None,
-                ignored: list[str] | None = None) -> dict[str, np.ndarray]:
-        """Every metric of a batch of same-shape images: name -> N floats.
+    def measure(self, originals, reconstructions, nbytes, overhead,
+                notes: list[str] | None = None) -> dict[str, np.ndarray]:
+        """Every metric of the set on a batch of same-shape images: name -> N floats.
 
         The core pixel metrics come from one fused pass (:func:`image_metrics`); each metric with
-        a ``compute`` (MS-SSIM, plugin metrics) and the codec's ``extra_metrics`` follow. One of
-        those that raises or returns the wrong number of values gives NaN for this batch and a
-        line in ``notes``: a metric never costs the run. Timings are the runner's.
+        a ``compute`` (MS-SSIM, plugin metrics) follows. One of those that raises or returns the
+        wrong number of values gives NaN for this batch and a line in ``notes``: a metric never
+        costs the run. Timings and a codec's own extras are the runner's (:mod:`compbench.run.worker`).
         """
         values = image_metrics(originals, reconstructions, nbytes, overhead)
         n = len(originals)
         for metric in self:
             if metric.compute is not None:
-                values[metric.name] = _guarded(metric.name, lambda m=metric: m.compute(originals, reconstructions),
-                                               n, notes)
-        if codec is not None:
-            try:
-                extras = dict(codec.extra_metrics(originals))
-            except Exception as exc:  # optional extras must not cost the real metrics
-                extras = {}
-                _note(notes, "codec extra metrics", exc)
-            for name, column in extras.items():
-                # the codec's own misreporting costs no value: dropped, and said (``ignored``)
-                if name in CORE_NAMES or (name in self and self[name].compute is not None):
-                    _note(ignored, name, f"the codec reported a metric named like one compbench "
-                                         f"or a plugin computes ({name!r}); ignored")
-                    continue
-                if declared_extras is not None and name not in declared_extras:
-                    _note(ignored, name, "the codec reported a metric it does not declare "
-                                         "(CodecFactory.metrics); ignored")
-                    continue
-                values[name] = _guarded(name, lambda c=column: c, n, notes)
+                values[metric.name] = guarded_column(
+                    metric.name, lambda m=metric: m.compute(originals, reconstructions), n, notes)
         return values
 
 
@@ -195,18 +178,21 @@ def check_codec_metrics(factory) -> tuple[Metric, ...]:
     return metrics
 
 
-def _guarded(name: str, compute, n: int, notes: list[str] | None) -> np.ndarray:
+def guarded_column(name: str, compute, n: int, notes: list[str] | None) -> np.ndarray:
+    """``compute()`` as N floats; NaN and a line in ``notes`` if it raises or gives another
+    shape: one metric that fails never costs the others."""
     try:
         column = np.asarray(compute(), dtype=np.float64)
         if column.shape != (n,):
             raise ValueError(f"returned shape {column.shape}, expected ({n},): one value per image")
         return column
     except Exception as exc:
-        _note(notes, name, exc)
+        add_note(notes, name, exc)
         return np.full(n, np.nan)
 
 
-def _note(notes: list[str] | None, name: str, problem) -> None:
+def add_note(notes: list[str] | None, name: str, problem) -> None:
+    """Add "name: problem" to ``notes`` (unless None); an exception as its type and first line."""
     if notes is None:
         return
     if isinstance(problem, BaseException):

@@ -18,7 +18,7 @@ from enum import StrEnum
 import numpy as np
 
 from ..contracts.codec import Codec
-from ..metrics import METRIC_ERROR, MetricSet
+from ..metrics import CORE_NAMES, METRIC_ERROR, MetricSet, add_note, guarded_column
 from .spec import CodecSpec
 from .units import DataRef, UnitResult, WorkUnit
 
@@ -256,9 +256,39 @@ def measure(metrics: MetricSet, codec: Codec, originals: np.ndarray, reconstruct
     failed: list[str] = []
     ignored: list[str] = []
     overhead = codec.overhead_bytes(originals.shape[1:])
-    values = metrics.measure(originals, reconstructions, nbytes, overhead, codec=codec, notes=failed,
-                             declared_extras=set(extra_allowed), ignored=ignored)
+    values = metrics.measure(originals, reconstructions, nbytes, overhead, notes=failed)
+    values.update(codec_extras(metrics, codec, originals, set(extra_allowed), failed, ignored))
     return values, (failed, ignored)
+
+
+def codec_extras(metrics: MetricSet, codec: Codec, originals: np.ndarray, declared: set[str],
+                 failed: list[str], ignored: list[str]) -> dict[str, np.ndarray]:
+    """The codec's ``extra_metrics`` of a batch that the run keeps: those it declares, none
+    named like a metric compbench or a plugin computes. An extra that fails is NaN and a line
+    in ``failed``; one dropped is a line in ``ignored``."""
+    try:
+        extras = dict(codec.extra_metrics(originals))
+    except Exception as exc:  # optional extras must not cost the real metrics
+        add_note(failed, "codec extra metrics", exc)
+        return {}
+    kept: dict[str, np.ndarray] = {}
+    for name, column in extras.items():
+        # the codec's own misreporting costs no value: dropped, and said
+        reason = _why_dropped(metrics, name, declared)
+        if reason:
+            add_note(ignored, name, reason)
+        else:
+            kept[name] = guarded_column(name, lambda c=column: c, len(originals), failed)
+    return kept
+
+
+def _why_dropped(metrics: MetricSet, name: str, declared: set[str]) -> str | None:
+    """Why the run drops a codec's extra ``name``, or None to keep it."""
+    if name in CORE_NAMES or (name in metrics and metrics[name].compute is not None):
+        return f"the codec reported a metric named like one compbench or a plugin computes ({name!r}); ignored"
+    if name not in declared:
+        return "the codec reported a metric it does not declare (CodecFactory.metrics); ignored"
+    return None
 
 
 def figure_panels(codec: Codec, images: np.ndarray, positions: Sequence[int]) -> dict[int, dict[str, np.ndarray]]:
