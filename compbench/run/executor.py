@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..contracts.errors import CompbenchError
 from ..defaults import EXECUTORS, ExecutorKind
 from .units import UnitResult, WorkUnit
+
+if TYPE_CHECKING:  # annotations only: the registry module imports pluggy and every contract
+    from ..contracts.registry import Registry
+    from ..metrics import MetricSet
 
 
 @runtime_checkable
@@ -44,18 +48,16 @@ class Executor(Protocol):
         ...
 
 
-
-
 @dataclass(frozen=True, kw_only=True)
 class WorkerSetup:
     """What a run's workers need besides their units."""
 
     #: the run's metrics (None: each worker builds core + plugins + the codec's)
-    metrics: object = None
+    metrics: MetricSet | None = None
     #: plugins registered in this process, handed to local workers (None: they load the entry points)
-    registry: object = None
+    registry: Registry | None = None
     #: the run's plugins and codecs: what Dask workers' versions are checked against
-    run_registry: object = None
+    run_registry: Registry | None = None
     codecs: tuple[str, ...] = ()
     #: heavy modules local workers start with (:func:`~compbench.run.local_pool.warm_fork_server`)
     preload: tuple[str, ...] = ()
