@@ -6,7 +6,9 @@ Rules every benchmark here keeps:
 - a ratio compares the same work on both sides, measured interleaved (A B A B ...), so that
   load from other users of the machine falls on both alike; the verdict is on the median of
   the pairs' ratios, and the medians of each side are printed beside it;
-- :func:`verdict_table` prints every check and gives the exit code: 1 if any is a MISS.
+- :func:`verdict_table` prints every check and gives the exit code: 1 if any is a MISS, or
+  NOT MEASURED (a check the run had to make and could not: nothing measured, a declared
+  dependency missing; never a PASS).
 """
 
 from __future__ import annotations
@@ -34,16 +36,25 @@ K, T = TypeVar("K"), TypeVar("T")
 @dataclass(frozen=True)
 class Check:
     """One target and what this run measured against it. ``ok`` None: not judged in this run
-    (the table says why in ``measured``); it is not a PASS."""
+    (the table says why in ``measured``); it is not a PASS. It is a failure of the run too when
+    ``required``: the check had to be made in this run and could not be (:func:`not_measured`)."""
 
     what: str
     measured: str
     target: str
     ok: bool | None
+    required: bool = False
 
     @property
     def status(self) -> str:
-        return {True: "PASS", False: "MISS", None: "not judged"}[self.ok]
+        if self.ok is None:
+            return "NOT MEASURED" if self.required else "not judged"
+        return "PASS" if self.ok else "MISS"
+
+    @property
+    def failed(self) -> bool:
+        """A MISS, or NOT MEASURED: either makes the benchmark exit 1."""
+        return self.ok is False or (self.ok is None and self.required)
 
 
 def _bound(value: float, target: float, unit: str, fmt: str, at_most: bool, what: str) -> Check:
@@ -62,12 +73,32 @@ def at_least(what: str, value: float, target: float, unit: str = "", fmt: str = 
 
 
 def not_judged(what: str, target: str, why: str) -> Check:
+    """A target this run does not judge by design (other work than the target's, an optional
+    measurement not asked for): shown, not a PASS, not a failure."""
     return Check(what, f"({why})", target, None)
 
 
+def not_measured(what: str, target: str, why: str) -> Check:
+    """A target this run had to judge and could not (nothing was measured, a declared
+    dependency is missing): NOT MEASURED, never a PASS; the benchmark exits 1, as on a MISS."""
+    return Check(what, f"({why})", target, None, required=True)
+
+
+def exit_codes(what: str, codes: list[int], expected: int) -> Check:
+    """PASS if every one of ``codes`` (a command's exit codes, one per run) is ``expected``;
+    none at all: NOT MEASURED."""
+    if not codes:
+        return not_measured(what, f"exit {expected}", "never run")
+    wrong = sorted({code for code in codes if code != expected})
+    measured = (f"exit {expected} in {len(codes)} of {len(codes)}" if not wrong else
+                f"exit {','.join(map(str, wrong))} in {sum(c != expected for c in codes)} of {len(codes)}")
+    return Check(what, measured, f"exit {expected}", not wrong)
+
+
 def verdict_table(checks: Iterable[Check], title: str = "verdicts") -> int:
-    """Print every check (what, measured, target, PASS/MISS) and return the exit code: 1 if
-    any check is a MISS, else 0. Every benchmark ends with ``sys.exit(verdict_table(...))``."""
+    """Print every check (what, measured, target, PASS/MISS/not judged/NOT MEASURED) and return
+    the exit code: 1 if any check is a MISS or NOT MEASURED, else 0. Every benchmark ends with
+    ``sys.exit(verdict_table(...))``."""
     checks = list(checks)
     print(f"\n{title} (each from a measurement made in this run):")
     if not checks:
@@ -80,8 +111,11 @@ def verdict_table(checks: Iterable[Check], title: str = "verdicts") -> int:
         print(f"  {c.what:<{width}}  {c.measured:>{measured}}  target {c.target:<{target}}  {c.status}")
     missed = sum(c.ok is False for c in checks)
     judged = sum(c.ok is not None for c in checks)
-    print(f"{judged - missed} of {judged} judged targets met" + (f"; {missed} MISS" if missed else ""))
-    return 1 if missed else 0
+    unmeasured = sum(c.failed and c.ok is None for c in checks)
+    print(f"{judged - missed} of {judged} judged targets met" + (f"; {missed} MISS" if missed else "")
+          + (f"; {unmeasured} NOT MEASURED (had to be measured in this run and could not: a failure)"
+             if unmeasured else ""))
+    return 1 if missed or unmeasured else 0
 
 
 # -- timing --------------------------------------------------------------------------------
@@ -169,6 +203,22 @@ def run_cli(args: list[str], python_path: str | None = None,
         if inspect is not None:
             inspect(Path(tmp) / "run")
     return Sample(wall, after.children_user + after.children_system - before.children_user - before.children_system)
+
+
+def harness_run(codecs: str, **options):
+    """``compbench.api.run(codecs, write=False, **options)`` (nothing written; the records in
+    memory) and its wall and CPU seconds (this process and its workers): the RunResult and a
+    :class:`Sample`. A run in which any image failed stops the benchmark: its figures would not
+    be the work asked for."""
+    from compbench import api
+
+    result = []
+    sample = timed(lambda: result.append(api.run(codecs, write=False, **options)))
+    summary = result[0].summary
+    errors = int(summary.loc[summary["class"] == "all", "errors"].sum())
+    if errors:
+        raise SystemExit(f"{errors} images failed in the harness run: its figures would not be the work asked for")
+    return result[0], sample
 
 
 def codec_seconds(folder: Path) -> float:

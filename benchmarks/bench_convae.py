@@ -35,13 +35,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import Check, at_most, not_judged, verdict_table
+from _common import Check, at_most, harness_run, not_judged, verdict_table
 from compbench_codecs.convae import LAMBDAS, ConvaeFactory, ConvaeTrainer, weights_file
 from compbench_codecs.convae.train import TIMING_NAME
 
 import compbench
 from compbench.analysis.bdrate import bd_rate
-from compbench.api import run
 
 CLASSICAL = {
     "jpeg2000": "jpeg2000:psnr=16|18|20|22|25|28|32|36|42|50",
@@ -61,12 +60,9 @@ TRAIN_SECONDS, CODING_SECONDS = 15 * 60.0, 5.0
 def curves(dataset: str, limit: int | None, jobs: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """codec -> (bpp, PSNR) per setting, from one harness run over every codec."""
     specs = ",".join([*CLASSICAL.values(), f"convae:dataset={dataset}"])
-    result = run(codecs=specs, dataset=dataset, limit=limit, sweep=True, jobs=jobs, write=False,
-                 figures=False, command="bench_convae")
+    result, _ = harness_run(specs, dataset=dataset, limit=limit, sweep=True, jobs=jobs, figures=False,
+                            command="bench_convae")
     summary = result.summary[result.summary["class"] == "all"]
-    errors = int(summary["errors"].sum()) if "errors" in summary else 0
-    if errors:
-        raise SystemExit(f"{errors} images failed in the harness run")
     return {codec: (rows["bpp_mean"].to_numpy(float), rows["psnr_mean"].to_numpy(float))
             for codec, rows in summary.groupby("codec", sort=False)}
 

@@ -38,3 +38,19 @@ def test_names_taken_from_common_exist(script, common):
               for alias in node.names]
     missing = [name for name in wanted if not hasattr(common, name)]
     assert not missing, f"{script.name} imports {missing} from _common, which has no such names"
+
+
+def test_a_check_not_measured_fails_the_run_and_one_not_judged_does_not(common, capsys):
+    passed = common.at_most("a", 1.0, 2.0)
+    assert common.verdict_table([passed, common.not_judged("b", "<= 2", "other work")]) == 0
+    assert common.verdict_table([passed, common.not_measured("c", "<= 2", "nothing measured")]) == 1
+    assert common.verdict_table([common.at_most("d", 3.0, 2.0)]) == 1
+    out = capsys.readouterr().out
+    assert "NOT MEASURED" in out and "not judged" in out and "MISS" in out
+
+
+def test_exit_codes_pass_only_when_every_run_exits_as_expected(common):
+    assert common.exit_codes("help", [0, 0], 0).ok
+    wrong = common.exit_codes("error", [2, 1, 2], 2)
+    assert wrong.failed and "exit 1 in 1 of 3" in wrong.measured
+    assert common.exit_codes("never", [], 0).status == "NOT MEASURED"
