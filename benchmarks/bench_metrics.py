@@ -10,17 +10,21 @@ shape: ms of CPU per megapixel, the set's total time over its total pixels. MNIS
 
 "Before" is compbench/metrics/measure.py at ``--before`` (default: the last revision with the
 numpy/scipy implementation), loaded from git into a module of its own; "after" is this
-checkout. Both are timed in the same run, alternately (A B A B ...), ``--repeat`` times; each
-figure is the shortest of its repeats: on a shared machine, noise only adds time. CPU time is
+checkout. Both are timed in the same run, in alternate rounds (A B A B ...), ``--repeat`` of
+them (MNIST: at least 10) after a warm-up round that is not kept; each figure printed is the
+median over the rounds, and each speed-up or after/before ratio the median of the rounds'
+ratios (before and after of one round are a pair). CPU time is
 ``time.process_time`` (every thread of the process), in a process configured as
 ``compbench.run.worker_process.worker_main`` configures a worker: one thread per numerical library
 (OMP_NUM_THREADS and co., set before numpy loads; OpenCV follows OMP_NUM_THREADS) and the
 worker's allocator (``keep_freed_memory``). Page faults are getrusage's minor faults.
 
-Targets (the verdicts, from this run's numbers; exit 1 on a MISS):
+Targets (the verdicts, from this run's numbers, in the benchmarks' shared verdict table;
+exit 1 on a MISS):
 - every core metric (``MetricSet.measure``: the fused pass and MS-SSIM) on the photographs
-  at most 60 ms of CPU per megapixel;
-- the MNIST fused pass no slower than before (within 5%: repeats of one build differ by that).
+  at most 60 ms of CPU per megapixel (the median over the rounds);
+- the MNIST fused pass no slower than before (within 5%: repeats of one build differ by that):
+  the median of the rounds' after / before ratios.
 
 ``--precision``: every metric's largest deviation from before over the photographs at JPEG
 qualities 2 to 95 (MS-SSIM: float32 now). ``--memory``: the peak of the metrics' allocations
@@ -38,6 +42,7 @@ os.environ.update(WORKER_THREADS)
 import argparse  # noqa: E402
 import importlib.util  # noqa: E402
 import io  # noqa: E402
+import math  # noqa: E402
 import resource  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -45,9 +50,11 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
+from functools import partial  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+from _common import Check, Sample, at_most, interleave, median, paired_ratio, verdict_table  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from compbench.contracts.registry import build_registry  # noqa: E402
@@ -80,14 +87,13 @@ def main() -> int:
     colour = sum(x.shape[1] * x.shape[2] for _, x, _ in photos if x.ndim == 4) / 1e6
     print(f"photographs: {len(photos)} from the skimage dataset, {megapixels:.2f} Mpx "
           f"({colour:.2f} Mpx colour), JPEG quality {JPEG_QUALITY}; before = {args.before}; "
-          f"best of {args.repeat}, CPU time, worker threads {os.environ['OMP_NUM_THREADS']}\n")
-    ok = photograph_costs(before, photos, megapixels, args.repeat)
-    ok &= mnist_costs(before, args.repeat)
+          f"medians of {args.repeat} alternate rounds, CPU time, worker threads {os.environ['OMP_NUM_THREADS']}\n")
+    checks = [photograph_costs(before, photos, megapixels, args.repeat), mnist_costs(before, args.repeat)]
     if args.precision:
         precision(before)
     if args.memory:
         memory(before, photos)
-    return 0 if ok else 1
+    return verdict_table(checks)
 
 
 # ------------------------------------------------------------------------------ the two builds
@@ -170,6 +176,19 @@ def cpu(function, *args) -> tuple[float, int]:
     return time.process_time() - start, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
 
 
+def alternate(builds: dict, one_round, repeat: int) -> dict[str, list]:
+    """``one_round(label, module)`` of each build in turn (before, after, before, after ...),
+    ``repeat`` rounds after one that is not kept (imports, caches, first calls): build label ->
+    what each kept round returned, in round order."""
+    return interleave({label: partial(one_round, label, module) for label, module in builds.items()}, repeat,
+                      warmup=1)
+
+
+def cpu_samples(rounds: list[dict], keys) -> list[Sample]:
+    """Per round, the CPU seconds summed over ``keys`` (of a round's key -> (seconds, faults))."""
+    return [Sample(math.nan, sum(found[key][0] for key in keys)) for found in rounds]
+
+
 # ------------------------------------------------------------------------------ photographs
 
 
@@ -185,64 +204,70 @@ def photographs() -> list[tuple[str, np.ndarray, np.ndarray]]:
     return out
 
 
-def photograph_costs(before, photos, megapixels: float, repeat: int) -> bool:
+def photograph_costs(before, photos, megapixels: float, repeat: int) -> Check:
     builds = {"before": before, "after": after}
-    # name -> build -> image -> shortest CPU seconds; and page faults of the last repeat
-    best: dict = {}
-    faults: dict = {}
-    for _ in range(repeat):
-        for _, x, y in photos:
-            for label, module in builds.items():  # A B A B: the load shifts both alike
-                calls = (("fused", module.image_metrics, (x, y, [1000], 0)), ("ms_ssim", module.ms_ssim, (x, y)),
-                         ("all", all_core, (module, x, y, [1000])))
-                for what, function, arguments in calls:
-                    seconds, minflt = cpu(function, *arguments)
-                    key = (what, label, id(x))
-                    best[key] = min(best.get(key, np.inf), seconds)
-                    faults[key] = minflt
 
-    def total(what, label, kind=None):
+    def one_round(_, module) -> dict:
+        """(what, image) -> (CPU seconds, minor page faults) of each call, every photograph."""
+        found = {}
+        for _, x, y in photos:
+            calls = (("fused", module.image_metrics, (x, y, [1000], 0)), ("ms_ssim", module.ms_ssim, (x, y)),
+                     ("all", all_core, (module, x, y, [1000])))
+            for what, function, arguments in calls:
+                found[what, id(x)] = cpu(function, *arguments)
+        return found
+
+    rounds = alternate(builds, one_round, repeat)
+
+    def samples(what, label, kind=None) -> tuple[list[Sample], float]:
+        """Per round, the CPU seconds of ``what`` over the photographs (of ``kind``), and their Mpx."""
         chosen = [x for _, x, _ in photos if kind is None or (x.ndim == 4) == (kind == "colour")]
-        mpx = sum(x.shape[1] * x.shape[2] for x in chosen) / 1e6
-        return sum(best[what, label, id(x)] for x in chosen) / mpx * 1e3
+        return cpu_samples(rounds[label], [(what, id(x)) for x in chosen]), sum(x.shape[1] * x.shape[2]
+                                                                                 for x in chosen) / 1e6
+
+    def ms_per_mpx(what, label, kind=None) -> float:
+        seconds, mpx = samples(what, label, kind)
+        return median(s.cpu for s in seconds) / mpx * 1e3
 
     print("photographs, ms of CPU per megapixel     before     after   speed-up")
     for what, title in (("fused", "fused pass (all but ms_ssim)"), ("ms_ssim", "ms_ssim"),
                         ("all", "all core metrics (MetricSet.measure)")):
         for kind in (None, "colour", "gray"):
-            b, a = total(what, "before", kind), total(what, "after", kind)
+            b, a = ms_per_mpx(what, "before", kind), ms_per_mpx(what, "after", kind)
+            speed_up = paired_ratio(samples(what, "before", kind)[0], samples(what, "after", kind)[0], "cpu")
             label = title if kind is None else f"  {kind} only"
-            print(f"  {label:38s} {b:8.1f}  {a:8.1f}  {b / a:7.1f}x")
+            print(f"  {label:38s} {b:8.1f}  {a:8.1f}  {speed_up:7.1f}x")
     for label in ("before", "after"):
-        minflt = sum(faults["all", label, id(x)] for _, x, _ in photos) / megapixels
+        minflt = median(sum(found["all", id(x)][1] for _, x, _ in photos) for found in rounds[label]) / megapixels
         print(f"  page faults per megapixel, all core metrics, {label}: {minflt:.0f}")
 
     print("\n  the fused pass by part (exclusive CPU time), ms per megapixel:")
     fused_parts(builds, [(x, y, [1000], 0) for _, x, y in photos], repeat, megapixels / 1e3)
-
-    measured = total("all", "after")
-    verdict = measured <= TARGET_MS_PER_MPX
-    print(f"\nall core metrics on photographs: {measured:.1f} ms/Mpx (target <= {TARGET_MS_PER_MPX:g}) "
-          f"{'PASS' if verdict else 'MISS'}\n")
-    return verdict
+    print()
+    return at_most(f"all core metrics on the photographs, CPU: median of {repeat} rounds",
+                   ms_per_mpx("all", "after"), TARGET_MS_PER_MPX, " ms/Mpx", ".1f")
 
 
 def fused_parts(builds, calls, repeat: int, per: float) -> None:
     """Print each build's fused pass by part (:data:`PARTS`): CPU seconds / ``per`` over the
-    calls, the shortest of ``repeat`` per call."""
-    for label, module in builds.items():
-        watch = Stopwatch()
-        seconds = {}
-        for _ in range(repeat):
-            with watch.timing(module, [name for name, _ in PARTS[label]]):
-                for i, arguments in enumerate(calls):
-                    watch.seconds.clear()
-                    spent, _ = cpu(module.image_metrics, *arguments)
-                    for name, value in dict(watch.seconds, rest=spent - sum(watch.seconds.values())).items():
-                        seconds[name, i] = min(seconds.get((name, i), np.inf), value)
+    calls, the median of ``repeat`` alternate rounds per call."""
+
+    def one_round(label, module) -> dict:
+        """(part, call) -> exclusive CPU seconds, every call once."""
+        watch, found = Stopwatch(), {}
+        with watch.timing(module, [name for name, _ in PARTS[label]]):
+            for i, arguments in enumerate(calls):
+                watch.seconds.clear()
+                spent, _ = cpu(module.image_metrics, *arguments)
+                for name, value in dict(watch.seconds, rest=spent - sum(watch.seconds.values())).items():
+                    found[name, i] = value
+        return found
+
+    rounds = alternate(builds, one_round, repeat)
+    for label in builds:
         print(f"    {label}:")
         for name, metrics in PARTS[label] + (("rest", "tiling, bytes, bpp, the rest"),):
-            value = sum(seconds.get((name, i), 0.0) for i in range(len(calls))) / per
+            value = sum(median(found.get((name, i), 0.0) for found in rounds[label]) for i in range(len(calls))) / per
             print(f"      {name:24s} {value:7.2f}   {metrics}")
 
 
@@ -255,27 +280,28 @@ def mnist(n: int) -> tuple[np.ndarray, np.ndarray]:
     return x, np.clip(np.rint(np.rint(x / 16) * 16 + noise), 0, 255).astype(np.uint8)
 
 
-def mnist_costs(before, repeat: int) -> bool:
+def mnist_costs(before, repeat: int) -> Check:
     x, y = mnist(MNIST_BATCH)
     nbytes = np.full(len(x), 400)
     builds = {"before": before, "after": after}
-    best = {}
-    for _ in range(max(repeat, 10)):  # cheap: more repeats steady the comparison
-        for label, module in builds.items():
-            for what, function, arguments in (("fused", module.image_metrics, (x, y, nbytes, 300)),
-                                              ("all", all_core, (module, x, y, nbytes))):
-                seconds, _ = cpu(function, *arguments)
-                best[what, label] = min(best.get((what, label), np.inf), seconds / len(x) * 1e6)
+    repeat = max(repeat, 10)  # cheap: more rounds steady the comparison
+
+    def one_round(_, module) -> dict:
+        return {what: cpu(function, *arguments) for what, function, arguments in
+                (("fused", module.image_metrics, (x, y, nbytes, 300)), ("all", all_core, (module, x, y, nbytes)))}
+
+    rounds = alternate(builds, one_round, repeat)
+    per_digit = {(what, label): median(found[what][0] for found in rounds[label]) / len(x) * 1e6
+                 for what in ("fused", "all") for label in builds}
     print(f"MNIST, {len(x)} test digits per call, µs of CPU per digit   before     after")
     for what, title in (("fused", "fused pass"), ("all", "all core metrics (MetricSet.measure)")):
-        print(f"  {title:54s} {best[what, 'before']:8.2f}  {best[what, 'after']:8.2f}")
+        print(f"  {title:54s} {per_digit[what, 'before']:8.2f}  {per_digit[what, 'after']:8.2f}")
     print("  the fused pass by part (exclusive CPU time), µs per digit:")
-    fused_parts(builds, [(x, y, nbytes, 300)], max(repeat, 10), len(x) / 1e6)
-    ratio = best["fused", "after"] / best["fused", "before"]
-    verdict = ratio <= MNIST_SLOWER_ALLOWED
-    print(f"\nMNIST fused pass after / before: {ratio:.2f} (target <= {MNIST_SLOWER_ALLOWED:g}, no slower) "
-          f"{'PASS' if verdict else 'MISS'}\n")
-    return verdict
+    fused_parts(builds, [(x, y, nbytes, 300)], repeat, len(x) / 1e6)
+    ratio = paired_ratio(cpu_samples(rounds["after"], ["fused"]), cpu_samples(rounds["before"], ["fused"]), "cpu")
+    print()
+    return at_most(f"MNIST fused pass after / before (no slower), CPU: median of {repeat} pairs' ratios",
+                   ratio, MNIST_SLOWER_ALLOWED, "x", ".3f")
 
 
 # ------------------------------------------------------------------------------ --precision, --memory
