@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from compbench import api
-from compbench.pipeline.result import RecordsOnDisk
+from compbench.pipeline.result import RecordsInMemory, RecordsOnDisk, StoredRecords
 from compbench.store.records_reader import iter_records, read_records
 from compbench.store.schema import TIMING_COLUMNS
 from compbench.store.summary import SummaryBuilder, summarize
@@ -49,6 +49,8 @@ def test_a_runs_summary_is_the_summary_of_its_records(written):
 def test_a_run_summarizes_its_file_as_it_summarized_its_records_in_memory(written):
     on_disk, in_memory = written
     assert isinstance(on_disk.stored, RecordsOnDisk)  # records not held, read when asked
+    assert isinstance(in_memory.stored, RecordsInMemory)
+    assert all(isinstance(result.stored, StoredRecords) for result in written)  # read the one way
     timing = [c for c in on_disk.summary if any(c.startswith(t) for t in TIMING_COLUMNS)]
     pd.testing.assert_frame_equal(on_disk.summary.drop(columns=timing), in_memory.summary.drop(columns=timing),
                                   check_exact=True)

@@ -1,11 +1,12 @@
 """What a run returns: :class:`RunResult`, with its records held in memory or on disk behind one
-interface, and the selected images read by position only when wanted."""
+interface (:class:`StoredRecords`), and the selected images read by position only when wanted."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,15 @@ from ..contracts.dataset import ImageSet, ImageSource
 from ..metrics import DEFAULT_RD_METRICS
 from ..store.records_reader import read_records, record_frame
 from ..store.schema import RecordBlock
+
+
+@runtime_checkable
+class StoredRecords(Protocol):
+    """A run's records, wherever they are kept: readers ask for them all and never ask where."""
+
+    def frame(self) -> pd.DataFrame:
+        """Every record, in canonical order (setting, then image)."""
+        ...
 
 
 class RecordsOnDisk:
@@ -85,7 +95,7 @@ class Selection:
 @dataclass
 class RunResult:
     #: the records, in memory or in records.csv (:attr:`records` reads them when asked)
-    stored: RecordsInMemory | RecordsOnDisk
+    stored: StoredRecords
     summary: pd.DataFrame
     out_dir: Path | None
     manifest: dict

@@ -17,7 +17,7 @@ from ..store.records_file import RecordsFile
 from ..store.schema import RecordBlock, column_of
 from ..store.summary import SummaryBuilder
 from .plan import RunPlan
-from .result import RecordsInMemory, RecordsOnDisk
+from .result import RecordsInMemory, RecordsOnDisk, StoredRecords
 from .rows import unit_records
 
 #: what the report lists of failed images (all are in records.csv)
@@ -29,7 +29,7 @@ class Gathered:
     """What the finish of a run needs, gathered from the records as they passed."""
 
     summary: pd.DataFrame
-    records: RecordsInMemory | RecordsOnDisk
+    records: StoredRecords
     #: setting -> {position: reconstruction} of the sample images
     samples: dict[str, dict[int, np.ndarray]]
     #: setting -> {position: {panel name: image}} (``Codec.figure_panels``)
@@ -185,7 +185,7 @@ class RecordsSink:
         """Records in canonical order (setting, then image), and what was gathered."""
         if self.writer is not None:
             self.writer.finish()
-            records = RecordsOnDisk(self.writer.path)
+            records: StoredRecords = RecordsOnDisk(self.writer.path)
         else:
             records = RecordsInMemory.of_blocks(self._blocks, self.plan.columns)
             self._blocks = []
