@@ -30,8 +30,11 @@ EXAMPLE = ROOT / "examples" / "compbench-pca"
 HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("register_"))
 #: the example's own sources (not the build/ copies a pip install leaves beside them)
 EXAMPLE_SOURCES = sorted([*EXAMPLE.glob("src/**/*.py"), *EXAMPLE.glob("tests/**/*.py")])
-#: the built-in plugins: the first code a plugin author copies
-BUILT_IN_SOURCES = sorted([*ROOT.glob("codecs/**/*.py"), *ROOT.glob("datasets/**/*.py")])
+#: the built-in plugins' folders -> the packages they install as (pyproject.toml's package-dir:
+#: codecs, datasets, metrics): the first code a plugin author copies
+BUILT_IN_PACKAGES = {folder: package for package, folder in
+                     tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"].items()}
+BUILT_IN_SOURCES = sorted(path for folder in BUILT_IN_PACKAGES for path in ROOT.glob(f"{folder}/**/*.py"))
 
 
 def code_blocks(path: Path, language: str) -> list[str]:
@@ -171,7 +174,7 @@ def test_the_check_finds_each_kind_of_non_public_use(tmp_path):
 @pytest.mark.parametrize("path", BUILT_IN_SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_built_in_plugins_import_only_the_public_api(path):
     """docs/plugins.md tells plugins to import only compbench; the built-ins are the model."""
-    own = {"codecs": "compbench_codecs", "datasets": "compbench_datasets"}[path.relative_to(ROOT).parts[0]]
+    own = BUILT_IN_PACKAGES[path.relative_to(ROOT).parts[0]]
     assert non_public_uses(path, own) == [], f"{path.relative_to(ROOT)}: plugins use compbench's public API"
 
 
