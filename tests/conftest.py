@@ -11,6 +11,13 @@ import numpy as np
 import pytest
 
 from compbench.contracts.registry import build_registry
+from compbench.run.allocator import keep_freed_memory
+
+# A test process reuses freed heap, as a run's workers do. The compbench command sets its own
+# process to map large blocks and return them when freed (compbench.run.allocator): right for
+# one run, but a test process that called it went on mapping every later array afresh, and the
+# suite spent ~50 s of system time in page faults.
+keep_freed_memory()
 
 THIRDPARTY = Path(__file__).parent / "thirdparty" / "compbench_zlibraw"
 ZOO = Path(__file__).parent / "thirdparty" / "compbench_zoo"
@@ -188,7 +195,10 @@ def cli_main(capsys, tmp_path, monkeypatch):
     def invoke(*args):
         capsys.readouterr()  # what came before is not this command's
         argv = [str(arg) for arg in args]
-        code = main(argv)
+        try:
+            code = main(argv)
+        finally:
+            keep_freed_memory()  # main() set the command's allocator for good (see below)
         out, err = capsys.readouterr()
         return subprocess.CompletedProcess(["compbench", *argv], code, out, err)
     return invoke
