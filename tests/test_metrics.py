@@ -8,6 +8,8 @@ perturbation, and the edge cases (lossless, constant, all-zero, windows that do 
 
 import os
 import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ from skimage import measure as skimage_measure  # loaded on first use: at test t
 from skimage import metrics as skimage_metrics
 
 from compbench.metrics import measure as metrics
+from compbench.metrics._work import OPENCV_MIN_VALUES
 from compbench.metrics.measure import entropy_bits, image_metrics, psnr_from_mse, ssim_fits
 
 NAMES = {"bytes", "bpp", "bpp_payload", "mse", "psnr", "psnr_y", "psnr_ycbcr", "snr_db", "ssim", "entropy",
@@ -382,12 +385,36 @@ def test_entropy_bits_exact_values():
     assert entropy_bits(every_value) == pytest.approx(8.0, abs=1e-15)
 
 
-@pytest.mark.parametrize("pixels", [1, 28 * 28, metrics.OPENCV_HISTOGRAM_PIXELS - 1,
-                                    metrics.OPENCV_HISTOGRAM_PIXELS, 3 * metrics.OPENCV_HISTOGRAM_PIXELS])
+@pytest.mark.parametrize("pixels", [1, 28 * 28, OPENCV_MIN_VALUES - 1, OPENCV_MIN_VALUES, 3 * OPENCV_MIN_VALUES])
 def test_histograms_of_one_strip_count_exactly_by_numpy_or_opencv(pixels):
     strip = np.random.default_rng(pixels).integers(0, 256, (1, 1, pixels, 1), dtype=np.uint8)
     counts = metrics._histograms(strip)
     assert np.array_equal(counts[0], np.bincount(strip.ravel(), minlength=256))
+
+
+@pytest.mark.parametrize("shape", [(28, 28), (127, 129), (128, 128), (130, 131, 3)])
+def test_a_lone_image_measures_as_it_does_beside_others(shape):
+    """A setting's first images are measured one by one (the pool's probe): below
+    OPENCV_MIN_VALUES values per plane numpy's passes, above OpenCV's; either way the same
+    values as the image gets in a tile beside others (all exact sums)."""
+    rng = np.random.default_rng(len(shape) * shape[0])
+    x = rng.integers(0, 256, (2, *shape), dtype=np.uint8)
+    y = np.clip(x.astype(int) + rng.integers(-9, 10, x.shape), 0, 255).astype(np.uint8)
+    together = image_metrics(x, y, np.array([300, 400]), 20)
+    alone = image_metrics(x[:1], y[:1], np.array([300]), 20)
+    for name, values in alone.items():
+        np.testing.assert_array_equal(values, together[name][:1], err_msg=name)
+
+
+def test_a_lone_digit_is_measured_without_importing_opencv():
+    """OpenCV's import costs a worker ~0.1 s of CPU; small images never need it."""
+    code = ("import sys, numpy as np\n"
+            "from compbench.metrics.measure import image_metrics\n"
+            "x = np.arange(784, dtype=np.uint8).reshape(1, 28, 28)\n"
+            "image_metrics(x, 255 - x, np.array([90]), 10)\n"
+            "print('cv2' in sys.modules)")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "False", found.stderr
 
 
 def test_psnr_from_mse():

@@ -38,6 +38,21 @@ def opencv():
     return cv2
 
 
+#: values in one pass from which OpenCV's is worth its import (~0.1 s of CPU, once per process):
+#: every strip of a photograph holds more (an image is measured in strips when it has more than
+#: measure.TILE_SAMPLES samples: over 16,384 pixels even with 4 channels); a lone small image (a
+#: setting's first images are measured one by one, see compbench.run.local_pool) stays in
+#: numpy, as the tiles of small images do
+OPENCV_MIN_VALUES = 1 << 14
+
+
+def opencv_pays(items: int, values: int) -> bool:
+    """Whether a pass over ``items`` images holding ``values`` values in all takes OpenCV's path:
+    one image (or strip of one) that large. OpenCV's per-row work loses to numpy's whole-stack
+    passes over several small images."""
+    return items == 1 and values >= OPENCV_MIN_VALUES
+
+
 def _quiesce_at_fork(cv2) -> None:
     """Stop OpenCV's thread pool around every fork of this process, and restart it after.
 

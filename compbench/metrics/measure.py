@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._work import Scratch, Strip, as_nhwc, checked_pair, opencv, strips
+from ._work import Scratch, Strip, as_nhwc, checked_pair, opencv, opencv_pays, strips
 from .colour import LUMA_PEAK, YCBCR_NUMERATORS, YCBCR_WEIGHTS, luma_and_chroma_errors, sum_squares
 from .core import FUSED_METRICS  # the columns of image_metrics, named by their declarations
 from .ms_ssim import MS_SSIM_MIN_SIDE, ms_ssim, ms_ssim_fits, ms_ssim_window
@@ -185,17 +185,12 @@ def _tile_sums(x: np.ndarray, y: np.ndarray, strip: Strip, images: slice, sums: 
     sums.signal[images] -= counts @ np.arange(256.0) ** 2
 
 
-#: values in one strip from which OpenCV's histogram is worth its import
-OPENCV_HISTOGRAM_PIXELS = 1 << 16
-
-
 def _histograms(y: np.ndarray) -> np.ndarray:
     """The 256-bin histogram of each of y's K items (K, ...), channels pooled: OpenCV's for
-    a strip of one large image; for small ones, one bincount with image i's values shifted into
-    bins 256 i .. 256 i + 255 (a lone digit would otherwise import OpenCV: 0.15 s of a
-    worker's CPU). Both count exactly."""
+    a strip of one large image (:func:`._work.opencv_pays`); for small ones, one bincount with
+    image i's values shifted into bins 256 i .. 256 i + 255. Both count exactly."""
     k = len(y)
-    if k == 1 and y.size >= OPENCV_HISTOGRAM_PIXELS:
+    if opencv_pays(k, y.size):
         cv2 = opencv()
         rows = y.reshape(y.shape[1], -1)
         return cv2.calcHist([rows], [0], None, [256], [0, 256]).reshape(1, 256)

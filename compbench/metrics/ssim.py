@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._work import Scratch, opencv
+from ._work import Scratch, opencv, opencv_pays
 
 WIN = 7  # scikit-image's default SSIM window (uniform, WIN x WIN)
 K1, K2 = 0.01, 0.03  # scikit-image's SSIM constants
@@ -68,9 +68,9 @@ def plane_sums(planes: np.ndarray, owned: int, windows: int, peak: float, scratc
 def _item_sums(stack: np.ndarray) -> np.ndarray:
     """Sums per item of a stack (P, K, ...) of integer-valued planes, exact in float64 (below
     2^53): OpenCV's sum (float64 accumulators, ~3x numpy's float32 -> float64 reduction) when
-    the items are one strip; numpy's reduction per item for many small images."""
+    the items are one large strip; numpy's reduction per item for small images."""
     p, k = stack.shape[:2]
-    if k == 1:
+    if opencv_pays(k, stack[0].size):
         cv2 = opencv()
         return np.array([[cv2.sumElems(plane.reshape(-1, plane.shape[-1]))[0]] for plane in stack])
     return np.add.reduce(stack.reshape(p, k, -1), axis=2, dtype=np.float64)
@@ -108,10 +108,10 @@ def _box_sums(stack: np.ndarray, scratch: Scratch) -> np.ndarray:
     """Sums over the WIN x WIN windows of a stack of images (P, K, R, W), each at its window's
     top-left pixel; windows that cross an image's edge are garbage (cropped by the caller).
     OpenCV's box filter for float64 and for strips of one wide image (2-3x numpy's passes
-    there); numpy's whole-stack slices for many small float32 images (faster than OpenCV's
-    per-row work on 28-pixel rows). Both exact on integers (OpenCV sums float in float64)."""
+    there); numpy's whole-stack slices for small float32 images (faster than OpenCV's per-row
+    work on 28-pixel rows). Both exact on integers (OpenCV sums float in float64)."""
     w = stack.shape[-1]
-    if stack.dtype == np.float64 or stack.shape[1] == 1:
+    if stack.dtype == np.float64 or opencv_pays(stack.shape[1], stack[0].size):
         cv2 = opencv()
         out = scratch.get(f"box_sums_{stack.dtype}", stack.shape, stack.dtype)
         cv2.boxFilter(stack.reshape(-1, w), -1, (WIN, WIN), dst=out.reshape(-1, w), anchor=(0, 0),
