@@ -107,7 +107,9 @@ def test_float_texts_are_repr_at_every_magnitude_and_at_the_form_boundaries():
     values = np.concatenate([
         rng.random(20_000) * 10.0 ** rng.integers(-320, 308, 20_000) * rng.choice([-1, 1], 20_000),
         rng.integers(-10**6, 10**6, 1000).astype(np.float64), 10.0 ** np.arange(-323, 309),
-        [*ORJSON_AS_REPR, *edges, 1e-4, 1e-5, 1e16, 0.0, -0.0, np.nan, np.inf, -np.inf, 5e-324]])
+        [*ORJSON_AS_REPR, *edges, 1e-4, 1e-5, 1e16, 0.0, -0.0, np.nan, np.inf, -np.inf, 5e-324],
+        # a unit's per-image times: one value repeated, each distinct value formatted once
+        np.repeat(rng.random(40) * 1e-3 * rng.choice([-1, 1], 40), 50), np.repeat([np.nan, 1e-9, -0.0], 30)])
     assert float_texts(values) == ["" if v != v else repr(v) for v in values.tolist()]
     singles = (rng.random(5000) * 10.0 ** rng.integers(-40, 38, 5000)).astype(np.float32)
     assert float_texts(singles) == [repr(v) for v in singles.tolist()]

@@ -76,9 +76,14 @@ def float_texts(values: np.ndarray) -> list[str]:
     plain = ((magnitude >= low) & (magnitude < high)) | (values == 0)  # NaN: False
     if not plain.any() and np.isnan(values).all():  # a column no image has (metric_error, error)
         return [""] * len(text)
-    for i in np.flatnonzero(~plain).tolist():
-        value = float(values[i])
-        text[i] = "" if value != value else repr(value)
+    rest = np.flatnonzero(~plain)
+    if len(rest):
+        # a unit's images share one encode_s and one decode_s (its batch time over its images):
+        # each distinct value's repr once (np.unique: NaN once, as the last value)
+        distinct, which = np.unique(values[rest], return_inverse=True)
+        shown = [repr(value) if value == value else "" for value in distinct.tolist()]
+        for i, k in zip(rest.tolist(), which.tolist(), strict=True):
+            text[i] = shown[k]
     return text
 
 
