@@ -13,7 +13,7 @@ from ..analysis.references import STORED, STORED_BD
 from ..analysis.run_bd import run_bd
 from ..present.markdown import summary_markdown
 from ..present.matched import match_settings, parse_compare_at
-from ..present.report import write_report
+from ..present.report import PreparedPage, prepare, write_report
 from ..present.report.inputs import run_inputs
 from ..present.table_formats import TABLE_FORMATS, render_tables
 from ..run.progress import phase
@@ -25,8 +25,9 @@ from .sink import Gathered
 
 
 def finish_run(plan: RunPlan, manifest: ManifestFile, out_dir: Path | None, gathered: Gathered) -> RunResult:
-    """The run's result; with a folder, everything a run leaves behind is written. The BD tables
-    are computed while the figures are drawn (they need each other's nothing)."""
+    """The run's result; with a folder, everything a run leaves behind is written. The BD tables,
+    the tables' files and all of the report but its figures are made while the figures are
+    drawn (in a child process, on a second core: they need nothing of each other's)."""
     rows = rows_of(plan.selection)
     result = RunResult(
         stored=gathered.records, summary=gathered.summary, out_dir=out_dir, manifest=manifest.facts,
@@ -52,26 +53,34 @@ def finish_run(plan: RunPlan, manifest: ManifestFile, out_dir: Path | None, gath
         result.reference_bdrate = bd.references
         ending["bd"] = bd.facts(plan.references)
 
-    if out_dir is None or not plan.output.figures:
-        add_bd()
     if out_dir is None:
+        add_bd()
         result.manifest = manifest.complete(**ending)
         return result
     # one choice of settings at matched rates for Fig. 7, the bars and the report's crops
     target = parse_compare_at(plan.output.compare_at, plan.metrics)
     matched = match_settings(result.summary, target, plan.metrics)
+    prepared: list[PreparedPage] = []
+
+    def tables_and_report() -> None:
+        """What needs no figure: the BD tables, the tables' files, the report but its figures."""
+        add_bd()
+        result.manifest = {**manifest.facts, **ending}
+        write_tables(result, out_dir, plan.output.table_format)
+        prepared.append(prepare(run_inputs(result, gathered.per_image, target)))
+
     if plan.output.figures:
         phase("figures", plan.output.progress)  # before matplotlib's import: seconds on a busy machine
         from ..present.grids import write_run_figures  # matplotlib loads only when a run draws
 
         ending["figures"] = [p.name for p in write_run_figures(result, out_dir, plan.output.figure_formats,
                                                                matched=matched, paper=plan.paper_figures,
-                                                               meanwhile=add_bd)]
-    result.manifest = {**manifest.facts, **ending}
-    write_tables(result, out_dir, plan.output.table_format)
+                                                               meanwhile=tables_and_report)]
+    else:
+        tables_and_report()
     result.manifest = manifest.complete(**ending)
     phase("report", plan.output.progress)
-    write_report(out_dir, run_inputs(result, gathered.per_image, target))
+    write_report(out_dir, prepared[0].with_manifest(result.manifest))
     return result
 
 

@@ -78,9 +78,11 @@ class RecordsSink:
         self.samples: dict[str, dict[int, np.ndarray]] = {spec.label: {} for spec in plan.specs}
         self.panels: dict[str, dict[int, dict[str, np.ndarray]]] = {spec.label: {} for spec in plan.specs}
         self.notes: dict[str, list[str]] = {}
-        self._sample_rows: list[pd.DataFrame] = []
+        # the sample images' and the failed images' rows, column by column, a part per unit: one
+        # frame of each is built at the end (a frame per unit would cost ~0.5 ms each)
+        self._sample_rows: list[dict[str, np.ndarray]] = []
         self._sample_keys: list[np.ndarray] = []
-        self._failures: list[tuple[np.ndarray, pd.DataFrame]] = []
+        self._failures: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
         self._metric_errors: dict[str, int] = {}
         self._blocks: list[tuple[np.ndarray, RecordBlock]] = []  # a run without a folder keeps them
         self._again: set[tuple[int, int]] = set()  # recorded before, run again now
@@ -123,7 +125,7 @@ class RecordsSink:
         this run."""
         if not self._sample_rows:
             return set()
-        ok = pd.concat(self._sample_rows)["error"].to_numpy() == ""
+        ok = np.concatenate([rows["error"] for rows in self._sample_rows]) == ""
         return set(map(tuple, np.concatenate(self._sample_keys)[ok].tolist()))
 
     def accept(self, result: UnitResult, record: bool = True) -> None:
@@ -155,7 +157,6 @@ class RecordsSink:
 
     def _gather(self, rows: RecordBlock | pd.DataFrame, keys: np.ndarray) -> None:
         """What the summary, figures, manifest and report need from some rows."""
-        frame = rows if isinstance(rows, pd.DataFrame) else None
         self.summary.add(rows, order=keys[:, 1])
         self.per_image.add(rows, order=keys[:, 1])
         for label in dict.fromkeys(np.asarray(rows["setting"]).tolist()):
@@ -166,15 +167,11 @@ class RecordsSink:
         failed = np.flatnonzero(np.asarray(rows["error"], dtype=object) != "")
         for note in metric_notes(rows):
             self._metric_errors[note] = self._metric_errors.get(note, 0) + 1
-        if not (len(picked) or len(failed)):
-            return  # most units: no frame to build (2-3 ms each)
-        frame = frame if frame is not None else pd.DataFrame(
-            {name: column_of(rows, name, len(keys)) for name in self.plan.columns})
         if len(picked):
-            self._sample_rows.append(frame.iloc[picked])
+            self._sample_rows.append(_some_rows(rows, picked, self.plan.columns))
             self._sample_keys.append(keys[picked])
         if len(failed):
-            self._failures.append((keys[failed], frame.iloc[failed][list(FAILURE_COLUMNS)]))
+            self._failures.append((keys[failed], _some_rows(rows, failed, FAILURE_COLUMNS)))
 
     def close(self) -> None:
         """Stop writing (an interrupted run: the rows on disk are whole)."""
@@ -190,7 +187,7 @@ class RecordsSink:
             records = RecordsInMemory.of_blocks(self._blocks, self.plan.columns)
             self._blocks = []
         return Gathered(summary=self.summary.frame([spec.label for spec in self.plan.specs]), records=records, samples=self.samples, panels=self.panels,
-                        sample_records=pd.concat(self._sample_rows, ignore_index=True) if self._sample_rows else None,
+                        sample_records=_frame(self._sample_rows, self.plan.columns) if self._sample_rows else None,
                         notes=self.notes, failures=self._failures_in_order(),
                         metric_errors=dict(list(self._metric_errors.items())[:20]), refused=dict(self.refused),
                         lost=dict(self.lost), per_image=self.per_image)
@@ -199,5 +196,16 @@ class RecordsSink:
         if not self._failures:
             return pd.DataFrame(columns=list(FAILURE_COLUMNS))
         keys = np.concatenate([k for k, _ in self._failures])
-        rows = pd.concat([f for _, f in self._failures], ignore_index=True)
+        rows = _frame([part for _, part in self._failures], FAILURE_COLUMNS)
         return rows.iloc[np.lexsort((keys[:, 1], keys[:, 0]))].reset_index(drop=True)
+
+
+def _some_rows(rows: RecordBlock | pd.DataFrame, which: np.ndarray, columns) -> dict[str, np.ndarray]:
+    """Some rows' values, column by column (NaN in a column the rows lack)."""
+    n = len(rows["setting"])
+    return {name: np.asarray(column_of(rows, name, n))[which] for name in columns}
+
+
+def _frame(parts: list[dict[str, np.ndarray]], columns) -> pd.DataFrame:
+    """One frame of parts of rows (:func:`_some_rows`)."""
+    return pd.DataFrame({name: np.concatenate([part[name] for part in parts]) for name in columns})

@@ -244,7 +244,7 @@ def panel_grid(originals, panels: Mapping[str, Sequence], out_path: str | Path, 
 def _save_one(fig: Figure, out_path: str | Path) -> Path:
     out_path = Path(out_path)
     fmt = out_path.suffix.lstrip(".") or "png"
-    return save(fig, out_path.parent, out_path.stem if out_path.suffix else out_path.name, [fmt])[0]
+    return save(fig, out_path.parent, out_path.stem if out_path.suffix else out_path.name, [fmt], images=True)[0]
 
 
 # ---------------------------------------------------------------- a run's figures
@@ -313,7 +313,7 @@ def _comparison_figure(result, shown_settings: set[str], out_dir, formats) -> li
     stats = {setting: _sample_stats(records, setting, indices) for setting in reconstructions}
     originals = [crop(np.asarray(image), box) for image, box in zip(originals, boxes)]
     return save(comparison_figure(originals, labels, result.class_names, reconstructions, stats),
-                out_dir, "fig7_comparison", formats)
+                out_dir, "fig7_comparison", formats, images=True)
 
 
 def _cropped(image, box):
@@ -338,7 +338,7 @@ def _panel_jobs(result, shown_settings: set[str], out_dir, formats) -> list[Figu
 
 def _save_panels(originals, panels, labels, class_names, setting: str, out_dir, formats) -> list[Path]:
     fig = panel_figure(originals, panels, labels, class_names, title=f"Fig. 6: {setting}")
-    return save(fig, out_dir, f"fig6_{safe_name(setting)}", formats)
+    return save(fig, out_dir, f"fig6_{safe_name(setting)}", formats, images=True)
 
 
 def _sample_stats(records: pd.DataFrame | None, setting: str, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -36,6 +36,11 @@ class CodecSpec:
     def kwargs(self) -> dict[str, Any]:
         return dict(self.settings)
 
+    def __hash__(self) -> int:
+        # by the label alone (one label per setting; equal specs have equal labels): a str keeps
+        # its hash, and the local pool hashes each queued unit's spec whenever it hands out work
+        return hash(self.label)
+
 
 def make_spec(factory: CodecFactory, given: dict[str, Any]) -> CodecSpec:
     """Resolve user-given values against the factory: defaults, ranges, alternatives, its own

@@ -4,6 +4,7 @@ inputs, the sections present in page order, and the JSON behind the interactive 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ...metrics import MetricSet
@@ -31,21 +32,50 @@ PAPER_NOTE = ("The DDCAE paper's figures, drawn for MNIST-like datasets (or with
               "and SNR beside the honest SNR, at the matched-rate settings.")
 
 
-def context(results_dir: Path, inputs: ReportInputs) -> dict:
-    declared = inputs.declared
-    summary, manifest = inputs.summary, inputs.manifest
+@dataclass(frozen=True)
+class PreparedPage:
+    """The costly part of a page: its tables, crops and the data behind its charts and per-image
+    tables, from its inputs without the folder's figures. A run prepares it while its figures
+    are drawn; :func:`complete` adds the figures and the manifest's facts once they are done."""
+
+    inputs: ReportInputs
+    views: dict
+    #: notes of the prepared part (plotly missing)
+    problems: tuple[str, ...] = ()
+
+    def with_manifest(self, manifest: dict | None) -> PreparedPage:
+        """The same page over a newer manifest of the same run (the one its figures completed)."""
+        return replace(self, inputs=replace(self.inputs, manifest=manifest))
+
+
+def prepare(inputs: ReportInputs) -> PreparedPage:
+    """Every view of the page but those of the folder's figures and the manifest."""
+    declared, summary = inputs.declared, inputs.summary
+    matched = match_settings(summary, inputs.target, declared) if summary is not None else None
+    views = {"summary_missing": summary is None, "matched": matched,
+             "matched_caption": matched.caption(declared) if matched else "",
+             "definitions": definitions_table(declared),
+             **_tables(inputs, declared, matched), **_comparison(inputs, matched, declared)}
+    interactive, problems = _interactive(inputs, declared, matched)
+    return PreparedPage(inputs, {**views, **interactive}, problems)
+
+
+def complete(prepared: PreparedPage, results_dir: Path) -> dict:
+    """The page's whole context: the prepared views, the folder's figures, the manifest's facts."""
+    inputs = prepared.inputs
+    manifest, declared = inputs.manifest, inputs.declared
     problems = list(inputs.problems) + [f"metric not measured on {count} image(s): {note}" for note, count in
                                         ((manifest or {}).get("metric_errors") or {}).items()]
-    matched = match_settings(summary, inputs.target, declared) if summary is not None else None
     figures = figure_groups(results_dir, problems, declared)
-    page = {"title": _title(manifest), "facts": header_facts(manifest, summary),
-            "command": (manifest or {}).get("command"), "problems": problems,
-            "summary_missing": summary is None, "matched": matched,
-            "matched_caption": matched.caption(declared) if matched else "",
-            "definitions": definitions_table(declared), "other_figures": figures["other"],
-            **_tables(inputs, declared, matched), **_comparison(inputs, matched, declared, figures),
+    crops = prepared.views["comparison"]
+    page = {**prepared.views, "title": _title(manifest), "facts": header_facts(manifest, inputs.summary),
+            "command": (manifest or {}).get("command"), "problems": problems + list(prepared.problems),
+            "other_figures": figures["other"], "rd_figures": figures["rd"],
+            # with the crops on the page, Fig. 7 (the same images and settings, for papers) stays a
+            # file: embedded, a sweep of photographs' Fig. 7 alone is 5 MB of the report
+            "comparison_files": [f.file for f in figures["comparison"]] if crops else [],
+            "comparison_figures": [] if crops else figures["comparison"],
             **_manifest(manifest), **_paper(figures["paper"])}
-    page.update(_interactive(page, inputs, declared, matched, figures))
     page["nav"] = [(ident, heading) for ident, heading in SECTIONS if _present(page, ident)]
     return page
 
@@ -66,18 +96,13 @@ def _tables(inputs: ReportInputs, declared: MetricSet, matched: Matched | None) 
             "failures_more": more}
 
 
-def _comparison(inputs: ReportInputs, matched: Matched | None, declared: MetricSet, figures: dict) -> dict:
+def _comparison(inputs: ReportInputs, matched: Matched | None, declared: MetricSet) -> dict:
     metric = inputs.per_image.worst_metric if inputs.per_image is not None else "psnr"
     note = ""
     if matched is not None and not inputs.samples:
         note = ("No reconstructions are kept in a results folder, so this page (written from the folder) has "
                 "no crops; the run's own report has them, and Fig. 7 shows the same settings.")
-    crops = comparison(inputs.samples, matched, declared)
-    # with the crops on the page, Fig. 7 (the same images and settings, for papers) stays a file:
-    # embedded, a sweep of photographs' Fig. 7 alone is 5 MB of the report
-    drawn = [f.file for f in figures["comparison"]] if crops else []
-    return {"comparison": crops, "comparison_note": note, "comparison_files": drawn,
-            "comparison_figures": [] if crops else figures["comparison"],
+    return {"comparison": comparison(inputs.samples, matched, declared), "comparison_note": note,
             "worst": worst_tables(inputs.per_image, matched, declared, inputs.names),
             "worst_count": WORST_COUNT, "worst_metric": declared.describe(metric).label}
 
@@ -94,21 +119,22 @@ def _paper(figures: list) -> dict:
     return {"paper": {"heading": paper_heading(figures), "figures": figures, "note": PAPER_NOTE}}
 
 
-def _interactive(page: dict, inputs: ReportInputs, declared: MetricSet, matched: Matched | None,
-                 figures: dict) -> dict:
-    """The JSON of the charts and per-image tables, and the scripts that draw them."""
+def _interactive(inputs: ReportInputs, declared: MetricSet, matched: Matched | None) -> tuple[dict, tuple[str, ...]]:
+    """The JSON of the charts and per-image tables, the scripts that draw them, and a note when
+    the charts cannot be drawn."""
     script = assets.plotly_js()
     rd = rd_data(inputs.summary, declared, matched, inputs.reference_curves) if script else None
     bd = bd_data(inputs.bdrate, inputs.bd_matrix) if script else None
     per_image = _per_image(inputs, declared, matched)
+    problems = ()
     if script is None and inputs.summary is not None:
-        page["problems"].append("plotly is not installed here, so the charts are the static figures only "
-                                "(pip install plotly, then compbench report FOLDER)")
-    return {"rd": rd is not None, "rd_figures": figures["rd"], "bd_chart": bool(bd and bd["cells"]),
+        problems = ("plotly is not installed here, so the charts are the static figures only "
+                    "(pip install plotly, then compbench report FOLDER)",)
+    return {"rd": rd is not None, "bd_chart": bool(bd and bd["cells"]),
             "bd_square": bool(bd and bd["matrix"]), "per_image": per_image and {
                 "records": f"{len(inputs.per_image):,}", "page": PAGE_ROWS},
             "charts": bool(rd or bd or per_image), "data": {"rd": rd, "bd": bd, "perImage": per_image},
-            "plotly_js": script or "", "report_js": assets.page_script(), "css": assets.stylesheet()}
+            "plotly_js": script or "", "report_js": assets.page_script(), "css": assets.stylesheet()}, problems
 
 
 def _per_image(inputs: ReportInputs, declared: MetricSet, matched: Matched | None) -> dict | None:
