@@ -1,6 +1,7 @@
 """The HTML report: a real small results folder, parsed; and the page in headless Chromium."""
 
 import base64
+import html
 import importlib.util
 import io
 import json
@@ -604,3 +605,33 @@ def test_issue_19_hooks_a_bd_matrix_and_reference_curves_are_drawn_when_given(re
     assert data["rd"]["references"] == [{"name": "CompressAI JPEG (Kodak)", "rate": "bpp", "quality": "psnr",
                                          "rates": [0.5, 1.0], "qualities": [28.0, 32.0],
                                          "source": "results/image/kodak"}]
+
+
+def test_a_run_makes_its_tables_and_report_page_while_its_figures_are_drawn(monkeypatch, tmp_path):
+    """The finish overlaps the figures with all that needs none of them: the BD tables, the
+    tables' files and the report's page; only the figures' embedding waits for them, and the
+    page then shows the figures and the manifest that lists them."""
+    from compbench.present import grids
+    from compbench.present.report import page
+
+    seen = []
+    real_draw_all, real_prepare = grids.draw_all, page.prepare
+
+    def draw_all(jobs, order=None, meanwhile=None):
+        seen.append(("figures start", (tmp_path / "summary.csv").exists()))
+        paths = real_draw_all(jobs, order, meanwhile)
+        seen.append(("figures done", (tmp_path / "report.html").exists()))
+        return paths
+
+    monkeypatch.setattr(grids, "draw_all", draw_all)
+    monkeypatch.setattr("compbench.pipeline.finish.prepare",
+                        lambda inputs: (seen.append(("page prepared", (tmp_path / "summary.csv").exists())),
+                                        real_prepare(inputs))[1])
+    result = api.run("jpeg", sweep=True, limit=40, out=tmp_path, progress=False)
+    assert seen == [("figures start", False), ("page prepared", True), ("figures done", False)]
+    text = (tmp_path / "report.html").read_text()
+    figures = result.manifest["figures"]
+    assert "rd_psnr_bpp.png" in figures and "fig7_comparison.png" in figures
+    assert all(name in text for name in figures)  # embedded (or named, Fig. 7 beside its crops)
+    listed = json.loads(html.unescape(re.search(r"<summary>manifest.json</summary><pre>(.*?)</pre>", text, re.S)[1]))
+    assert listed["figures"] == figures and listed["status"] == "complete"
