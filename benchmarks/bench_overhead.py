@@ -16,6 +16,11 @@ on this machine. Targets (the performance issue after issue 18):
   ``--jobs 2`` (the same work, in turn): wall speed-up >= 1.8 on 2 cores;
 - the main job, ``compbench run --codecs ddcae,jpeg,jpeg2000`` (10,000 digits): wall <= 4 s.
 
+For the scaling case it also prints, from the same runs, what scales with ``--jobs`` and what
+does not: the run's own clock from planning to the start of its finish (manifest.json's
+``seconds``: the workers' phase) and the rest of the wall time (start-up, figures, tables,
+report, exit).
+
 Each case runs ``--repeat`` times (default 5, ``--quick`` 2), the cases in turn (round after
 round, so load from elsewhere spreads over all); verdicts on the medians: of the per-run wall /
 floor ratios, of the paired jobs 1 / jobs 2 ratios, of the main job's wall times. Exit 1 on a
@@ -63,6 +68,17 @@ def with_floor(args: list[str], floors: list[tuple[float, int]]):
     return lambda: run_cli(args, inspect=lambda folder: floors.append(floor_seconds(folder)))
 
 
+def planned_seconds(folder: Path) -> float:
+    """The run's own clock from planning to the start of its finish (manifest ``seconds``): the
+    workers' phase, their start and the summary; the rest of the wall time is the process's
+    start-up before planning, the finish (figures, tables, report) and its exit."""
+    return float(json.loads((folder / "manifest.json").read_text())["seconds"])
+
+
+def with_phases(args: list[str], phases: list[float]):
+    return lambda: run_cli(args, inspect=lambda folder: phases.append(planned_seconds(folder)))
+
+
 def floor_check(name: str, samples, floors, target: float):
     ratios = [s.wall / floor for s, (floor, _) in zip(samples, floors, strict=True)]
     jobs = {j for _, j in floors}
@@ -80,12 +96,12 @@ def main() -> int:
     repeat = options.repeat or (2 if options.quick else 5)
     compile_packages()
     print(f"{load_note()}; {repeat} runs of each case, the cases in turn")
-    sweep_floors, photo_floors = [], []
+    sweep_floors, photo_floors, jobs1_planned, jobs2_planned = [], [], [], []
     samples = interleave({
         "sweep": with_floor(SWEEP, sweep_floors),
         "photos": with_floor(PHOTOS, photo_floors),
-        "jobs 1": lambda: run_cli([*SCALING, "--jobs", "1"]),
-        "jobs 2": lambda: run_cli([*SCALING, "--jobs", "2"]),
+        "jobs 1": with_phases([*SCALING, "--jobs", "1"], jobs1_planned),
+        "jobs 2": with_phases([*SCALING, "--jobs", "2"], jobs2_planned),
         "main job": lambda: run_cli(MAIN_JOB),
     }, repeat, progress=True)
     print(f"({load_note()} at the end)\n")
@@ -95,6 +111,13 @@ def main() -> int:
     pairs = ", ".join(f"{r:.2f}" for r in pair_ratios(samples["jobs 1"], samples["jobs 2"]))
     print(f"jpeg2000 sweep over 4,000 digits: --jobs 1 {spread(samples['jobs 1'])}, --jobs 2 "
           f"{spread(samples['jobs 2'])}; jobs 1 / jobs 2 per pair: {pairs}")
+    # what of the wall time scales with --jobs and what does not, from the same runs
+    planned = [p1 / p2 for p1, p2 in zip(jobs1_planned, jobs2_planned, strict=True)]
+    rest = {jobs: [s.wall - p for s, p in zip(samples[f"jobs {jobs}"], phase, strict=True)]
+            for jobs, phase in ((1, jobs1_planned), (2, jobs2_planned))}
+    print(f"  of which planning to finish (the workers' phase; manifest seconds): jobs 1 {median(jobs1_planned):.2f} s, "
+          f"jobs 2 {median(jobs2_planned):.2f} s, ratio {median(planned):.2f}; the rest (start-up, figures, "
+          f"tables, report, exit): {median(rest[1]):.2f} s and {median(rest[2]):.2f} s")
     checks.append(at_least("jpeg2000 sweep, 4,000 digits: jobs 1 / jobs 2 wall", speedup, SCALING_TARGET, "x"))
     print(f"main job: wall {spread(samples['main job'])}, CPU {median(s.cpu for s in samples['main job']):.1f} s")
     checks.append(at_most("main job (ddcae,jpeg,jpeg2000, 10,000 digits): wall",
