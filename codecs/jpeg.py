@@ -24,7 +24,10 @@ class JpegCodec(Codec):
         return imagecodecs.jpeg_decode(data)
 
     def overhead_bytes(self, shape: tuple[int, ...]) -> int:
-        return _jpeg_header_bytes(tuple(shape), self.settings["quality"], self.settings["subsampling"])
+        # SOF's fields have fixed sizes: the header depends on the shape through its channels
+        # only, so a small blank image stands for every size (a folder of photographs has as
+        # many shapes as photographs: each would cost a full-size blank image's coding)
+        return _jpeg_header_bytes((16, 16, *tuple(shape)[2:]), self.settings["quality"], self.settings["subsampling"])
 
 
 @lru_cache(maxsize=64)

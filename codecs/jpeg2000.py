@@ -155,7 +155,22 @@ class Jpeg2000Codec(Codec):
         return decode_codestream(data)
 
     def overhead_bytes(self, shape: tuple[int, ...]) -> int:
-        return _main_header_bytes(tuple(shape), tuple(sorted(self.settings.items())))
+        shape = tuple(shape)
+        if size_limit("jpeg2000", shape, max_samples=MAX_SAMPLES):
+            return 0  # not coded
+        return _main_header_bytes(header_shape(self.settings, shape), tuple(sorted(self.settings.items())))
+
+
+def header_shape(settings: dict, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The smallest image whose main header is as long as an image of ``shape``'s: the same
+    components and the same resolutions (the size fields of SIZ are fixed; QCD grows with the
+    resolutions). A folder of photographs has as many shapes as photographs, and each would
+    otherwise cost a full-size blank image's coding per setting."""
+    if settings["backend"] == "imagecodecs" or settings["layout"] == "imagecodecs":
+        side = 2 ** (imagecodecs_numres(settings["numres"], shape) + 2)
+    else:
+        side = 2 ** (min(settings["numres"], max_numres(shape)) + 1)
+    return (side, side, *shape[2:])
 
 
 @lru_cache(maxsize=64)

@@ -52,11 +52,13 @@ def jpeg_header(data: bytes) -> list[tuple[int, bytes]]:
 
 
 @pytest.mark.parametrize("quality", [1, 75, 100])
-@pytest.mark.parametrize("shape", [(28, 28), (40, 56, 3)])
-def test_jpeg_overhead_is_the_header(digits, quality, shape):
-    """overhead_bytes = SOI, the tables, SOF and SOS (walked segment by segment) + the EOI."""
+@pytest.mark.parametrize("shape", [(28, 28), (40, 56, 3), (1, 1), (7, 300, 3), (1000, 1500), (999, 1501, 3)])
+@pytest.mark.parametrize("subsampling", ["420", "444"])
+def test_jpeg_overhead_is_the_header(digits, quality, shape, subsampling):
+    """overhead_bytes = SOI, the tables, SOF and SOS (walked segment by segment) + the EOI, at
+    every size (it is computed once per channel count, from a small blank image)."""
     image = digits[0] if shape == (28, 28) else np.resize(digits[:9], shape).astype(np.uint8)
-    c = codec("jpeg", quality=quality)
+    c = codec("jpeg", quality=quality, subsampling=subsampling)
     data = c.encode(image)
     header = jpeg_header(data)
     size = sum(len(segment) for _, segment in header)

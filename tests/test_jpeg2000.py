@@ -430,3 +430,20 @@ def test_both_libraries_decode_each_others_codestreams(mnist_test):
                            env={**os.environ, "COMPBENCH_OPENJPEG": "glymur"})
     assert child.returncode == 0, child.stderr.decode()[-2000:]
     np.testing.assert_array_equal(np.frombuffer(child.stdout, np.uint8).reshape(28, 28), codec().decode(data))
+
+
+HEADER_SHAPES = [(4, 4), (7, 9), (28, 28), (31, 64), (100, 37, 3), (128, 128), (255, 300, 3), (427, 640, 3),
+                 (1000, 1500)]
+
+
+@pytest.mark.parametrize("given", [{}, {"numres": 2}, {"psnr": 45.0}, {"ratio": 20.0}, {"layout": "imagecodecs"},
+                                   {"backend": "imagecodecs", "layout": "imagecodecs"}])
+def test_overhead_is_the_main_header_of_an_image_of_any_shape(given):
+    """overhead_bytes comes from a small blank image with the same components and resolutions
+    (jpeg2000.header_shape); it is the main header (SOC to the first SOT) + EOC of real images
+    of every size."""
+    c = codec(**given)
+    rng = np.random.default_rng(5)
+    for shape in HEADER_SHAPES:
+        data = c.encode(rng.integers(0, 256, shape, dtype=np.uint8))
+        assert c.overhead_bytes(shape) == data.find(jpeg2000.SOT) + 2, shape
