@@ -346,3 +346,26 @@ def test_units_that_need_no_preload_run_on_workers_forked_while_the_server_impor
     kinds = {(codec, plain, forked_here) for codec, plain, forked_here in report["given"]}
     assert kinds == {("jpeg", True, True), ("ddcae", False, False)}, report["given"]
     assert report["given"][0][0] == "jpeg"  # first, though ddcae comes first in the run's order
+
+
+def test_a_run_keeps_of_a_large_sample_image_the_crop_the_figures_show():
+    """A photograph's reconstruction comes back from its worker as the 192 x 192 crop of the
+    original's most detailed region (the region Fig. 7 and the report show), not whole: 7 MB
+    a setting for scikit-image's photographs otherwise, kept for every setting. The crop is
+    the real reconstruction's, cut where the original's detail_box says; a small image (a
+    digit) comes back whole."""
+    from compbench.run.samples import CROP, crop, detail_box
+
+    registry = build_registry()
+    photos = api.run("jpeg:quality=40", dataset="skimage", limit=4, write=False, registry=registry)
+    codec = registry.codec("jpeg").create(quality=40, subsampling="420")
+    kept = photos.samples["jpeg:quality=40"]
+    assert kept and len(kept) <= 4
+    for row, reconstruction in kept.items():
+        original = photos.data.images[row]
+        assert max(original.shape[:2]) > CROP and reconstruction.shape[:2] == (CROP, CROP)
+        whole = codec.decode(codec.encode(original))
+        np.testing.assert_array_equal(reconstruction, crop(whole, detail_box(original)))
+    digits = api.run("jpeg", limit=20, write=False, registry=registry)
+    for row, reconstruction in digits.samples["jpeg:quality=75"].items():
+        assert reconstruction.shape == digits.data.images[row].shape == (28, 28)

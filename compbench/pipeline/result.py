@@ -101,7 +101,9 @@ class RunResult:
     manifest: dict
     #: the selected images, read by position (:attr:`data` loads them)
     selection: Selection
-    #: setting label -> {row of the selection: reconstruction}, a few images per class
+    #: setting label -> {row of the selection: reconstruction}, a few images per class; an image
+    #: larger than 192 px on a side as the 192 x 192 crop the figures and the report show
+    #: (``compbench.run.samples.detail_box`` of the original finds it)
     samples: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)
     class_names: tuple[str, ...] = ()
     #: setting label -> {row: {panel name: image}} (Codec.figure_panels), for Fig. 6

@@ -30,7 +30,7 @@ from .charts import (
     safe_name,
     save,
 )
-from .crops import crop, detail_box
+from .crops import CROP, crop, detail_box
 from .matched import Matched, match_settings
 from .parallel import FigureJob, draw_all
 
@@ -155,7 +155,7 @@ class _Grid:
 
 
 #: the largest grid cell in pixels: small images are enlarged up to it, photographs thinned to it
-MAX_CELL = 192
+MAX_CELL = CROP  # a sample's crop (compbench.run.samples) fills one cell
 
 
 def _cell_size(images, scale: int) -> int:
@@ -305,8 +305,8 @@ def _comparison_figure(result, shown_settings: set[str], out_dir, formats) -> li
     positions = sorted({int(p) for by_position in result.samples.values() for p in by_position}, key=_by_class(data))
     indices = data.indices[positions]
     originals, labels = data.read(positions), data.labels[positions]
-    boxes = [detail_box(np.asarray(image), MAX_CELL) for image in originals]
-    reconstructions = {setting: [_cropped(by_position.get(p), box) for p, box in zip(positions, boxes)]
+    boxes = [detail_box(np.asarray(image)) for image in originals]  # where the workers cut the samples
+    reconstructions = {setting: [by_position.get(p) for p in positions]
                        for setting, by_position in result.samples.items() if setting in shown_settings}
     # the sample images' records, gathered as the run's records passed: records.csv is not read
     records = getattr(result, "sample_records", None)
@@ -314,10 +314,6 @@ def _comparison_figure(result, shown_settings: set[str], out_dir, formats) -> li
     originals = [crop(np.asarray(image), box) for image, box in zip(originals, boxes)]
     return save(comparison_figure(originals, labels, result.class_names, reconstructions, stats),
                 out_dir, "fig7_comparison", formats, images=True)
-
-
-def _cropped(image, box):
-    return None if image is None else crop(np.asarray(image), box)
 
 
 def _panel_jobs(result, shown_settings: set[str], out_dir, formats) -> list[FigureJob]:

@@ -19,7 +19,8 @@ MAX_PIXELS = 6 * 4 * CROP * CROP
 @dataclass(frozen=True)
 class Sample:
     """One image of the comparison: its id, class and name, the original, and each setting's
-    reconstruction (None: failed) with that image's bpp and PSNR."""
+    reconstruction (None: failed), cut to the original's :func:`.crops.detail_box` as a run
+    keeps it, with that image's bpp and PSNR."""
 
     index: int
     class_name: str
@@ -77,7 +78,8 @@ def crop_rows(samples: Sequence[Sample], settings: Mapping[str, str]) -> list[Ro
         for title, setting in settings.items():
             image = sample.reconstructions.get(setting)
             bpp, psnr = sample.stats.get(setting, (np.nan, np.nan))
-            cells.append(Cell(title, png_uri(crop(image, box)) if image is not None else None, bpp, psnr))
+            # a run's workers cut the reconstructions to this region already (compbench.run.samples)
+            cells.append(Cell(title, png_uri(image) if image is not None else None, bpp, psnr))
         rows.append(Row(sample.index, sample.class_name, sample.name, box, tuple(sample.original.shape),
                         zoom_for(max(box[2], box[3])), tuple(cells)))
     return rows

@@ -45,7 +45,8 @@ class WorkUnit:
     positions: tuple[int, ...]
     #: the images' shape, (H, W) or (H, W, C)
     shape: tuple[int, ...]
-    #: positions whose reconstructions (and figure panels) come back, for figure grids
+    #: positions whose reconstructions (cropped: :mod:`.samples`) and figure panels come back,
+    #: for the figures and the report
     samples: tuple[int, ...] = ()
     #: the unit's number in its run (results are matched to units by it)
     ordinal: int = 0
@@ -63,7 +64,8 @@ class WorkUnit:
 @dataclass
 class UnitResult:
     """What came back for some positions of a unit: per-image metric columns aligned with
-    ``positions``, errors (position -> message), sample reconstructions and figure panels, and
+    ``positions``, errors (position -> message), the sample images' reconstructions (each
+    cropped to its original's most detailed region, :mod:`.samples`) and figure panels, and
     notes (codec misbehaviour that cost no image, e.g. an extra metric named like a core one)."""
 
     unit: WorkUnit

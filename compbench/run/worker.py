@@ -19,6 +19,7 @@ import numpy as np
 
 from ..contracts.codec import Codec
 from ..metrics import CORE_NAMES, METRIC_ERROR, MetricSet, add_note, guarded_column
+from .samples import crop, detail_box
 from .spec import CodecSpec
 from .units import DataRef, UnitResult, WorkUnit
 
@@ -52,8 +53,8 @@ def _no_report(stage: Stage, position: int | None, count: int) -> None:
 
 class WorkerState:
     """What one worker keeps between units: the registry (built once, here, unless one is
-    given), the run's metrics (given, or core + plugin + the codec's own), opened dataset sources
-    and built codecs."""
+    given), the run's metrics (given, or core + plugin + the codec's own), opened dataset sources,
+    built codecs and the sample images' crop regions."""
 
     def __init__(self, registry=None, metrics: MetricSet | None = None) -> None:
         self._registry = registry
@@ -61,6 +62,7 @@ class WorkerState:
         self._codec_metrics: dict[str, MetricSet] = {}
         self._sources: dict[DataRef, object] = {}
         self._codecs: dict[CodecSpec, Codec] = {}
+        self._boxes: dict[tuple[DataRef, int], tuple[int, int, int, int]] = {}
 
     def metrics(self, spec: CodecSpec) -> MetricSet:
         if self._metrics is not None:
@@ -82,6 +84,14 @@ class WorkerState:
         if data not in self._sources:
             self._sources[data] = self.registry.dataset(data.dataset).open(data.split, **data.kwargs)
         return self._sources[data].read(list(positions))
+
+    def sample_crop(self, data: DataRef, position: int, original: np.ndarray, reconstruction: np.ndarray) -> np.ndarray:
+        """What the run keeps of a sample image's reconstruction: its crop of the original's most
+        detailed region (:mod:`.samples`; found once per image, not once per setting)."""
+        key = (data, position)
+        if key not in self._boxes:
+            self._boxes[key] = detail_box(original)
+        return np.ascontiguousarray(crop(reconstruction, self._boxes[key]))
 
     def has_codec(self, spec: CodecSpec) -> bool:
         return spec in self._codecs
@@ -130,8 +140,10 @@ def run_piece(state: WorkerState, unit: WorkUnit, positions: Sequence[int] | Non
     columns, notes = _measure_all(piece, state.metrics(unit.spec), codec, images, reconstructions, nbytes)
     columns["encode_s"][:] = encode_s
     columns["decode_s"][:] = decode_s
-    sampled = [i for i in piece.good() if piece.positions[i] in set(unit.samples)]
-    samples = {piece.positions[i]: reconstructions[i] for i in sampled}
+    wanted = set(unit.samples)
+    sampled = [i for i in piece.good() if piece.positions[i] in wanted]
+    samples = {piece.positions[i]: state.sample_crop(unit.data, piece.positions[i], images[i], reconstructions[i])
+               for i in sampled}
     panels: dict[int, dict[str, np.ndarray]] = {}
     for rows in piece.groups(sampled):
         piece.report_rows(Stage.PANELS, rows)
