@@ -81,7 +81,7 @@ def finish(out: str | Path, *, reencode_samples: bool = True, registry: Registry
     plan = plan_run(request, output, registry)
     if not reencode_samples:
         return run_plan(plan, None)
-    with LocalPool(1, request.timeout, plan.worker_registry, plan.metrics) as pool:
+    with LocalPool(1, request.timeout, plan.worker_registry, plan.metrics, run_registry=plan.registry) as pool:
         return run_plan(plan, pool)
 
 

@@ -369,3 +369,23 @@ def test_a_run_keeps_of_a_large_sample_image_the_crop_the_figures_show():
     digits = api.run("jpeg", limit=20, write=False, registry=registry)
     for row, reconstruction in digits.samples["jpeg:quality=75"].items():
         assert reconstruction.shape == digits.data.images[row].shape == (28, 28)
+
+
+def test_forked_workers_inherit_the_runs_plugins_instead_of_loading_them_again(monkeypatch, tmp_path):
+    """Loading the entry points costs a worker ~10 ms (each plugin's metadata parsed): a worker
+    forked from the run takes the registry the run built; only the run builds one."""
+    import compbench.contracts.registry as registry_module
+
+    calls = tmp_path / "builds"
+    real = registry_module.build_registry
+
+    def counted(*args, **kwargs):
+        with open(calls, "a") as file:
+            file.write(f"{os.getpid()}\n")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(registry_module, "build_registry", counted)
+    monkeypatch.setattr("compbench.pipeline.plan.build_registry", counted)
+    result = api.run("jpeg", limit=300, jobs=2, write=False)
+    assert (result.records["error"] == "").all() and len(result.records) == 300
+    assert set(calls.read_text().split()) == {str(os.getpid())}

@@ -106,10 +106,8 @@ def make_plugin_manager(
             except Exception as exc:  # a broken plugin must not take down the others
                 failures[ep.name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
                 continue
-            dist = ep.dist
-            provenance[ep.name] = Provenance(
-                ep.name, dist.name if dist else "?", dist.version if dist else "?"
-            )
+            meta = ep.dist.metadata if ep.dist else {}  # parsed once: .name and .version parse it each
+            provenance[ep.name] = Provenance(ep.name, meta.get("Name") or "?", meta.get("Version") or "?")
     for name, plugin in extra_plugins:
         pm.register(plugin, name=name)
         provenance[name] = Provenance(name, name, "(registered in process)")

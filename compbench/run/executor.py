@@ -56,7 +56,8 @@ class WorkerSetup:
     metrics: MetricSet | None = None
     #: plugins registered in this process, handed to local workers (None: they load the entry points)
     registry: Registry | None = None
-    #: the run's plugins and codecs: what Dask workers' versions are checked against
+    #: the run's plugins and codecs: what Dask workers' versions are checked against, and what
+    #: local workers forked from the run inherit instead of loading the entry points again
     run_registry: Registry | None = None
     codecs: tuple[str, ...] = ()
     #: heavy modules local workers start with (:func:`~compbench.run.local_pool.warm_fork_server`)
@@ -77,4 +78,4 @@ def open_executor(kind: str, jobs: int, timeout: float, setup: WorkerSetup, sche
                             expected=installed_versions(setup.run_registry, setup.codecs))
     from .local_pool import LocalPool
 
-    return LocalPool(jobs, timeout, setup.registry, setup.metrics, preload=setup.preload)
+    return LocalPool(jobs, timeout, setup.registry, setup.metrics, preload=setup.preload, run_registry=setup.run_registry)
