@@ -119,6 +119,25 @@ def test_history_reads_each_manifest_once_and_notes_different_images(stored_runs
     assert f"note: the runs measured different images (mnist test x50, mnist test x{images})" in capsys.readouterr().err
 
 
+def test_folders_sharing_a_name_stay_two_runs(stored_runs, tmp_path, capsys):
+    """Two runs both kept as ``.../run``: the newer gets the default plot, and their different
+    images are noted (not merged by name)."""
+    from compbench.cli import main
+
+    older, newer = tmp_path / "monday" / "run", tmp_path / "tuesday" / "run"
+    shutil.copytree(stored_runs / "run-c", older)  # started last of the three copies
+    shutil.copytree(stored_runs / "run-a", newer)
+    manifest = json.loads((newer / "manifest.json").read_text())
+    manifest["started"], manifest["run"]["images"] = "2026-04-01T09:00:00+00:00", 40
+    (newer / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["history", str(newer), str(older)]) == 0
+    out, err = capsys.readouterr()
+    assert (newer / "history_psnr.png").is_file() and not (older / "history_psnr.png").exists()
+    assert f"plot: {newer / 'history_psnr.png'}" in out
+    assert "note: the runs measured different images (mnist test x40, mnist test x50)" in err  # as given
+    assert out.index(str(older)) < out.index(str(newer))  # labelled by whole path, oldest first
+
+
 @pytest.fixture(scope="module")
 def jpeg_runs(tmp_path_factory):
     """JPEG's curve three times: a ladder, the same with 5 % more bytes, another ladder."""

@@ -51,6 +51,11 @@ def history(runs: Sequence[ResultsFolder], metric: str = "psnr", cls: str = ALL)
     return frame
 
 
+def newest_run(runs: Sequence[ResultsFolder]) -> ResultsFolder:
+    """The run :func:`history` shows last (the latest start; of equal ones, the last given)."""
+    return sorted(runs, key=_started)[-1]
+
+
 def _started(run: ResultsFolder) -> pd.Timestamp:
     started = (run.manifest or {}).get("started")
     if started is None:

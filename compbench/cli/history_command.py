@@ -49,7 +49,7 @@ def main(args, rest) -> int:
         return bd_rate_main(args)
     from tabulate import tabulate
 
-    from ..analysis.history import history, open_runs
+    from ..analysis.history import history, newest_run, open_runs
     from ..present.charts import plot_history
 
     runs = open_runs(args.dirs)
@@ -61,7 +61,7 @@ def main(args, rest) -> int:
     note = images_note(runs)
     if note:
         print(f"note: {note}", file=sys.stderr)
-    plot = args.plot or newest_folder(args.dirs, frame) / f"history_{args.metric}.png"
+    plot = args.plot or newest_run(runs).folder / f"history_{args.metric}.png"
     print(f"plot: {plot_history(frame, plot, note)}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
@@ -91,20 +91,14 @@ def _folder(path: Path) -> Path:
     return path.parent if path.is_file() else path
 
 
-def newest_folder(dirs: list[Path], frame) -> Path:
-    """The folder of the newest run (history orders runs by start time: the last row)."""
-    newest = Path(str(frame.index[-1])).name
-    return next((_folder(d) for d in dirs if _folder(d).name == newest), _folder(dirs[-1]))
-
-
 def images_note(runs: list[ResultsFolder]) -> str:
     """A warning when the runs (in the order given) measured different images (dataset, split
     or image count): their values then differ for that reason too."""
-    seen = {}
+    seen = []  # one entry per run: two folders of the same name are still two runs
     for run in runs:  # their manifests as the runs were opened: not read again
         facts = (run.manifest or {}).get("run", {})
-        seen[run.folder.name] = (facts.get("dataset"), facts.get("split"), facts.get("images"))
-    if len(set(seen.values())) <= 1:
+        seen.append((facts.get("dataset"), facts.get("split"), facts.get("images")))
+    if len(set(seen)) <= 1:
         return ""
-    kinds = ", ".join(f"{ds} {split} x{images}" for ds, split, images in dict.fromkeys(seen.values()))
+    kinds = ", ".join(f"{ds} {split} x{images}" for ds, split, images in dict.fromkeys(seen))
     return f"the runs measured different images ({kinds}): values differ for that reason too"
