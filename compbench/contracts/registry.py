@@ -91,6 +91,7 @@ def make_plugin_manager(
     failures: dict[str, str] = {}
     provenance: dict[str, Provenance] = {}
     disabled = {n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
+    dists: dict[int, tuple[str, str]] = {}  # id(distribution) -> (name, version): parsed once each
     for name in disabled:
         pm.set_blocked(name)
     if load_entry_points:
@@ -106,13 +107,24 @@ def make_plugin_manager(
             except Exception as exc:  # a broken plugin must not take down the others
                 failures[ep.name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
                 continue
-            meta = ep.dist.metadata if ep.dist else {}  # parsed once: .name and .version parse it each
-            provenance[ep.name] = Provenance(ep.name, meta.get("Name") or "?", meta.get("Version") or "?")
+            provenance[ep.name] = Provenance(ep.name, *_name_and_version(ep.dist, dists))
     for name, plugin in extra_plugins:
         pm.register(plugin, name=name)
         provenance[name] = Provenance(name, name, "(registered in process)")
     pm.check_pending()  # a misspelled hook is an error, not silence
     return pm, failures, provenance
+
+
+def _name_and_version(dist, seen: dict[int, tuple[str, str]]) -> tuple[str, str]:
+    """A plugin distribution's name and version, its metadata parsed once per distribution
+    (~0.6 ms a parse; one distribution often declares many entry points: compbench itself 16;
+    ``.name`` and ``.version`` would parse it once each)."""
+    if dist is None:
+        return "?", "?"
+    if id(dist) not in seen:
+        meta = dist.metadata
+        seen[id(dist)] = (meta.get("Name") or "?", meta.get("Version") or "?")
+    return seen[id(dist)]
 
 
 def build_registry(extra_plugins: Iterable[tuple[str, Any]] = (), load_entry_points: bool = True) -> Registry:

@@ -88,7 +88,9 @@ class RecordsSink:
         self._again: set[tuple[int, int]] = set()  # recorded before, run again now
         #: why units were not run where they were sent (nothing of them recorded) -> images
         self.refused: dict[str, int] = {}
-        self.per_image = PerImage(plan.metrics.names, plan.metrics, worst_metric=plan.rd_metrics[0])
+        # the report's per-image tables: only a run that writes a folder has a report
+        self.per_image = (PerImage(plan.metrics.names, plan.metrics, worst_metric=plan.rd_metrics[0])
+                          if path is not None else None)
         #: what lost images to the infrastructure -> images (recorded as ``lost: ...``)
         self.lost: dict[str, int] = {}
         self.writer = self._open_writer(path) if path is not None else None
@@ -158,11 +160,13 @@ class RecordsSink:
     def _gather(self, rows: RecordBlock | pd.DataFrame, keys: np.ndarray) -> None:
         """What the summary, figures, manifest and report need from some rows."""
         self.summary.add(rows, order=keys[:, 1])
-        self.per_image.add(rows, order=keys[:, 1])
+        if self.per_image is not None:
+            self.per_image.add(rows, order=keys[:, 1])
         for label in dict.fromkeys(np.asarray(rows["setting"]).tolist()):
             if self.summary.rows_of(label) >= self._expected.get(label, np.inf):
                 self.summary.settle(label)
-                self.per_image.settle(label)
+                if self.per_image is not None:
+                    self.per_image.settle(label)
         picked = np.flatnonzero(np.isin(keys[:, 1], self._wanted))
         failed = np.flatnonzero(np.asarray(rows["error"], dtype=object) != "")
         for note in metric_notes(rows):
