@@ -198,3 +198,10 @@ def test_sigterm_stops_the_run_and_keeps_its_records(with_zoo, tmp_path):
         in stderr
     assert 0 < len(kept) < 400 and records.read_bytes().endswith(b"\n")
     wait_for(lambda: not any(is_alive(pid) for pid in workers), seconds=30)  # a hang bound
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert (manifest["status"], manifest["interrupted"], manifest["records"]) == ("interrupted", "SIGTERM", len(kept))
+    resumed = start_run(tmp_path, "--codecs", "zoo-slow:ms=20", "--limit", 400, "--jobs", 2, "--resume")
+    assert resumed.wait(60) == 0, resumed.stderr.read()
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and "interrupted" not in manifest
+    assert len(read_records(records)) == 400

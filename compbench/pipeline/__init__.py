@@ -15,7 +15,7 @@ from ..defaults import ExecutorKind
 from ..run.executor import Executor, WorkerSetup, open_executor
 from ..run.interrupts import RunInterrupted, interrupts_raised, signal_name
 from ..run.progress import phase
-from ..store.manifest import ManifestFile
+from ..store.manifest import ManifestFile, RunStatus
 from .execute import execute
 from .finish import finish_run
 from .output import claim_results_folder
@@ -57,7 +57,7 @@ def _run_in(plan: RunPlan, executor: Executor | None, out_dir: Path | None) -> R
     else:  # the manifest first: records are never on disk without the run they belong to
         manifest = ManifestFile(out_dir / "manifest.json" if out_dir is not None else None, facts)
         sink = RecordsSink(plan, path)
-    with interrupts_raised(), _stopping(sink, out_dir):
+    with interrupts_raised(), _stopping(sink, manifest, out_dir):
         if executor is not None:
             execute(plan, executor, sink)
         else:
@@ -83,14 +83,20 @@ def executor_facts(plan: RunPlan, executor: Executor | None) -> dict:
 
 
 @contextmanager
-def _stopping(sink: RecordsSink, out_dir: Path | None):
-    """An interrupt becomes :class:`RunInterrupted` once the records on disk are whole."""
+def _stopping(sink: RecordsSink, manifest: ManifestFile, out_dir: Path | None):
+    """An interrupt becomes :class:`RunInterrupted` once the records on disk are whole, and
+    the manifest says the run was interrupted (not that it is still running)."""
     try:
         yield
     except KeyboardInterrupt as exc:
         if isinstance(exc, RunInterrupted):
             raise
         sink.close()
-        raise RunInterrupted(signal_name(exc), sink.rows, out_dir) from None
+        name = signal_name(exc)
+        try:
+            manifest.complete(status=RunStatus.INTERRUPTED, interrupted=name, records=sink.rows)
+        except CompbenchError:  # a full disk, say: the records are kept all the same
+            pass
+        raise RunInterrupted(name, sink.rows, out_dir) from None
     finally:
         sink.close()

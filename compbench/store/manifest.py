@@ -133,6 +133,7 @@ class RunStatus(StrEnum):
     RUNNING = "running"
     COMPLETE = "complete"
     INCOMPLETE = "incomplete"  # some images never ran (a codec refused them, or work was lost)
+    INTERRUPTED = "interrupted"  # stopped by Ctrl-C or SIGTERM: the records kept, --resume goes on
 
 
 class ManifestFile:
