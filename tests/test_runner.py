@@ -153,6 +153,24 @@ def test_units_are_self_describing_one_shape_each_and_skip_what_is_recorded():
     assert pickle.loads(pickle.dumps(units[0])) == units[0]  # any process can take one
 
 
+def test_a_unit_holds_a_few_photographs_and_one_large_one():
+    """Units are sliced by samples too: MNIST keeps its 2,500-digit units, 512x512 colour
+    photographs go two to a unit, and a photograph from 2 Mpx up is a unit of its own (a
+    worker holds its unit's images several times over; the memory rule counts one image)."""
+    from compbench.run.spec import CodecSpec
+    from compbench.run.units import UNIT_SAMPLES, DataRef, UnitLayout, plan_units
+
+    spec = [CodecSpec("a", (), "a")]
+    shapes = {**{p: (28, 28) for p in range(10_000)}, **{10_000 + p: (512, 512, 3) for p in range(5)},
+              **{10_005 + p: (2000, 3000, 3) for p in range(3)}}
+    layout = UnitLayout(data=DataRef("mixed", "test"), shape_of=shapes)
+    units = plan_units(spec, list(shapes), layout, jobs=1)
+    sizes = {shape: [len(u.positions) for u in units if u.shape == shape] for shape in set(shapes.values())}
+    assert sizes == {(28, 28): [2500] * 4, (512, 512, 3): [2, 2, 1], (2000, 3000, 3): [1, 1, 1]}
+    assert all(len(u.positions) == 1 or len(u.positions) * np.prod(u.shape) <= UNIT_SAMPLES for u in units)
+    assert sorted(p for u in units for p in u.positions) == list(shapes)
+
+
 def test_bitstreams_must_be_bytes_like_and_are_counted_in_bytes():
     from compbench.run.worker import bytes_problem
 

@@ -8,6 +8,7 @@ future Dask one) can run it in any process that can build the registry.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,12 @@ from .spec import CodecSpec
 #: began, a lost Dask worker or scheduler, a dropped connection): never the codec's doing, so
 #: ``--resume`` runs it again
 LOST = "lost: "
+#: the most samples (pixels x channels) of images one unit holds: 2,500 MNIST digits (1.96 M);
+#: photographs a few at a time, and one alone from 2 Mpx up. A worker holds its unit's images
+#: three times over (the batch, the decoded images, the reconstructions): a unit of 64
+#: same-size 24-Mpx photographs would need 3 x 4.6 GB, where the memory rule (:mod:`.memory`)
+#: counts one image; and every copy of a large image costs page faults
+UNIT_SAMPLES = 1 << 21
 
 
 @dataclass(frozen=True)
@@ -141,8 +148,8 @@ def plan_units(specs: Sequence[CodecSpec], positions: Sequence[int], layout: Uni
                done: set[tuple[int, int]] = frozenset(), chunk: int | None = None) -> list[WorkUnit]:
     """Units for every spec over the selected ``positions`` (in order), grouped by image shape and
     sliced so each codec has a few units per worker (load balance) but units stay large enough
-    for batched codecs. ``done`` holds (spec ordinal, position) pairs already recorded
-    (``--resume``)."""
+    for batched codecs, and at most :data:`UNIT_SAMPLES` of images (or one image) each.
+    ``done`` holds (spec ordinal, position) pairs already recorded (``--resume``)."""
     if chunk is None:
         chunk = int(np.clip(np.ceil(len(positions) / (4 * max(jobs, 1))), 64, 2500))
     by_shape: dict[tuple[int, ...], list[int]] = {}
@@ -155,8 +162,9 @@ def plan_units(specs: Sequence[CodecSpec], positions: Sequence[int], layout: Uni
             if shape in layout.skip.get(spec.name, ()):
                 continue
             todo = [p for p in group if (ordinal, p) not in done] if done else group
-            for start in range(0, len(todo), chunk):
-                part = tuple(todo[start : start + chunk])
+            step = max(1, min(chunk, UNIT_SAMPLES // math.prod(shape)))
+            for start in range(0, len(todo), step):
+                part = tuple(todo[start : start + step])
                 units.append(WorkUnit(spec, layout.data, part, tuple(shape),
                                       tuple(p for p in part if p in wanted) if wanted else (), len(units),
                                       layout.extra_metrics.get(spec.name, ()), layout.preload.get(spec.name, ())))

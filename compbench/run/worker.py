@@ -193,7 +193,7 @@ def _code(piece: _Piece, codec: Codec, images: np.ndarray):
                                     Stage.DECODING, decode_errors)
     decode_s = np.full(n, np.nan)
     decode_s[encoded] = decode_rows_s
-    reconstructions = np.zeros_like(images)
+    reconstructions = np.zeros(images.shape, images.dtype)  # calloc: no pass of its own over fresh pages
     for k, i in enumerate(encoded):
         problem = decode_errors.get(k) or reconstruction_problem(images[i], decoded[k])
         if problem:
