@@ -205,3 +205,26 @@ def test_sigterm_stops_the_run_and_keeps_its_records(with_zoo, tmp_path):
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["status"] == "complete" and "interrupted" not in manifest
     assert len(read_records(records)) == 400
+
+
+def test_a_stage_board_caught_mid_post_is_not_read_as_a_stage():
+    """A worker caught writing its stage (and off the CPU) must not be read as a mix of two
+    posts: the board's initial start time 0 with its first stage made a worker that had just
+    begun reading its images look 120 s late, and the pool killed it as timed out."""
+    import multiprocessing
+
+    from compbench.run.worker import Stage
+    from compbench.run.worker_process import StageBoard
+
+    board = StageBoard(multiprocessing.get_context("fork"))
+    assert board.read() is None  # nothing posted yet
+    board.slots[0] = 1  # the first post half written: its stage, not yet its start time
+    board.slots[2] = list(Stage).index(Stage.READING)
+    assert board.read() is None
+    board.slots[0] = 0
+    board.post(0, Stage.READING, None, 200)
+    task, posted = board.read()
+    assert (task, posted.what, posted.count) == (0, Stage.READING, 200)
+    assert time.monotonic() - posted.started < 60
+    board.slots[0] += 1  # the next post half written: the last whole one is not mixed with it
+    assert board.read() is None

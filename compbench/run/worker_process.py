@@ -123,6 +123,10 @@ def _kill_live_workers() -> None:  # registered after multiprocessing's, so it r
         worker.kill()
 
 
+#: reads of a worker's stage board before giving up on a whole post (each after a yield)
+READ_TRIES = 100
+
+
 class StageBoard:
     """A worker's current stage in shared memory: task number, stage, image, count, start time
     (``time.monotonic``, one clock for all processes). Written by the worker at each step, read
@@ -140,10 +144,17 @@ class StageBoard:
         slots[0] += 1
 
     def read(self) -> tuple[int, Posted] | None:
-        for _ in range(100):
+        """The last whole post, or None: none yet, or the worker was caught mid-post every time
+        (the caller then goes by when the task began). A torn read would mix two posts: the
+        first post's stage with the board's initial start time 0 made a worker that had just
+        begun reading look 120 s late, and it was killed as timed out."""
+        for _ in range(READ_TRIES):
             sequence, task, stage, position, count, started = self.slots[:]
             if sequence == self.slots[0] and sequence % 2 == 0:
                 break
+            os.sched_yield()  # the worker is mid-post and may be off the CPU: let it finish
+        else:
+            return None
         if sequence == 0:
             return None
         return int(task), Posted(_STAGES[int(stage)], None if position < 0 else int(position), int(count), started)
