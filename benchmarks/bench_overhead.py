@@ -19,7 +19,11 @@ on this machine. Targets (the performance issue after issue 18):
 For the scaling case it also prints, from the same runs, what scales with ``--jobs`` and what
 does not: the run's own clock from planning to the start of its finish (manifest.json's
 ``seconds``: the workers' phase) and the rest of the wall time (start-up, figures, tables,
-report, exit).
+report, exit); and, in the same rounds, the codecs alone: the same coding (jpeg2000's ladder
+over the 4,000 digits, the codec objects' batch calls, no harness: ``_bare_sweep.py``) in one
+process against two processes each coding half at once. That ratio is this machine's ceiling
+for any harness's ``--jobs 2`` on this work (shared caches and clocks keep it under 2); it is
+printed beside the verdict, not used for it.
 
 Each case runs ``--repeat`` times (default 5, ``--quick`` 2), the cases in turn (round after
 round, so load from elsewhere spreads over all); verdicts on the medians: of the per-run wall /
@@ -31,10 +35,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from pathlib import Path
 
 from _common import (
+    ROOT,
+    Sample,
     at_least,
     at_most,
     codec_seconds,
@@ -56,6 +63,19 @@ MAIN_JOB = ["run", "--codecs", "ddcae,jpeg,jpeg2000"]
 SWEEP_FLOOR_TARGET, PHOTOS_FLOOR_TARGET = 1.2, 1.3  # wall / the codecs' floor, at most
 SCALING_TARGET = 1.8  # jobs 1 wall / jobs 2 wall, at least
 MAIN_JOB_TARGET = 4.0  # seconds, at most
+
+
+def bare_coding(shares: int) -> Sample:
+    """The scaling case's coding without the harness, cut into ``shares`` processes run at
+    once: "wall", the longest of their loops; "cpu", the loops' sum (each process's imports and
+    data loading come before its loop and are in neither)."""
+    script = ROOT / "benchmarks" / "_bare_sweep.py"
+    processes = [subprocess.Popen([sys.executable, str(script), "jpeg2000", "4000", str(k), str(shares)],
+                                  stdout=subprocess.PIPE, text=True) for k in range(shares)]
+    loops = [float(p.communicate()[0].split()[-1]) for p in processes]
+    if any(p.returncode for p in processes):
+        raise SystemExit("the bare jpeg2000 loop failed: its figures would not be the work asked for")
+    return Sample(max(loops), sum(loops))
 
 
 def floor_seconds(folder: Path) -> tuple[float, int]:
@@ -103,6 +123,8 @@ def main() -> int:
         "jobs 1": with_phases([*SCALING, "--jobs", "1"], jobs1_planned),
         "jobs 2": with_phases([*SCALING, "--jobs", "2"], jobs2_planned),
         "main job": lambda: run_cli(MAIN_JOB),
+        "bare, 1 process": lambda: bare_coding(1),
+        "bare, 2 processes": lambda: bare_coding(2),
     }, repeat, progress=True)
     print(f"({load_note()} at the end)\n")
     checks = [floor_check("default MNIST sweep", samples["sweep"], sweep_floors, SWEEP_FLOOR_TARGET),
@@ -118,6 +140,10 @@ def main() -> int:
     print(f"  of which planning to finish (the workers' phase; manifest seconds): jobs 1 {median(jobs1_planned):.2f} s, "
           f"jobs 2 {median(jobs2_planned):.2f} s, ratio {median(planned):.2f}; the rest (start-up, figures, "
           f"tables, report, exit): {median(rest[1]):.2f} s and {median(rest[2]):.2f} s")
+    ceiling = paired_ratio(samples["bare, 1 process"], samples["bare, 2 processes"])
+    print(f"  the codecs alone (the same coding, no harness; loops only): 1 process {spread(samples['bare, 1 process'])}, "
+          f"2 processes at once {spread(samples['bare, 2 processes'])} (the longer of the two); this machine's "
+          f"ceiling {ceiling:.2f}x, of which the harness reaches {speedup / ceiling:.0%}")
     checks.append(at_least("jpeg2000 sweep, 4,000 digits: jobs 1 / jobs 2 wall", speedup, SCALING_TARGET, "x"))
     print(f"main job: wall {spread(samples['main job'])}, CPU {median(s.cpu for s in samples['main job']):.1f} s")
     checks.append(at_most("main job (ddcae,jpeg,jpeg2000, 10,000 digits): wall",
