@@ -23,7 +23,9 @@ report, exit); and, in the same rounds, the codecs alone: the same coding (jpeg2
 over the 4,000 digits, the codec objects' batch calls, no harness: ``_bare_sweep.py``) in one
 process against two processes each coding half at once. That ratio is this machine's ceiling
 for any harness's ``--jobs 2`` on this work (shared caches and clocks keep it under 2); it is
-printed beside the verdict, not used for it.
+printed beside the verdict, not used for it. The sweep and the scaling case also run with
+``--no-figures`` in the same rounds (printed, not judged): what the figures, drawn after the
+last unit, cost of each ratio.
 
 Each case runs ``--repeat`` times (default 5, ``--quick`` 2), the cases in turn (round after
 round, so load from elsewhere spreads over all); verdicts on the medians: of the per-run wall /
@@ -116,12 +118,15 @@ def main() -> int:
     repeat = options.repeat or (2 if options.quick else 5)
     compile_packages()
     print(f"{load_note()}; {repeat} runs of each case, the cases in turn")
-    sweep_floors, photo_floors, jobs1_planned, jobs2_planned = [], [], [], []
+    sweep_floors, no_figures_floors, photo_floors, jobs1_planned, jobs2_planned = [], [], [], [], []
     samples = interleave({
         "sweep": with_floor(SWEEP, sweep_floors),
+        "sweep, no figures": with_floor([*SWEEP, "--no-figures"], no_figures_floors),
         "photos": with_floor(PHOTOS, photo_floors),
         "jobs 1": with_phases([*SCALING, "--jobs", "1"], jobs1_planned),
         "jobs 2": with_phases([*SCALING, "--jobs", "2"], jobs2_planned),
+        "jobs 1, no figures": lambda: run_cli([*SCALING, "--jobs", "1", "--no-figures"]),
+        "jobs 2, no figures": lambda: run_cli([*SCALING, "--jobs", "2", "--no-figures"]),
         "main job": lambda: run_cli(MAIN_JOB),
         "bare, 1 process": lambda: bare_coding(1),
         "bare, 2 processes": lambda: bare_coding(2),
@@ -129,6 +134,9 @@ def main() -> int:
     print(f"({load_note()} at the end)\n")
     checks = [floor_check("default MNIST sweep", samples["sweep"], sweep_floors, SWEEP_FLOOR_TARGET),
               floor_check("skimage photographs sweep", samples["photos"], photo_floors, PHOTOS_FLOOR_TARGET)]
+    no_figures = [s.wall / floor for s, (floor, _) in zip(samples["sweep, no figures"], no_figures_floors, strict=True)]
+    print(f"  the sweep with --no-figures (not judged): wall {spread(samples['sweep, no figures'])}, wall / floor "
+          f"{median(no_figures):.2f}")
     speedup = paired_ratio(samples["jobs 1"], samples["jobs 2"])
     pairs = ", ".join(f"{r:.2f}" for r in pair_ratios(samples["jobs 1"], samples["jobs 2"]))
     print(f"jpeg2000 sweep over 4,000 digits: --jobs 1 {spread(samples['jobs 1'])}, --jobs 2 "
@@ -140,6 +148,9 @@ def main() -> int:
     print(f"  of which planning to finish (the workers' phase; manifest seconds): jobs 1 {median(jobs1_planned):.2f} s, "
           f"jobs 2 {median(jobs2_planned):.2f} s, ratio {median(planned):.2f}; the rest (start-up, figures, "
           f"tables, report, exit): {median(rest[1]):.2f} s and {median(rest[2]):.2f} s")
+    print(f"  with --no-figures (not judged): --jobs 1 {spread(samples['jobs 1, no figures'])}, --jobs 2 "
+          f"{spread(samples['jobs 2, no figures'])}; jobs 1 / jobs 2 "
+          f"{paired_ratio(samples['jobs 1, no figures'], samples['jobs 2, no figures']):.2f}x")
     ceiling = paired_ratio(samples["bare, 1 process"], samples["bare, 2 processes"])
     print(f"  the codecs alone (the same coding, no harness; loops only): 1 process {spread(samples['bare, 1 process'])}, "
           f"2 processes at once {spread(samples['bare, 2 processes'])} (the longer of the two); this machine's "
