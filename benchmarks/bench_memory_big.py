@@ -38,7 +38,7 @@ import numpy as np
 from _common import at_most, not_measured, verdict_table
 from PIL import Image
 
-from compbench.run.memory import available_bytes
+from compbench.run.machine import available_bytes
 
 TARGET = 24.0  # bytes per pixel beyond the worker's baseline
 SIDES = {16: 4000, 81: 9000}  # Mpx -> side of the square image

@@ -10,6 +10,8 @@ import stat
 import pandas as pd
 import pytest
 
+from compbench.run.machine import usable_cores
+
 
 @pytest.mark.parametrize("args,fragment", [
     (["run", "--codecs", "nosuch"], "unknown codec 'nosuch'; valid: "),
@@ -72,7 +74,8 @@ def test_run_writes_the_results_folder(cli, tmp_path):
     assert len(summary) == 2 * 11
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["run"] == {"dataset": "mnist", "split": "test", "images": 30, "limit": None,
-                               "per_class": 3, "jobs": manifest["run"]["jobs"], "timeout": 60.0}
+                               "per_class": 3, "jobs": manifest["run"]["jobs"], "cores": usable_cores(),
+                               "timeout": 60.0}
     assert manifest["dataset_checksums"]["t10k-images-idx3-ubyte"] == "2646ac647ad5339dbf082846283269ea"
     assert "libjpeg" in manifest["codec_libraries"]["jpeg"]
     assert "openjpeg" in manifest["codec_libraries"]["jpeg2000"]

@@ -255,7 +255,7 @@ def forking(monkeypatch):
     from compbench.run import local_pool
 
     monkeypatch.setattr(local_pool, "start_method_for", lambda registry=None: "fork")
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("compbench.run.machine.usable_cores", lambda: 2)
 
 
 def test_figures_drawn_on_two_processes_are_those_drawn_on_one(sweep_result, tmp_path, monkeypatch, forking,
@@ -263,7 +263,7 @@ def test_figures_drawn_on_two_processes_are_those_drawn_on_one(sweep_result, tmp
     """The same files, byte for byte, in the same order, whether a child draws half of them."""
     monkeypatch.setattr(figures, "RD_PAIRS", (("psnr", "bpp_payload"),))
     two = figures.write_run_figures(sweep_result, tmp_path / "two")
-    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    monkeypatch.setattr("compbench.run.machine.usable_cores", lambda: 1)
     one = figures.write_run_figures(sweep_result, tmp_path / "one")
     assert [p.name for p in two] == [p.name for p in one] and len(one) == 7
     for a, b in zip(one, two):
@@ -322,7 +322,7 @@ def test_the_runs_other_work_is_done_once_in_the_run_beside_the_figures(tmp_path
 
     from compbench.present.parallel import draw_all
 
-    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    monkeypatch.setattr("compbench.run.machine.usable_cores", lambda: cores)
 
     def job(name):
         def draw():

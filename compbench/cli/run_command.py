@@ -52,7 +52,7 @@ def add_parser(commands) -> None:
     run.add_argument("--overwrite", action="store_true", help="replace the run in --out whole")
     run.add_argument("--allow-errors", action="store_true",
                      help="exit 0 even when images failed (default: exit 1 after writing everything)")
-    run.add_argument("--jobs", type=positive_int, metavar="N", help="worker processes (default: one per core)")
+    run.add_argument("--jobs", type=positive_int, metavar="N", help="worker processes (default: one per core this process may use)")
     run.add_argument("--executor", choices=EXECUTORS, default="local",
                      help="where the work runs: local worker processes, or Dask (a local cluster of --jobs "
                           "workers, or the one at --scheduler; needs compbench[dask])")

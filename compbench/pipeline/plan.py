@@ -25,6 +25,7 @@ from ..defaults import ExecutorKind
 from ..metrics import DEFAULT_RD_METRICS, MetricSet
 from ..present.matched import parse_compare_at
 from ..run.local_pool import preload_of, warm_fork_server
+from ..run.machine import usable_cores
 from ..run.memory import workers_for
 from ..run.spec import CodecSpec, parse_codec_specs, parse_dataset_spec
 from ..run.units import DataRef
@@ -100,6 +101,7 @@ class RunPlan:
             "codec_libraries": libraries, "config": self.config,
             "run": {"dataset": self.data.dataset, "split": self.data.split, "images": len(self.selection),
                     "limit": request.limit, "per_class": request.per_class, "jobs": self.jobs,
+                    "cores": usable_cores(),  # the machine's cores this process may use
                     "timeout": request.timeout, **({"jobs_limited": self.jobs_and_why[1]} if self.jobs_and_why[1] else {})},
             "failed_plugins": dict(self.registry.failures),
             **dataset_facts(self.adapter, self.source, self.data.split),
@@ -177,7 +179,7 @@ def plan_run(request: RunRequest, output: OutputOptions, registry: Registry | No
                    refused=refused, class_names=class_names,
                    sample_positions=tuple(sample_positions(source.labels, selection)),
                    columns=tuple(record_columns(metrics.names)), adapter=adapter,
-                   jobs_and_why=workers_for(request.jobs or os.cpu_count() or 1, largest_pixels(shapes)),
+                   jobs_and_why=workers_for(request.jobs or usable_cores(), largest_pixels(shapes)),
                    command=request.command or " ".join(shlex.quote(a) for a in sys.argv), started=now_iso(),
                    clock=clock, references=references)
 

@@ -28,7 +28,7 @@ class RunRequest:
     rd_metrics: tuple[str, ...] | None = None
     #: seconds one image may take in one stage
     timeout: float = DEFAULT_TIMEOUT
-    #: workers (default: one per core)
+    #: workers (default: one per core this process may use: CPU affinity, a container's quota)
     jobs: int | None = None
     executor: str = "local"
     #: with executor "dask": a running scheduler, tcp://HOST:PORT

@@ -27,9 +27,10 @@ def draw_all(jobs: Sequence[FigureJob], order: Sequence[int] | None = None,
     ``meanwhile``: other work of the caller's (the run's BD tables), done in this process while
     the child starts on the figures; this process takes figures once it is done."""
     from ..run.local_pool import start_method_for
+    from ..run.machine import usable_cores
 
     order = list(range(len(jobs)) if order is None else order)
-    if len(jobs) < 2 or (os.cpu_count() or 1) < 2 or start_method_for() != "fork":
+    if len(jobs) < 2 or usable_cores() < 2 or start_method_for() != "fork":
         if meanwhile is not None:
             meanwhile()
         drawn = {i: jobs[i]() for i in order}

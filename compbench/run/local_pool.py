@@ -45,6 +45,7 @@ import numpy as np
 
 from ..defaults import DEFAULT_TIMEOUT
 from . import server_ready
+from .machine import usable_cores
 from .units import UnitResult, WorkUnit
 from .worker import Stage
 from .worker_process import Task, Worker, describe_exit
@@ -361,8 +362,9 @@ class LocalPool:
 
 def threads_per_worker(jobs: int) -> int:
     """Threads each of ``jobs`` workers on this machine may use, so that together they fill
-    the cores once (numerical libraries start one thread per core by default)."""
-    return max(1, (os.cpu_count() or 1) // max(1, jobs))
+    the cores it may use once (numerical libraries start one thread per core of the machine by
+    default)."""
+    return max(1, usable_cores() // max(1, jobs))
 
 
 #: what a fork server imports for every worker it starts

@@ -1,7 +1,7 @@
 """How many workers a machine's memory allows: each worker codes and measures one image at a
 time, so its peak grows with the largest image of the run. The rule (docs/datasets.md):
 
-    workers = min(cores or --jobs, available memory // (WORKER_BASE_BYTES + BYTES_PER_PIXEL x
+    workers = min(usable cores or --jobs, available memory // (WORKER_BASE_BYTES + BYTES_PER_PIXEL x
               the largest image's pixels)), at least 1
 
 ``BYTES_PER_PIXEL`` is what a worker was measured to need beyond its baseline while coding
@@ -12,22 +12,12 @@ with all core metrics (reading the file is most of it).
 
 from __future__ import annotations
 
+from .machine import available_bytes
+
 #: a worker's own memory before any image: Python, numpy, the codec libraries (measured: 80 MiB)
 WORKER_BASE_BYTES = 300 << 20
 #: a worker's peak beyond its baseline per pixel of the image it codes and measures
 BYTES_PER_PIXEL = 48
-
-
-def available_bytes() -> int | None:
-    """MemAvailable of /proc/meminfo (Linux), or None where it cannot be read."""
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 def workers_for(wanted: int, largest_pixels: int, available: int | None = None) -> tuple[int, str]:
