@@ -61,7 +61,7 @@ from compbench.contracts.registry import build_registry  # noqa: E402
 from compbench.metrics import CORE  # noqa: E402
 from compbench.metrics import measure as after  # noqa: E402
 from compbench.run.allocator import keep_freed_memory  # noqa: E402
-from compbench.run.worker_process import THREAD_VARIABLES  # noqa: E402
+from compbench.run.machine import THREAD_VARIABLES  # noqa: E402
 
 #: the last revision whose metrics were numpy and scipy (float64) only
 BEFORE = "ba26d9f"

@@ -133,3 +133,49 @@ def test_a_process_in_a_limited_cgroup_sees_its_limits(limited_cgroup):
     cores, quota, available = done.stdout.split()
     assert (int(cores), float(quota)) == (1, 0.5)
     assert 0 < int(available) <= 512 * MiB
+
+
+@pytest.fixture
+def thread_variables(monkeypatch):
+    """The thread variables unset for the test (and restored after it)."""
+    for variable in machine.THREAD_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    yield
+    for variable in machine.THREAD_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+
+
+@pytest.mark.parametrize(("cores", "host", "given", "expected"), [
+    (2, 64, None, "2"),  # a container's quota on a large host: its cores
+    (8, 8, None, None),  # no limit: the libraries' own defaults
+    (2, 64, "4", "4"),  # the user's own setting wins
+])
+def test_training_threads_follow_a_limit_only(monkeypatch, thread_variables, cores, host, given, expected):
+    monkeypatch.setattr(machine, "usable_cores", lambda: cores)
+    monkeypatch.setattr(os, "cpu_count", lambda: host)
+    monkeypatch.setitem(sys.modules, "torch", None)  # PyTorch left alone here
+    if given:
+        monkeypatch.setenv("OMP_NUM_THREADS", given)
+    machine.fit_threads_to_cores()
+    assert os.environ.get("OMP_NUM_THREADS") == expected
+    assert os.environ.get("MKL_NUM_THREADS") == (expected if not given else None)
+
+
+@pytest.mark.slow
+def test_training_in_a_limited_cgroup_uses_its_cores(limited_cgroup, tmp_path):
+    """``compbench train`` in a container with half a core: PyTorch trains on one thread (its
+    weights record how many), not one per core of the machine."""
+    def enter():
+        for group in limited_cgroup:
+            (group / "cgroup.procs").write_text(str(os.getpid()))
+
+    env = {k: v for k, v in os.environ.items() if k not in machine.THREAD_VARIABLES}
+    done = subprocess.run([sys.executable, "-m", "compbench", "train", "ddcae", "--epochs", "1", "--limit", "64",
+                           "--out", str(tmp_path / "w")], capture_output=True, text=True, preexec_fn=enter, env=env,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "w" / "ddcae.safetensors"), "pt") as weights:
+        config = json.loads(weights.metadata()["compbench-ddcae"])["config"]
+    assert config["torch_threads"] == 1

@@ -273,7 +273,7 @@ def test_a_worker_gives_an_already_imported_torch_its_share_of_the_cores(monkeyp
     variables torch reads at import."""
     import torch
 
-    from compbench.run.worker_process import THREAD_VARIABLES, use_threads
+    from compbench.run.machine import THREAD_VARIABLES, use_threads
 
     for variable in THREAD_VARIABLES:  # restored after the test
         monkeypatch.setenv(variable, os.environ.get(variable, ""))

@@ -58,6 +58,7 @@ def run_training(name: str | None, argv: list[str]) -> int:
     trainer = registry.trainer(name)
     args = trainer_parser(trainer).parse_args(argv)
     from ..pipeline.checks import require_available  # after --help: it loads the harness
+    from ..run.machine import fit_threads_to_cores
 
     require_available(trainer, f"trainer {name!r}")
     settings = {p.name: getattr(args, p.name) for p in trainer.params}
@@ -65,6 +66,7 @@ def run_training(name: str | None, argv: list[str]) -> int:
     # a line at once: loading torch and the data takes seconds before the first epoch's line
     print(f"training {name} into {out}: " + ", ".join(f"{k}={v}" for k, v in settings.items() if v is not None),
           flush=True)
+    fit_threads_to_cores()
     started = time.monotonic()
     weights = trainer.train(settings, out, log=functools.partial(log_line, started=started))
     print(f"weights: {weights} ({time.monotonic() - started:.0f} s)")

@@ -21,11 +21,11 @@ from collections import deque
 from dataclasses import dataclass
 
 from .allocator import keep_freed_memory
+from .machine import use_threads
 from .units import UnitResult, WorkUnit
 from .worker import Stage, WorkerState, one_line, run_piece
 
 #: thread-count variables set in each worker so `jobs` workers share the cores
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 #: the stages in a fixed order: the board posts a stage by its number
 _STAGES = tuple(Stage)
 
@@ -199,19 +199,6 @@ def worker_main(conn, board: StageBoard, registry, parent_pid: int | None, threa
         except Exception as exc:  # an unpicklable result (a codec's figure panel, say)
             conn.send(UnitResult.failed(unit, positions, f"internal error: {one_line(exc)}"))
         number += 1
-
-
-def use_threads(threads: str) -> None:
-    """This worker's share of the cores, for every numerical library it runs: through the
-    variables they read when first imported, and for PyTorch also directly, since a fork
-    server preloaded with it (``CodecFactory.preload``) imported it before this worker had a
-    share: left at one thread per core, each worker's tensor operations would contend with the
-    other workers' (measured: ddcae's coding 2.5x slower on 2 workers)."""
-    for variable in THREAD_VARIABLES:
-        os.environ[variable] = threads
-    torch = sys.modules.get("torch")
-    if torch is not None and threads.isdigit():
-        torch.set_num_threads(int(threads))
 
 
 def _let_the_fork_server_go() -> None:
