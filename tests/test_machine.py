@@ -75,11 +75,14 @@ def test_no_cgroup_limits_leave_the_affinity_and_meminfo(tmp_path):
     assert machine.available_bytes(tmp_path / "nowhere") is None  # nothing readable: no figure
 
 
-def cli_run(out: Path, preexec=None) -> dict:
+def cli_run(out: Path, preexec=None, *options: str, notes: list[str] | None = None) -> dict:
+    """manifest.json's run facts of a small run; its notes are added to ``notes``."""
     done = subprocess.run([sys.executable, "-m", "compbench", "run", "--codecs", "jpeg", "--limit", "200",
-                           "--no-figures", "--quiet", "--out", str(out)],
+                           "--no-figures", "--quiet", "--out", str(out), *options],
                           capture_output=True, text=True, preexec_fn=preexec, timeout=300)
     assert done.returncode == 0, done.stderr
+    if notes is not None:
+        notes += [line for line in done.stderr.splitlines() if line.startswith("note: ")]
     return json.loads((out / "manifest.json").read_text())["run"]
 
 
@@ -91,7 +94,20 @@ def test_a_run_pinned_to_one_core_starts_one_worker(tmp_path):
         pytest.skip("one core: a pinned run and a free one start the same workers")
     assert cli_run(tmp_path / "free")["jobs"] == len(cores)
     pinned = cli_run(tmp_path / "pinned", preexec=lambda: os.sched_setaffinity(0, {cores[-1]}))
-    assert (pinned["jobs"], pinned["cores"]) == (1, 1)
+    assert (pinned["jobs"], pinned["cores"]) == (1, 1) and "jobs_over_cores" not in pinned
+
+
+@pytest.mark.slow
+def test_more_workers_than_cores_say_the_timings_read_high(tmp_path):
+    """--jobs 2 pinned to one core: the codecs' times include waiting for the core; the run
+    says so in one line and in its manifest."""
+    one_core = {sorted(os.sched_getaffinity(0))[0]}
+    notes: list[str] = []
+    run = cli_run(tmp_path / "over", lambda: os.sched_setaffinity(0, one_core), "--jobs", "2", notes=notes)
+    expected = ("2 workers share 1 core(s): each codec's encode_s and decode_s include waiting for a core; "
+                "for timings, use at most --jobs 1")
+    assert (run["jobs"], run["cores"], run["jobs_over_cores"]) == (2, 1, expected)
+    assert f"note: {expected}" in notes
 
 
 CGROUP_V1 = Path("/sys/fs/cgroup")

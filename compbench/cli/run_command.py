@@ -128,8 +128,9 @@ def main(args, rest) -> int:
         for note in notes:
             print(f"warning: {setting}: {note}", file=sys.stderr)
     report_dataset_notes(result.manifest)
-    if why := result.manifest.get("run", {}).get("jobs_limited"):
-        print(f"note: {why}", file=sys.stderr)
+    for fact in ("jobs_limited", "jobs_over_cores"):
+        if why := result.manifest.get("run", {}).get(fact):
+            print(f"note: {why}", file=sys.stderr)
     print(f"results: {result.out_dir}  ({result.manifest['seconds']:.1f}s; report: "
           f"{result.out_dir / 'report.html'})")
     if shown_format != args.table_format:

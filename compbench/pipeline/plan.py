@@ -102,7 +102,8 @@ class RunPlan:
             "run": {"dataset": self.data.dataset, "split": self.data.split, "images": len(self.selection),
                     "limit": request.limit, "per_class": request.per_class, "jobs": self.jobs,
                     "cores": usable_cores(),  # the machine's cores this process may use
-                    "timeout": request.timeout, **({"jobs_limited": self.jobs_and_why[1]} if self.jobs_and_why[1] else {})},
+                    "timeout": request.timeout, **({"jobs_limited": self.jobs_and_why[1]} if self.jobs_and_why[1] else {}),
+                    **({"jobs_over_cores": why} if (why := self.jobs_over_cores) else {})},
             "failed_plugins": dict(self.registry.failures),
             **dataset_facts(self.adapter, self.source, self.data.split),
             "images_digest": hashlib.sha256("\n".join(self.image_ids.values()).encode()).hexdigest(),
@@ -120,6 +121,16 @@ class RunPlan:
     @property
     def jobs(self) -> int:
         return self.jobs_and_why[0]
+
+    @property
+    def jobs_over_cores(self) -> str:
+        """Why this run's codec timings read high when it starts more workers on this machine
+        than it has cores ("" otherwise, and for a Dask scheduler elsewhere)."""
+        cores = usable_cores()
+        if self.jobs <= cores or self.request.scheduler:
+            return ""
+        return (f"{self.jobs} workers share {cores} core(s): each codec's encode_s and decode_s include "
+                f"waiting for a core; for timings, use at most --jobs {cores}")
 
     @cached_property
     def image_ids(self) -> dict[int, str]:
