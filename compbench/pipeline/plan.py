@@ -68,6 +68,8 @@ class RunPlan:
     #: records.csv's columns
     columns: tuple[str, ...]
     adapter: DatasetAdapter
+    #: the cores this process may use (compbench.run.machine.usable_cores)
+    cores: int
     #: workers, and why memory allowed fewer than asked ("" when it did not)
     jobs_and_why: tuple[int, str]
     #: the command line the manifest records
@@ -101,7 +103,7 @@ class RunPlan:
             "codec_libraries": libraries, "config": self.config,
             "run": {"dataset": self.data.dataset, "split": self.data.split, "images": len(self.selection),
                     "limit": request.limit, "per_class": request.per_class, "jobs": self.jobs,
-                    "cores": usable_cores(),  # the machine's cores this process may use
+                    "cores": self.cores,
                     "timeout": request.timeout, **({"jobs_limited": self.jobs_and_why[1]} if self.jobs_and_why[1] else {}),
                     **({"jobs_over_cores": why} if (why := self.jobs_over_cores) else {})},
             "failed_plugins": dict(self.registry.failures),
@@ -126,11 +128,10 @@ class RunPlan:
     def jobs_over_cores(self) -> str:
         """Why this run's codec timings read high when it starts more workers on this machine
         than it has cores ("" otherwise, and for a Dask scheduler elsewhere)."""
-        cores = usable_cores()
-        if self.jobs <= cores or self.request.scheduler:
+        if self.jobs <= self.cores or self.request.scheduler:
             return ""
-        return (f"{self.jobs} workers share {cores} core(s): each codec's encode_s and decode_s include "
-                f"waiting for a core; for timings, use at most --jobs {cores}")
+        return (f"{self.jobs} workers share {self.cores} core(s): each codec's encode_s and decode_s include "
+                f"waiting for a core; for timings, use at most --jobs {self.cores}")
 
     @cached_property
     def image_ids(self) -> dict[int, str]:
@@ -182,6 +183,7 @@ def plan_run(request: RunRequest, output: OutputOptions, registry: Registry | No
     # as every output writes them (records, tables, figures): a name that is not UTF-8 or holds a
     # control character cannot reach matplotlib or a terminal as it is
     class_names = tuple(written_name(name) for name in (getattr(source, "class_names", ()) or adapter.class_names))
+    cores = usable_cores()
     return RunPlan(request=request, output=output, registry=registry, worker_registry=given, specs=tuple(specs),
                    preload=preload,
                    metrics=metrics, rd_metrics=rd_metrics,
@@ -190,7 +192,7 @@ def plan_run(request: RunRequest, output: OutputOptions, registry: Registry | No
                    refused=refused, class_names=class_names,
                    sample_positions=tuple(sample_positions(source.labels, selection)),
                    columns=tuple(record_columns(metrics.names)), adapter=adapter,
-                   jobs_and_why=workers_for(request.jobs or usable_cores(), largest_pixels(shapes)),
+                   cores=cores, jobs_and_why=workers_for(request.jobs or cores, largest_pixels(shapes)),
                    command=request.command or " ".join(shlex.quote(a) for a in sys.argv), started=now_iso(),
                    clock=clock, references=references)
 

@@ -82,9 +82,10 @@ def available_bytes(proc: Path = Path("/proc")) -> int | None:
 def use_threads(threads: str) -> None:
     """``threads`` for every numerical library this process runs (a worker's share of the
     cores): through the variables they read when first imported, and for PyTorch also
-    directly, since a fork server preloaded with it (``CodecFactory.preload``) imported it before this worker had a
-    share: left at one thread per core, each worker's tensor operations would contend with the
-    other workers' (measured: ddcae's coding 2.5x slower on 2 workers)."""
+    directly, since a fork server preloaded with it (``CodecFactory.preload``) imported it
+    before the worker had a share: left at one thread per core, each worker's tensor
+    operations would contend with the other workers' (measured: ddcae's coding 2.5x slower on
+    2 workers)."""
     for variable in THREAD_VARIABLES:
         os.environ[variable] = threads
     torch = sys.modules.get("torch")
