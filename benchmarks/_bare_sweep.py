@@ -2,7 +2,8 @@
 codes every K-th of N shares of the (setting, 500-image batch) pairs that ``compbench run
 --codecs CODECS --sweep --limit LIMIT`` would code (each codec's default ladder, the MNIST test
 digits), with the codec objects' own batch calls, and prints the seconds of that loop alone
-(imports and data loading before it are not counted). Run once with N=1 and as N processes
+(imports and data loading before it are not counted). It prints "ready" when it has loaded
+everything and starts its loop on a line from standard input, so that N of them code at once. Run once with N=1 and as N processes
 together, it gives the most any harness could gain from N workers on this machine: the
 codecs' own scaling, which shared caches and clocks cap below N."""
 
@@ -27,6 +28,8 @@ def main() -> None:
     work = [(spec, start) for spec in parse_codec_specs(codecs, registry, sweep=True)
             for start in range(0, limit, UNIT)][share::shares]
     coders = {spec.label: registry.codec(spec.name).create(**spec.kwargs) for spec, _ in work}
+    print("ready", flush=True)
+    sys.stdin.readline()
     begin = time.perf_counter()
     for spec, start in work:
         coder = coders[spec.label]

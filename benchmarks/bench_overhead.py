@@ -68,15 +68,22 @@ MAIN_JOB_TARGET = 4.0  # seconds, at most
 
 
 def bare_coding(shares: int) -> Sample:
-    """The scaling case's coding without the harness, cut into ``shares`` processes run at
-    once: "wall", the longest of their loops; "cpu", the loops' sum (each process's imports and
-    data loading come before its loop and are in neither)."""
+    """The scaling case's coding without the harness, cut into ``shares`` processes whose loops
+    start together (each loads everything, says so, and waits for the word): "wall", the
+    longest of their loops; "cpu", the loops' sum (imports and data loading are in neither)."""
     script = ROOT / "benchmarks" / "_bare_sweep.py"
     processes = [subprocess.Popen([sys.executable, str(script), "jpeg2000", "4000", str(k), str(shares)],
-                                  stdout=subprocess.PIPE, text=True) for k in range(shares)]
-    loops = [float(p.communicate()[0].split()[-1]) for p in processes]
-    if any(p.returncode for p in processes):
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for k in range(shares)]
+    ready = [p.stdout.readline().strip() == "ready" for p in processes]
+    for p in processes:  # the word to all before waiting for any
+        p.stdin.write("go\n")
+        p.stdin.close()
+    outputs = [p.stdout.read().split() for p in processes]
+    for p in processes:
+        p.wait()
+    if not all(ready) or any(p.returncode for p in processes):
         raise SystemExit("the bare jpeg2000 loop failed: its figures would not be the work asked for")
+    loops = [float(words[-1]) for words in outputs]
     return Sample(max(loops), sum(loops))
 
 
