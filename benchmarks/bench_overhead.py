@@ -108,8 +108,13 @@ def with_phases(args: list[str], phases: list[float]):
     return lambda: run_cli(args, inspect=lambda folder: phases.append(planned_seconds(folder)))
 
 
+def over_floor(samples, floors) -> list[float]:
+    """Each run's wall time over its codecs' floor."""
+    return [s.wall / floor for s, (floor, _) in zip(samples, floors, strict=True)]
+
+
 def floor_check(name: str, samples, floors, target: float):
-    ratios = [s.wall / floor for s, (floor, _) in zip(samples, floors, strict=True)]
+    ratios = over_floor(samples, floors)
     jobs = {j for _, j in floors}
     print(f"{name}: wall {spread(samples)}, CPU {median(s.cpu for s in samples):.1f} s; the codecs' floor "
           f"{median(f for f, _ in floors):.2f} s (encode_s + decode_s over {'/'.join(map(str, sorted(jobs)))} "
@@ -141,9 +146,8 @@ def main() -> int:
     print(f"({load_note()} at the end)\n")
     checks = [floor_check("default MNIST sweep", samples["sweep"], sweep_floors, SWEEP_FLOOR_TARGET),
               floor_check("skimage photographs sweep", samples["photos"], photo_floors, PHOTOS_FLOOR_TARGET)]
-    no_figures = [s.wall / floor for s, (floor, _) in zip(samples["sweep, no figures"], no_figures_floors, strict=True)]
     print(f"  the sweep with --no-figures (not judged): wall {spread(samples['sweep, no figures'])}, wall / floor "
-          f"{median(no_figures):.2f}")
+          f"{median(over_floor(samples['sweep, no figures'], no_figures_floors)):.2f}")
     speedup = paired_ratio(samples["jobs 1"], samples["jobs 2"])
     pairs = ", ".join(f"{r:.2f}" for r in pair_ratios(samples["jobs 1"], samples["jobs 2"]))
     print(f"jpeg2000 sweep over 4,000 digits: --jobs 1 {spread(samples['jobs 1'])}, --jobs 2 "

@@ -25,7 +25,6 @@ from .machine import use_threads
 from .units import UnitResult, WorkUnit
 from .worker import Stage, WorkerState, one_line, run_piece
 
-#: thread-count variables set in each worker so `jobs` workers share the cores
 #: the stages in a fixed order: the board posts a stage by its number
 _STAGES = tuple(Stage)
 
